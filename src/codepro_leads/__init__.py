@@ -1,3 +1,3 @@
-"""CodePro lead scoring: a Kedro project that scores how likely a lead is to complete the application."""
+"""CodePro lead scoring: how likely is a bought lead to complete the application (L2AC)?"""
 
 __version__ = "0.1.0"

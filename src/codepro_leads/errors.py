@@ -1,4 +1,4 @@
-"""Errors that mean the input data cannot be used at all (as opposed to bad rows, which are rejected)."""
+"""Fatal input-data errors (bad rows are rejected instead, never raised)."""
 
 
 class LeadDataError(ValueError):

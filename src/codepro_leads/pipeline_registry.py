@@ -1,0 +1,15 @@
+"""Named pipelines: ``kedro run --pipeline <name>``."""
+
+from kedro.pipeline import Pipeline
+
+from codepro_leads.pipelines import data_processing, demo_data
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Each pipeline reads what the previous one persisted, so each also runs on its own."""
+    processing = data_processing.create_pipeline()
+    return {
+        "demo_data": demo_data.create_pipeline(),
+        "data_processing": processing,
+        "__default__": processing,
+    }

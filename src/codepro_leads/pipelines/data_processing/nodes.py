@@ -1,0 +1,231 @@
+"""Nodes that turn a raw CodePro export into ``model_input_leads``.
+
+The same nodes serve labeled training data and unlabeled new leads: the label is optional
+everywhere, and duplicates are only dropped where it is present.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from codepro_leads.datasets import PARSE_ERROR_COLUMN
+from codepro_leads.pipelines.data_processing.validation import (
+    Reasons,
+    check_columns,
+    is_blank,
+    split_key,
+    to_date,
+    to_number,
+    to_text,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _interaction_columns(params: dict[str, Any]) -> list[str]:
+    return [col for cols in params["interaction_groups"].values() for col in cols]
+
+
+def _raw_columns(params: dict[str, Any]) -> list[str]:
+    """Required raw columns, in CodePro's order (the label is optional and not listed)."""
+    return [
+        params["date_column"],
+        params["city_column"],
+        *params["categorical_columns"],
+        *params["count_columns"],
+        *params["flag_columns"],
+        *sorted(_interaction_columns(params)),
+    ]
+
+
+def validate_raw_leads(
+    raw_leads: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Check the raw export against CodePro's schema and coerce every column to its type.
+
+    A missing required column stops the run; extra columns are logged and dropped. Rows with
+    values that cannot be used go to the rejected frame with a ``reason``.
+
+    Returns:
+        Valid typed leads, rejected raw rows, and intake counts for the row accounting.
+    """
+    key_name, label = params["key_column"], params["label_column"]
+    raw = raw_leads.rename(columns=lambda col: str(col).strip())
+    key, raw = split_key(raw, key_name)
+    required = _raw_columns(params)
+    extra = check_columns(raw, required, optional=[label])
+    if extra:
+        logger.warning("Dropping %d unexpected column(s): %s", len(extra), ", ".join(extra))
+
+    reasons = Reasons(raw.index)
+    valid = pd.DataFrame({key_name: key}, index=raw.index)
+    reasons.add(key.isna(), key_name, "missing")
+    reasons.add(key.notna() & key.duplicated(), key_name, "repeats an earlier row", key)
+
+    date_col = params["date_column"]
+    valid[date_col], bad_date = to_date(raw[date_col])
+    reasons.add(is_blank(raw[date_col]), date_col, "missing")
+    reasons.add(bad_date, date_col, "not an ISO 8601 date", raw[date_col])
+
+    for col in [params["city_column"], *params["categorical_columns"]]:
+        valid[col] = to_text(raw[col])
+
+    for col in params["count_columns"] + _interaction_columns(params):
+        valid[col] = _checked_number(raw[col], col, reasons, allowed=None)
+    for col in params["flag_columns"]:
+        valid[col] = _checked_number(raw[col], col, reasons, allowed={0.0, 1.0})
+    if label in raw.columns:
+        valid[label] = _checked_number(raw[label], label, reasons, allowed={0.0, 1.0})
+        reasons.add(is_blank(raw[label]), label, "missing")
+
+    bad = reasons.bad
+    if PARSE_ERROR_COLUMN in raw.columns:
+        parse_error = raw[PARSE_ERROR_COLUMN].notna()
+        reasons.text[parse_error] = raw.loc[parse_error, PARSE_ERROR_COLUMN]
+        bad = bad | parse_error
+        reasons.counts["malformed line"] = int(parse_error.sum())
+
+    rejected = pd.concat(
+        [
+            key[bad].to_frame(),
+            reasons.text[bad].rename("reason"),
+            raw.loc[bad].drop(columns=[PARSE_ERROR_COLUMN], errors="ignore"),
+        ],
+        axis=1,
+    )
+    valid = valid.loc[~bad]
+    valid[key_name] = _tidy_key(valid[key_name])
+    if label in valid.columns:
+        valid[label] = valid[label].astype("int8")
+    intake = {
+        "rows_read": len(raw),
+        "rows_rejected": int(bad.sum()),
+        "reject_reasons": dict(sorted(reasons.counts.items())),
+        "extra_columns_dropped": extra,
+    }
+    if intake["rows_rejected"]:
+        logger.warning(
+            "Rejected %d of %d rows: %s",
+            intake["rows_rejected"],
+            len(raw),
+            intake["reject_reasons"],
+        )
+    return valid.reset_index(drop=True), rejected.reset_index(drop=True), intake
+
+
+def _checked_number(
+    values: pd.Series, col: str, reasons: Reasons, allowed: set[float] | None
+) -> pd.Series:
+    """Numbers of a count column (whole, >= 0) or a flag column (one of ``allowed``)."""
+    numbers, not_number = to_number(values)
+    reasons.add(not_number, col, "not a number", values)
+    usable = numbers.notna() & ~not_number
+    if allowed is None:
+        reasons.add(usable & (numbers < 0), col, "negative count", values)
+        reasons.add(usable & (numbers >= 0) & (numbers % 1 != 0), col, "not a whole number", values)
+    else:
+        reasons.add(usable & ~numbers.isin(allowed), col, "not 0 or 1", values)
+    return numbers
+
+
+def _tidy_key(key: pd.Series) -> pd.Series:
+    """Whole-number keys as int64, anything else as trimmed text."""
+    if pd.api.types.is_integer_dtype(key):
+        return key.astype("int64")
+    numbers = pd.to_numeric(key, errors="coerce")
+    if numbers.notna().all() and (numbers % 1 == 0).all():
+        return numbers.astype("int64")
+    return key.astype(str).str.strip()
+
+
+def drop_duplicate_leads(
+    leads: pd.DataFrame, params: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop exact repeats (every column but the key) of labeled leads; count them.
+
+    Unlabeled new leads are all kept, so every lead gets a score.
+    """
+    if params["label_column"] not in leads.columns:
+        return leads, {"duplicates_dropped": 0}
+    repeated = leads.drop(columns=params["key_column"]).duplicated()
+    n_dropped = int(repeated.sum())
+    if n_dropped:
+        logger.info(
+            "Dropped %d duplicate lead(s) (same values in every column but the key)", n_dropped
+        )
+    return leads.loc[~repeated].reset_index(drop=True), {"duplicates_dropped": n_dropped}
+
+
+def sum_interactions(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Replace the 37 raw interaction counts by one sum per group (missing counts as 0)."""
+    sums = {
+        group: np.nansum(leads[cols].to_numpy(dtype=float), axis=1).astype("int64")
+        for group, cols in sorted(params["interaction_groups"].items())
+    }
+    return leads.drop(columns=_interaction_columns(params)).assign(**sums)
+
+
+def add_city_tier(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Map the city to CodePro's tier (1, 2, 3); unknown or missing cities are tier 3."""
+    city_col = params["city_column"]
+    tier_of = {
+        city: int(tier_name.removeprefix("tier_"))
+        for tier_name, cities in params["city_tiers"].items()
+        for city in cities
+    }
+    city = leads[city_col].str.lower().replace(params.get("city_aliases") or {})
+    tier = city.map(tier_of).fillna(params["default_city_tier"]).astype("int8")
+    return leads.drop(columns=city_col).assign(city_tier=tier)
+
+
+def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Fill missing ``total_leads_droppped`` and ``referred_lead`` with 0, as whole numbers."""
+    filled = {col: leads[col].fillna(0).astype("int64") for col in params["fill_missing_with_zero"]}
+    return leads.assign(**filled)
+
+
+def select_model_input(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Keep the model input columns in a fixed order; raw levels are kept (grouping is fitted
+    on training data by the training pipeline)."""
+    columns = [
+        params["key_column"],
+        params["date_column"],
+        "city_tier",
+        *params["categorical_columns"],
+        *params["count_columns"],
+        *params["flag_columns"],
+        *sorted(params["interaction_groups"]),
+    ]
+    if params["label_column"] in leads.columns:
+        columns.append(params["label_column"])
+    return leads[columns]
+
+
+def account_for_rows(
+    intake: dict[str, Any], duplicates: dict[str, int], model_input: pd.DataFrame
+) -> dict[str, Any]:
+    """Check rows read = rows out + rejected + duplicates dropped; fail the run if not."""
+    report = {
+        **intake,
+        **duplicates,
+        "rows_out": len(model_input),
+    }
+    accounted = report["rows_out"] + report["rows_rejected"] + report["duplicates_dropped"]
+    if accounted != report["rows_read"]:
+        raise RuntimeError(
+            f"Row accounting failed: read {report['rows_read']} rows but "
+            f"{report['rows_out']} out + {report['rows_rejected']} rejected + "
+            f"{report['duplicates_dropped']} duplicates = {accounted}"
+        )
+    logger.info(
+        "Rows: %d read = %d out + %d rejected + %d duplicates dropped",
+        report["rows_read"],
+        report["rows_out"],
+        report["rows_rejected"],
+        report["duplicates_dropped"],
+    )
+    return report

@@ -1,0 +1,59 @@
+"""Raw export -> validated, de-duplicated, feature-ready ``model_input_leads``.
+
+``raw_leads``, ``rejected_leads`` and ``model_input_leads`` are the interface other tools load by
+name. The inference pipeline reuses these nodes on new leads by remapping those names.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from codepro_leads.pipelines.data_processing import nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    params = "params:data_processing"
+    return Pipeline(
+        [
+            Node(
+                nodes.validate_raw_leads,
+                inputs=["raw_leads", params],
+                outputs=["validated_leads", "rejected_leads", "intake_counts"],
+                name="validate_raw_leads",
+            ),
+            Node(
+                nodes.drop_duplicate_leads,
+                inputs=["validated_leads", params],
+                outputs=["unique_leads", "duplicate_counts"],
+                name="drop_duplicate_leads",
+            ),
+            Node(
+                nodes.sum_interactions,
+                inputs=["unique_leads", params],
+                outputs="leads_with_interactions",
+                name="sum_interactions",
+            ),
+            Node(
+                nodes.add_city_tier,
+                inputs=["leads_with_interactions", params],
+                outputs="leads_with_city_tier",
+                name="add_city_tier",
+            ),
+            Node(
+                nodes.fill_missing_counts,
+                inputs=["leads_with_city_tier", params],
+                outputs="leads_filled",
+                name="fill_missing_counts",
+            ),
+            Node(
+                nodes.select_model_input,
+                inputs=["leads_filled", params],
+                outputs="model_input_leads",
+                name="select_model_input",
+            ),
+            Node(
+                nodes.account_for_rows,
+                inputs=["intake_counts", "duplicate_counts", "model_input_leads"],
+                outputs="data_processing_report",
+                name="account_for_rows",
+            ),
+        ]
+    )

@@ -1,0 +1,119 @@
+"""Row-level checks of a raw CodePro export, vectorised.
+
+Each check returns a boolean mask of bad rows and a short problem name; the detailed reason
+(column, problem and offending value) is only formatted for the bad rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from codepro_leads.datasets import PARSE_ERROR_COLUMN
+from codepro_leads.errors import LeadDataError
+
+# Header names that pandas or pyarrow give CodePro's leading unnamed index column.
+_UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
+
+
+class Reasons:
+    """Collects reject reasons per row; a row may fail several checks."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.text = pd.Series("", index=index, dtype=object)
+        self.counts: dict[str, int] = {}
+
+    def add(self, mask: pd.Series, column: str, problem: str, values: pd.Series | None = None):
+        """Record ``column: problem (value)`` for the rows in ``mask``."""
+        n_bad = int(mask.sum())
+        if n_bad == 0:
+            return
+        self.counts[f"{column}: {problem}"] = self.counts.get(f"{column}: {problem}", 0) + n_bad
+        message = f"{column}: {problem}"
+        if values is None:
+            detail = pd.Series(message, index=mask.index[mask])
+        else:
+            detail = values[mask].map(lambda v: f"{message} ({_show(v)})")
+        current = self.text[mask]
+        self.text[mask] = np.where(current == "", detail, current + "; " + detail)
+
+    @property
+    def bad(self) -> pd.Series:
+        return self.text != ""
+
+
+def _show(value: object) -> str:
+    """A raw value as it appears in a reason; whole floats without the '.0' a NaN column adds."""
+    if isinstance(value, float) and value.is_integer():
+        return repr(int(value))
+    return repr(value)
+
+
+def split_key(raw: pd.DataFrame, key_column: str) -> tuple[pd.Series, pd.DataFrame]:
+    """Take the lead key from the leading unnamed index column (or ``key_column``).
+
+    Extracts without such a column use the row number, from 0, as the key.
+    """
+    first = raw.columns[0]
+    if first in _UNNAMED_INDEX_NAMES or first == key_column:
+        key = raw[first].rename(key_column)
+        return key, raw.drop(columns=first)
+    return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), raw
+
+
+def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -> list[str]:
+    """Stop on missing required columns; return the unexpected extra columns."""
+    source = raw.attrs.get("source", "raw leads")
+    missing = [col for col in required if col not in raw.columns]
+    if missing:
+        hint = ""
+        if len(raw.columns) == 1:
+            hint = (
+                f" (the header has a single column {raw.columns[0][:60]!r}: is the delimiter ','?)"
+            )
+        raise LeadDataError(f"{source}: missing required column(s): {', '.join(missing)}{hint}")
+    known = set(required) | set(optional) | {PARSE_ERROR_COLUMN}
+    return [col for col in raw.columns if col not in known]
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Trimmed strings, with missing and blank values as NA."""
+    return values.astype("string").str.strip().replace("", pd.NA)
+
+
+def is_blank(values: pd.Series) -> pd.Series:
+    """Mask of missing or blank values (typed columns skip the string conversion)."""
+    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+        return as_text(values).isna()
+    return values.isna()
+
+
+def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Coerce to float; return (numbers, mask of present values that are not numbers)."""
+    if pd.api.types.is_bool_dtype(values):
+        values = values.astype(float)
+    if pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype(float)
+        return numbers, pd.Series(False, index=values.index) | ~np.isfinite(numbers.fillna(0))
+    text = as_text(values)
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = (text.notna() & numbers.isna()) | ~np.isfinite(numbers.fillna(0))
+    return numbers, bad
+
+
+def to_text(values: pd.Series) -> pd.Series:
+    """Trimmed strings with empty values as missing."""
+    text = as_text(values)
+    return text.astype(object).where(text.notna(), None)
+
+
+def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse ISO 8601 dates; return (dates, mask of present values that do not parse)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dates = values
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_localize(None)
+        return dates.astype("datetime64[ns]"), pd.Series(False, index=values.index)
+    text = as_text(values)
+    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    return dates, text.notna() & dates.isna()

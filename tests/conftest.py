@@ -1,0 +1,63 @@
+"""Shared fixtures: the project's real parameters and a builder of raw CodePro rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_params(pipeline: str) -> dict[str, Any]:
+    """The ``<pipeline>`` block of conf/base/parameters_<pipeline>.yml."""
+    path = PROJECT_ROOT / "conf" / "base" / f"parameters_{pipeline}.yml"
+    return yaml.safe_load(path.read_text())[pipeline]
+
+
+@pytest.fixture(scope="session")
+def processing_params() -> dict[str, Any]:
+    return load_params("data_processing")
+
+
+def raw_columns(params: dict[str, Any]) -> list[str]:
+    """CodePro's raw columns in export order, without the label."""
+    interactions = sorted(c for cols in params["interaction_groups"].values() for c in cols)
+    return [
+        params["date_column"],
+        params["city_column"],
+        *params["categorical_columns"],
+        *params["count_columns"],
+        *params["flag_columns"],
+        *interactions,
+    ]
+
+
+def make_raw(
+    params: dict[str, Any], rows: list[dict[str, Any]], labeled: bool = True
+) -> pd.DataFrame:
+    """Raw rows as the CSV reader returns them: unnamed key column first, unset values missing."""
+    base = {
+        "created_date": "2021-08-01 10:00:00",
+        "city_mapped": "mumbai",
+        "first_platform_c": "Level0",
+        "first_utm_medium_c": "Level0",
+        "first_utm_source_c": "Level2",
+        "total_leads_droppped": 1,
+        "referred_lead": 0,
+    }
+    columns = raw_columns(params) + ([params["label_column"]] if labeled else [])
+    records = []
+    for i, row in enumerate(rows):
+        record = {col: None for col in columns}
+        record.update(base)
+        if labeled:
+            record[params["label_column"]] = 1
+        record.update(row)
+        record.setdefault("", i)
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    return frame[[""] + columns]

@@ -1,0 +1,234 @@
+"""Each data_processing node alone, on hand-made rows with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from codepro_leads.datasets import PARSE_ERROR_COLUMN
+from codepro_leads.errors import LeadDataError
+from codepro_leads.pipelines.data_processing import nodes
+from tests.conftest import make_raw
+
+
+def _validate(params, rows, labeled=True):
+    return nodes.validate_raw_leads(make_raw(params, rows, labeled), params)
+
+
+def test_validate_types_and_key_from_unnamed_index(processing_params):
+    valid, rejected, intake = _validate(
+        processing_params,
+        [{"": 17, "total_leads_droppped": "3"}, {"": 42, "city_mapped": " Pune "}],
+    )
+    assert valid["lead_id"].tolist() == [17, 42]
+    assert valid["lead_id"].dtype == "int64"
+    assert valid["created_date"].tolist() == [pd.Timestamp("2021-08-01 10:00:00")] * 2
+    assert valid["total_leads_droppped"].tolist() == [3.0, 1.0]
+    assert valid["city_mapped"].tolist() == ["mumbai", "Pune"]
+    assert valid["app_complete_flag"].dtype == "int8"
+    assert rejected.empty
+    assert intake == {
+        "rows_read": 2,
+        "rows_rejected": 0,
+        "reject_reasons": {},
+        "extra_columns_dropped": [],
+    }
+
+
+def test_row_number_is_the_key_when_the_file_has_no_index_column(processing_params):
+    raw = make_raw(processing_params, [{}, {}, {}]).drop(columns="")
+    valid, _, _ = nodes.validate_raw_leads(raw, processing_params)
+    assert valid["lead_id"].tolist() == [0, 1, 2]
+
+
+def test_bad_rows_are_rejected_with_reasons(processing_params):
+    rows = [
+        {},  # good
+        {"total_leads_droppped": "abc"},
+        {"total_leads_droppped": -2},
+        {"total_leads_droppped": 1.5},
+        {"created_date": "31/12/2021 xx"},
+        {"created_date": None},
+        {"app_complete_flag": 2},
+        {"app_complete_flag": None},
+        {"referred_lead": 3},
+        {"syllabus_expand": "many", "emi_plans_clicked": -1},
+        {"": 0},  # repeats the key of the first row
+    ]
+    valid, rejected, intake = _validate(processing_params, rows)
+    assert valid["lead_id"].tolist() == [0]
+    assert rejected["lead_id"].tolist() == list(range(1, 10)) + [0]
+    assert rejected["reason"].tolist() == [
+        "total_leads_droppped: not a number ('abc')",
+        "total_leads_droppped: negative count (-2)",
+        "total_leads_droppped: not a whole number (1.5)",
+        "created_date: not an ISO 8601 date ('31/12/2021 xx')",
+        "created_date: missing",
+        "app_complete_flag: not 0 or 1 (2)",
+        "app_complete_flag: missing",
+        "referred_lead: not 0 or 1 (3)",
+        "emi_plans_clicked: negative count (-1); syllabus_expand: not a number ('many')",
+        "lead_id: repeats an earlier row (0)",
+    ]
+    # The raw values travel with the rejected row.
+    assert rejected.loc[0, "total_leads_droppped"] == "abc"
+    assert intake["rows_read"] == 11
+    assert intake["rows_rejected"] == 10
+    assert intake["reject_reasons"]["total_leads_droppped: not a number"] == 1
+    assert intake["reject_reasons"]["lead_id: repeats an earlier row"] == 1
+
+
+def test_parse_errors_from_the_reader_are_rejected(processing_params):
+    raw = make_raw(processing_params, [{}, {"": None, "created_date": None}])
+    raw[PARSE_ERROR_COLUMN] = [None, "malformed line 3: 47 fields, header has 46"]
+    valid, rejected, intake = nodes.validate_raw_leads(raw, processing_params)
+    assert len(valid) == 1
+    assert rejected["reason"].tolist() == ["malformed line 3: 47 fields, header has 46"]
+    assert PARSE_ERROR_COLUMN not in rejected.columns
+    assert intake["reject_reasons"]["malformed line"] == 1
+
+
+def test_missing_columns_stop_with_file_and_every_column_named(processing_params):
+    raw = make_raw(processing_params, [{}]).drop(columns=["city_mapped", "syllabus"])
+    raw.attrs["source"] = "exports/leads.csv"
+    with pytest.raises(LeadDataError) as error:
+        nodes.validate_raw_leads(raw, processing_params)
+    assert (
+        str(error.value) == "exports/leads.csv: missing required column(s): city_mapped, syllabus"
+    )
+
+
+def test_single_column_header_hints_at_the_delimiter(processing_params):
+    raw = pd.DataFrame({"created_date;city_mapped;first_platform_c": ["x"]})
+    raw.attrs["source"] = "leads.csv"
+    with pytest.raises(LeadDataError, match=r"leads\.csv: missing .*is the delimiter ','\?"):
+        nodes.validate_raw_leads(raw, processing_params)
+
+
+def test_extra_columns_are_dropped(processing_params):
+    raw = make_raw(processing_params, [{}])
+    raw["utm_campaign"] = "x"
+    valid, _, intake = nodes.validate_raw_leads(raw, processing_params)
+    assert "utm_campaign" not in valid.columns
+    assert intake["extra_columns_dropped"] == ["utm_campaign"]
+
+
+def test_label_is_optional(processing_params):
+    valid, rejected, _ = _validate(processing_params, [{}, {}], labeled=False)
+    assert "app_complete_flag" not in valid.columns
+    assert len(valid) == 2 and rejected.empty
+
+
+def test_duplicates_dropped_only_in_labeled_data(processing_params):
+    rows = [{"": 1}, {"": 2}, {"": 3, "referred_lead": 1}, {"": 4}]
+    labeled, _, _ = _validate(processing_params, rows)
+    unique, counts = nodes.drop_duplicate_leads(labeled, processing_params)
+    assert unique["lead_id"].tolist() == [1, 3]
+    assert counts == {"duplicates_dropped": 2}
+
+    unlabeled, _, _ = _validate(processing_params, rows, labeled=False)
+    kept, counts = nodes.drop_duplicate_leads(unlabeled, processing_params)
+    assert kept["lead_id"].tolist() == [1, 2, 3, 4]
+    assert counts == {"duplicates_dropped": 0}
+
+
+def test_interaction_sums_count_missing_as_zero(processing_params):
+    rows = [
+        {"careers": 2, "career_coach": 3, "emi_plans_clicked": 7, "syllabus": None},
+        {"chat_clicked": 1, "whatsapp_chat_click": 4, "shorts_entry_click": 5, "syllabus": 9},
+        {},
+    ]
+    valid, _, _ = _validate(processing_params, rows)
+    summed = nodes.sum_interactions(valid, processing_params)
+    assert summed["career_interaction"].tolist() == [5, 0, 0]
+    assert summed["payment_interaction"].tolist() == [7, 0, 0]
+    assert summed["assistance_interaction"].tolist() == [0, 5, 0]
+    assert summed["social_interaction"].tolist() == [0, 5, 0]
+    assert summed["syllabus_interaction"].tolist() == [0, 9, 0]
+    assert "careers" not in summed.columns
+    assert summed["career_interaction"].dtype == "int64"
+
+
+@pytest.mark.parametrize(
+    ("city", "tier"),
+    [
+        ("mumbai", 1),
+        ("NCR", 1),
+        ("jaipur", 2),
+        ("calcutta", 1),  # alias of kolkata
+        ("visakhapatnam", 2),  # alias of vishakapatnam
+        ("chandigarh", 3),  # listed tier 3
+        ("town_never_seen", 3),
+        (None, 3),
+    ],
+)
+def test_city_tier(processing_params, city, tier):
+    valid, _, _ = _validate(processing_params, [{"city_mapped": city}])
+    tiered = nodes.add_city_tier(valid, processing_params)
+    assert tiered["city_tier"].tolist() == [tier]
+    assert "city_mapped" not in tiered.columns
+
+
+def test_fill_missing_counts_with_zero(processing_params):
+    rows = [{"total_leads_droppped": None, "referred_lead": None}, {"total_leads_droppped": 4}]
+    valid, _, _ = _validate(processing_params, rows)
+    filled = nodes.fill_missing_counts(valid, processing_params)
+    assert filled["total_leads_droppped"].tolist() == [0, 4]
+    assert filled["referred_lead"].tolist() == [0, 0]
+    assert filled["total_leads_droppped"].dtype == "int64"
+
+
+def test_model_input_columns_and_values(processing_params):
+    rows = [{"": 5, "city_mapped": "pune", "first_utm_source_c": "Level99", "careers": 1}]
+    valid, _, _ = _validate(processing_params, rows)
+    frame = nodes.select_model_input(
+        nodes.fill_missing_counts(
+            nodes.add_city_tier(
+                nodes.sum_interactions(valid, processing_params), processing_params
+            ),
+            processing_params,
+        ),
+        processing_params,
+    )
+    assert frame.to_dict("records") == [
+        {
+            "lead_id": 5,
+            "created_date": pd.Timestamp("2021-08-01 10:00:00"),
+            "city_tier": 1,
+            "first_platform_c": "Level0",
+            "first_utm_medium_c": "Level0",
+            "first_utm_source_c": "Level99",
+            "total_leads_droppped": 1,
+            "referred_lead": 0,
+            "assistance_interaction": 0,
+            "career_interaction": 1,
+            "payment_interaction": 0,
+            "social_interaction": 0,
+            "syllabus_interaction": 0,
+            "app_complete_flag": 1,
+        }
+    ]
+
+
+def test_row_accounting_passes_and_fails():
+    intake = {
+        "rows_read": 10,
+        "rows_rejected": 3,
+        "reject_reasons": {},
+        "extra_columns_dropped": [],
+    }
+    report = nodes.account_for_rows(
+        intake, {"duplicates_dropped": 2}, pd.DataFrame({"a": range(5)})
+    )
+    assert report["rows_out"] == 5
+    with pytest.raises(RuntimeError, match="read 10 rows but 4 out"):
+        nodes.account_for_rows(intake, {"duplicates_dropped": 2}, pd.DataFrame({"a": range(4)}))
+
+
+def test_numeric_columns_read_as_numbers_are_checked_too(processing_params):
+    raw = make_raw(processing_params, [{}, {}, {}])
+    raw["total_leads_droppped"] = np.array([1.0, np.inf, np.nan])
+    valid, rejected, _ = nodes.validate_raw_leads(raw, processing_params)
+    assert valid["lead_id"].tolist() == [0, 2]
+    assert rejected["reason"].tolist() == ["total_leads_droppped: not a number (inf)"]

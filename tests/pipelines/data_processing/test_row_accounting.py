@@ -1,0 +1,63 @@
+"""Property: whatever the rows hold, every row read is output, rejected or a counted duplicate."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from codepro_leads.pipelines.data_processing import nodes
+from tests.conftest import make_raw
+
+counts = st.one_of(
+    st.none(), st.integers(-3, 60), st.sampled_from(["", "abc", "1.5", " 2 ", "inf", "1e3"])
+)
+row = st.fixed_dictionaries(
+    {
+        "": st.integers(0, 30),
+        "created_date": st.sampled_from(
+            ["2021-07-01 01:38:17", "2022-02-14", "", None, "14/02/2022", "not a date"]
+        ),
+        "city_mapped": st.sampled_from(["mumbai", "Jaipur ", "", None, "nowhere"]),
+        "first_platform_c": st.sampled_from(["Level0", "Level3", None, ""]),
+        "total_leads_droppped": counts,
+        "referred_lead": st.sampled_from([0, 1, 2, None, "x"]),
+        "syllabus_expand": counts,
+        "app_complete_flag": st.sampled_from([0, 1, 1, "1", None, 3]),
+    }
+)
+
+
+def _run_nodes(raw, params):
+    valid, rejected, intake = nodes.validate_raw_leads(raw, params)
+    unique, duplicates = nodes.drop_duplicate_leads(valid, params)
+    model_input = nodes.select_model_input(
+        nodes.fill_missing_counts(
+            nodes.add_city_tier(nodes.sum_interactions(unique, params), params), params
+        ),
+        params,
+    )
+    return model_input, rejected, nodes.account_for_rows(intake, duplicates, model_input)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(row, min_size=1, max_size=40), labeled=st.booleans())
+def test_every_row_is_accounted_for(processing_params, rows, labeled):
+    raw = make_raw(processing_params, rows, labeled=labeled)
+    model_input, rejected, report = _run_nodes(raw, processing_params)
+
+    assert report["rows_read"] == len(rows)
+    assert len(model_input) + len(rejected) + report["duplicates_dropped"] == len(rows)
+    assert report["rows_rejected"] == len(rejected)
+    assert rejected["reason"].str.len().gt(0).all()
+    assert model_input["lead_id"].is_unique
+    if not labeled:
+        assert report["duplicates_dropped"] == 0
+    # Output rows are clean: no missing model inputs apart from raw categorical levels.
+    assert (
+        model_input.drop(columns=["first_platform_c", "first_utm_medium_c", "first_utm_source_c"])
+        .notna()
+        .all()
+        .all()
+    )
