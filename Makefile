@@ -12,6 +12,7 @@ RAW := data/01_raw/leadscoring.csv
 # Never wait for a telemetry consent prompt: CI has no stdin.
 export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
+export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
 .PHONY: install run demo-data test lint benchmark viz mlflow-ui clean
 
@@ -27,12 +28,12 @@ $(STAMP): requirements.lock pyproject.toml
 
 # Demo leads are generated once; delete data/01_raw/*.csv to rebuild them.
 $(RAW): | $(STAMP)
-	$(KEDRO) run --pipeline demo_data
+	$(KEDRO) run --pipelines demo_data
 
 demo-data: $(RAW)
 
 run: $(STAMP) $(RAW)
-	$(KEDRO) run --pipeline data_processing
+	$(KEDRO) run --pipelines data_processing
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

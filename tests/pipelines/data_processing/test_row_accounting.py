@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codepro_leads.pipelines.data_processing import nodes
+from codepro_leads.pipelines.data_processing.validation import to_number
 from tests.conftest import make_raw
 
 counts = st.one_of(
@@ -61,3 +63,12 @@ def test_every_row_is_accounted_for(processing_params, rows, labeled):
         .all()
         .all()
     )
+
+
+@given(
+    value=st.one_of(st.integers(-(10**9), 10**9), st.floats(allow_nan=False, allow_infinity=False))
+)
+def test_numbers_written_as_text_parse_back_exactly(value):
+    numbers, bad = to_number(pd.Series([str(value), "x"], dtype=object))
+    assert numbers[0] == float(value)
+    assert bad.tolist() == [False, True]

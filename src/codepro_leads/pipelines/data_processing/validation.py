@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from codepro_leads.datasets import PARSE_ERROR_COLUMN
 from codepro_leads.errors import LeadDataError
+
+# A plain decimal number, as CodePro's exports write counts ("3", "3.0", "1e3").
+_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 # Header names that pandas or pyarrow give CodePro's leading unnamed index column.
 _UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
@@ -19,12 +24,14 @@ _UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
 class Reasons:
     """Collects reject reasons per row; a row may fail several checks."""
 
-    def __init__(self, index: pd.Index) -> None:
+    def __init__(self, index: pd.Index, skip: pd.Series) -> None:
         self.text = pd.Series("", index=index, dtype=object)
         self.counts: dict[str, int] = {}
+        self._skip = skip  # rows already rejected as a whole (malformed lines)
 
     def add(self, mask: pd.Series, column: str, problem: str, values: pd.Series | None = None):
         """Record ``column: problem (value)`` for the rows in ``mask``."""
+        mask = mask & ~self._skip
         n_bad = int(mask.sum())
         if n_bad == 0:
             return
@@ -49,16 +56,13 @@ def _show(value: object) -> str:
     return repr(value)
 
 
-def split_key(raw: pd.DataFrame, key_column: str) -> tuple[pd.Series, pd.DataFrame]:
-    """Take the lead key from the leading unnamed index column (or ``key_column``).
-
-    Extracts without such a column use the row number, from 0, as the key.
-    """
+def split_key(raw: pd.DataFrame, key_column: str) -> tuple[pd.Series, str | None]:
+    """The lead key and the raw column it came from: the leading unnamed index column (or one
+    named ``key_column``). Extracts without one use the row number, from 0, as the key."""
     first = raw.columns[0]
     if first in _UNNAMED_INDEX_NAMES or first == key_column:
-        key = raw[first].rename(key_column)
-        return key, raw.drop(columns=first)
-    return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), raw
+        return raw[first].rename(key_column), first
+    return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), None
 
 
 def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -> list[str]:
@@ -78,7 +82,7 @@ def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -
 
 def as_text(values: pd.Series) -> pd.Series:
     """Trimmed strings, with missing and blank values as NA."""
-    return values.astype("string").str.strip().replace("", pd.NA)
+    return values.astype("string[pyarrow]").str.strip().replace("", pd.NA)
 
 
 def is_blank(values: pd.Series) -> pd.Series:
@@ -93,12 +97,15 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(values):
         values = values.astype(float)
     if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype(float)
-        return numbers, pd.Series(False, index=values.index) | ~np.isfinite(numbers.fillna(0))
-    text = as_text(values)
-    numbers = pd.to_numeric(text, errors="coerce").astype(float)
-    bad = (text.notna() & numbers.isna()) | ~np.isfinite(numbers.fillna(0))
-    return numbers, bad
+        numbers = values.astype(float, copy=False)
+        return numbers, pd.Series(~np.isfinite(numbers.fillna(0).to_numpy()), index=values.index)
+    # A column holding any text: parse in Arrow (pd.to_numeric would go through Python objects).
+    text = pa.array(as_text(values))
+    is_number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
+    parsed = pc.cast(pc.if_else(is_number, text, None), pa.float64())
+    numbers = pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
+    bad = pc.and_(pc.is_valid(text), pc.invert(is_number)).to_numpy(zero_copy_only=False)
+    return numbers, pd.Series(bad, index=values.index)
 
 
 def to_text(values: pd.Series) -> pd.Series:

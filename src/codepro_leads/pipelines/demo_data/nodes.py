@@ -1,0 +1,234 @@
+"""Synthetic CodePro leads shaped like the real export.
+
+Every fact about the real export (levels and their frequencies, missing rates, date range,
+interaction sparsity) comes from ``params:demo_data``. The label is drawn from a known
+propensity, an additive log-odds function of the observable features only, so the model's AUC
+can be compared with the best achievable one (the AUC of the propensity itself).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from codepro_leads.pipelines.data_processing.nodes import add_city_tier
+
+
+def generate_labeled_leads(
+    demo_params: dict[str, Any], processing_params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Labeled raw leads in CodePro's export layout, and the propensity each label was drawn from.
+
+    Returns:
+        Raw leads (index = lead key 0..rows-1, columns as ``columns``) and a frame with
+        ``lead_id`` and ``propensity``.
+    """
+    rng = np.random.default_rng(demo_params["seed"])
+    n = demo_params["rows"]
+    leads, propensity = _sample_leads(
+        rng,
+        n,
+        demo_params["start_date"],
+        demo_params["end_date"],
+        0.0,
+        demo_params,
+        processing_params,
+    )
+    # The Bernoulli draw is the only noise: the label depends on nothing the file doesn't show.
+    leads[demo_params["label_column"]] = (rng.random(n) < propensity).astype("int64")
+    leads, propensity = _with_export_quirks(rng, leads, propensity, demo_params["quirks"])
+    return leads[demo_params["columns"]], _propensity_frame(leads.index, propensity)
+
+
+def _with_export_quirks(
+    rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, spec: dict[str, Any]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Real exports repeat some leads and hold a few unusable values: so does the demo.
+
+    Repeats overwrite random rows (keeping the row count and keys), then rows are put back in
+    time order; ``bad_values`` cells get the listed garbage, one row each.
+    """
+    n = len(leads)
+    rows = np.arange(n)
+    repeats = rng.choice(n, size=round(n * spec["duplicate_share"]), replace=False)
+    rows[repeats] = rng.choice(n, size=len(repeats))
+    rows = rows[np.argsort(leads["created_date"].to_numpy()[rows], kind="stable")]
+    leads = leads.iloc[rows].set_axis(pd.RangeIndex(n))
+    propensity = propensity[rows]
+
+    bad_rows = rng.choice(n, size=len(spec["bad_values"]), replace=False)
+    for row, (col, value) in zip(bad_rows, spec["bad_values"], strict=True):
+        leads[col] = leads[col].astype(object)
+        leads.iloc[row, leads.columns.get_loc(col)] = value
+    return leads, propensity
+
+
+def generate_new_leads(
+    demo_params: dict[str, Any], processing_params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Unlabeled new leads dated after the training period, optionally drifted (``drift``).
+
+    Returns:
+        Raw leads without the label (keys continue after the labeled ones) and their propensity.
+    """
+    # A stream of its own, derived from the seed, so new leads never repeat labeled ones.
+    rng = np.random.default_rng([demo_params["seed"], 1])
+    leads, propensity = _sample_leads(
+        rng,
+        demo_params["new_rows"],
+        demo_params["new_start_date"],
+        demo_params["new_end_date"],
+        float(demo_params.get("drift", 0.0)),
+        demo_params,
+        processing_params,
+    )
+    leads.index = leads.index + demo_params["rows"]
+    columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
+    return leads[columns], _propensity_frame(leads.index, propensity)
+
+
+def _sample_leads(
+    rng: np.random.Generator,
+    n: int,
+    start: str,
+    end: str,
+    drift: float,
+    params: dict[str, Any],
+    processing_params: dict[str, Any],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Raw columns (no label) and the true propensity of ``n`` leads."""
+    shift = params["drift_effects"]
+    data: dict[str, Any] = {
+        "created_date": _sample_dates(rng, n, start, end, params["date_format"]),
+        "city_mapped": _sample_city(rng, n, params["city"]),
+    }
+    for col, spec in params["categorical"].items():
+        data[col] = _sample_levels(
+            rng, n, spec["frequencies"], drift * shift["categorical_share"], shift["new_levels"]
+        )
+    dropped = params["total_leads_droppped"]
+    values = np.array([int(v) for v in dropped["value_frequencies"]], dtype=float)
+    counts = rng.choice(values, size=n, p=_normalised(dropped["value_frequencies"].values()))
+    # Drift: some leads were bought once more than usual.
+    counts += (rng.random(n) < drift * shift["leads_dropped_share"]).astype(float)
+    referred = (rng.random(n) < params["referred_lead"]["rate_of_1"]).astype(float)
+    # Their real missing rates are identical (0.3641%): taken as missing on the same leads.
+    missing = rng.random(n) < dropped["missing_rate"]
+    counts[missing] = np.nan
+    referred[missing] = np.nan
+    data["total_leads_droppped"] = counts
+    data["referred_lead"] = referred
+    data.update(_sample_interactions(rng, n, params["interactions"]))
+
+    leads = pd.DataFrame(data)
+    log_odds = _log_odds(leads, params["propensity"], processing_params)
+    return leads, 1.0 / (1.0 + np.exp(-log_odds))
+
+
+def _sample_dates(rng: np.random.Generator, n: int, start: str, end: str, fmt: str) -> np.ndarray:
+    """Uniform timestamps from ``start`` to the end of day ``end``, in time order like exports."""
+    first = pd.Timestamp(start)
+    seconds = (pd.Timestamp(end) + pd.Timedelta(days=1) - first).total_seconds()
+    offsets = np.sort(rng.integers(0, int(seconds), size=n))
+    return (first + pd.to_timedelta(offsets, unit="s")).strftime(fmt).to_numpy()
+
+
+def _sample_city(rng: np.random.Generator, n: int, spec: dict[str, Any]) -> np.ndarray:
+    """Listed cities at their real shares plus a long synthetic tail; some missing."""
+    names = list(spec["frequencies"])
+    shares = list(spec["frequencies"].values())
+    # The real export has ~1,200 rarer cities not listed: spread their mass over synthetic
+    # names with a slowly decaying (1 / (rank + offset)) share, all rarer than the listed ones.
+    tail = spec["tail"]
+    rank = np.arange(1, tail["levels"] + 1)
+    weights = 1.0 / (rank + tail["decay_offset"])
+    names += [f"{tail['name_prefix']}{i:04d}" for i in rank]
+    shares += list(tail["mass"] * weights / weights.sum())
+    city = rng.choice(np.array(names, dtype=object), size=n, p=_normalised(shares))
+    city[rng.random(n) < spec["missing_rate"]] = np.nan
+    return city
+
+
+def _sample_levels(
+    rng: np.random.Generator,
+    n: int,
+    frequencies: dict[str, float],
+    new_share: float,
+    new_levels: int,
+) -> np.ndarray:
+    """Levels at their real frequencies; with drift, ``new_share`` of leads get unseen levels.
+
+    The known levels lose mass in proportion, so the top levels lose the most.
+    """
+    names = list(frequencies)
+    shares = _normalised(frequencies.values()) * (1.0 - new_share)
+    if new_share > 0:
+        # New campaigns: levels named after the highest known one, e.g. Level64, Level65, ...
+        top = max(int(re.search(r"\d+$", name).group()) for name in names)
+        names += [f"Level{top + 1 + i}" for i in range(new_levels)]
+        shares = np.append(shares, np.full(new_levels, new_share / new_levels))
+    return rng.choice(np.array(names, dtype=object), size=n, p=_normalised(shares))
+
+
+def _sample_interactions(
+    rng: np.random.Generator, n: int, spec: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """Website interaction counts: present on ~0.1% of leads, NaN elsewhere.
+
+    On a lead with interactions, each column is present with the real share of such leads
+    (a small floor lets columns never seen in the real sample appear now and then), with a
+    geometric count of the real mean.
+    """
+    active = rng.random(n) < spec["rows_with_any"]
+    n_active = int(active.sum())
+    columns = spec["per_column"]
+    rate = (
+        np.array([max(c["non_null_rows"], spec["min_non_null_rows"]) for c in columns.values()])
+        / spec["source_active_rows"]
+    )
+    present = rng.random((n_active, len(columns))) < np.minimum(rate, 1.0)
+    # Every active lead has at least one interaction: pick one by rate where none was drawn.
+    none = ~present.any(axis=1)
+    present[none, rng.choice(len(columns), size=int(none.sum()), p=rate / rate.sum())] = True
+    out = {}
+    for j, (col, c) in enumerate(columns.items()):
+        values = np.full(n, np.nan)
+        mean = c["mean_when_present"] or 1.0
+        counts = rng.geometric(1.0 / mean, size=n_active).astype(float)
+        values[active] = np.where(present[:, j], counts, np.nan)
+        out[col] = values
+    return out
+
+
+def _log_odds(
+    leads: pd.DataFrame, spec: dict[str, Any], processing_params: dict[str, Any]
+) -> np.ndarray:
+    """The documented additive log-odds of completing the application (see the YAML)."""
+    log_odds = np.full(len(leads), float(spec["intercept"]))
+    for col, effects in spec["level_log_odds"].items():
+        # Levels without their own effect (rare or new ones) share one common effect.
+        log_odds += leads[col].map(effects).fillna(spec["other_level_log_odds"][col]).to_numpy()
+    tier = add_city_tier(leads[["city_mapped"]], processing_params)["city_tier"]
+    log_odds += tier.map(spec["city_tier_log_odds"]).to_numpy()
+    # Missing counts mean 0 (as in data_processing), and 0 or 1 leads dropped add nothing.
+    dropped = leads["total_leads_droppped"].fillna(0).clip(lower=1).to_numpy()
+    log_odds += spec["log_leads_dropped_log_odds"] * np.log(dropped)
+    log_odds += spec["referred_lead_log_odds"] * leads["referred_lead"].fillna(0).to_numpy()
+    groups = processing_params["interaction_groups"]
+    for group, effect in spec["interaction_group_log_odds"].items():
+        log_odds += effect * leads[groups[group]].notna().any(axis=1).to_numpy()
+    return log_odds
+
+
+def _normalised(shares: Any) -> np.ndarray:
+    """Shares as probabilities summing to 1 (the real tables leave a tiny unlisted tail)."""
+    p = np.asarray(list(shares), dtype=float)
+    return p / p.sum()
+
+
+def _propensity_frame(index: pd.Index, propensity: np.ndarray) -> pd.DataFrame:
+    """The true propensity per lead key, kept out of the raw file."""
+    return pd.DataFrame({"lead_id": index.to_numpy(), "propensity": propensity})

@@ -1,0 +1,86 @@
+"""data_processing end to end through KedroSession, in a throw-away copy of the project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from codepro_leads.errors import LeadDataError
+from tests.conftest import PROJECT_ROOT, make_raw
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A copy of conf/ and pyproject.toml in tmp_path, with tmp_path as working directory."""
+    shutil.copytree(
+        PROJECT_ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
+    )
+    (tmp_path / "conf" / "local").mkdir()
+    (tmp_path / "src").mkdir()  # the package itself is installed
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    bootstrap_project(tmp_path)
+    return tmp_path
+
+
+def _run(project, raw_path, pipeline="data_processing"):
+    with KedroSession.create(
+        project_path=project, runtime_params={"raw_leads_path": str(raw_path)}
+    ) as session:
+        session.run(pipeline_names=[pipeline])
+
+
+def test_data_processing_run(project, processing_params):
+    rows = [
+        {"": 10, "city_mapped": "Bengaluru", "careers": 2, "syllabus": 1},
+        {"": 11, "total_leads_droppped": "lots"},
+        {"": 12, "city_mapped": None, "referred_lead": 1, "app_complete_flag": 0},
+        {"": 13, "city_mapped": "Bengaluru", "careers": 2, "syllabus": 1},  # duplicate of 10
+    ]
+    raw_path = project / "export.csv"
+    make_raw(processing_params, rows).to_csv(raw_path, index=False)
+
+    _run(project, raw_path)
+
+    model_input = pd.read_parquet(project / "data/05_model_input/model_input_leads.parquet")
+    assert model_input[["lead_id", "city_tier", "referred_lead", "app_complete_flag"]].to_dict(
+        "list"
+    ) == {
+        "lead_id": [10, 12],
+        "city_tier": [1, 3],
+        "referred_lead": [0, 1],
+        "app_complete_flag": [1, 0],
+    }
+    assert model_input["career_interaction"].tolist() == [2, 0]
+    assert model_input["syllabus_interaction"].tolist() == [1, 0]
+
+    rejected = pd.read_csv(project / "data/02_intermediate/rejected_leads.csv")
+    assert rejected["lead_id"].tolist() == [11]
+    assert rejected["reason"].tolist() == ["total_leads_droppped: not a number ('lots')"]
+
+    report = json.loads((project / "data/08_reporting/data_processing_report.json").read_text())
+    assert {
+        k: report[k] for k in ("rows_read", "rows_out", "rows_rejected", "duplicates_dropped")
+    } == {
+        "rows_read": 4,
+        "rows_out": 2,
+        "rows_rejected": 1,
+        "duplicates_dropped": 1,
+    }
+
+
+def test_missing_raw_file_names_the_file(project):
+    with pytest.raises(Exception) as error:
+        _run(project, project / "absent.csv")
+    cause = error.value
+    while cause is not None and not isinstance(cause, LeadDataError):
+        cause = cause.__cause__
+    assert str(cause) == f"{project / 'absent.csv'}: file not found"
