@@ -34,6 +34,7 @@ demo-data: $(RAW)
 
 run: $(STAMP) $(RAW)
 	$(KEDRO) run --pipelines data_processing
+	$(KEDRO) run --pipelines training
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -45,9 +46,14 @@ lint: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_data_processing.py
+	$(BIN)/python benchmarks/bench_training.py
 
 viz: $(STAMP)
 	$(KEDRO) viz run --autoreload
+
+# MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry).
+mlflow-ui: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
+from kedro.framework.startup import bootstrap_project
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,6 +18,24 @@ def load_params(pipeline: str) -> dict[str, Any]:
     """The ``<pipeline>`` block of conf/base/parameters_<pipeline>.yml."""
     path = PROJECT_ROOT / "conf" / "base" / f"parameters_{pipeline}.yml"
     return yaml.safe_load(path.read_text())[pipeline]
+
+
+def make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away copy of the project (conf + pyproject) as working directory, with its own
+    SQLite MLflow store, so runs never touch the repository's data/ or mlflow.db."""
+    shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
+    (root / "conf" / "local").mkdir()
+    (root / "src").mkdir()  # the package itself is installed
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    bootstrap_project(root)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    return make_project(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
 from codepro_leads.errors import LeadDataError
-from tests.conftest import PROJECT_ROOT, make_raw
+from tests.conftest import make_raw
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A copy of conf/ and pyproject.toml in tmp_path, with tmp_path as working directory."""
-    shutil.copytree(
-        PROJECT_ROOT / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local")
-    )
-    (tmp_path / "conf" / "local").mkdir()
-    (tmp_path / "src").mkdir()  # the package itself is installed
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    bootstrap_project(tmp_path)
-    return tmp_path
 
 
 def _run(project, raw_path, pipeline="data_processing"):

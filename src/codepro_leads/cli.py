@@ -1,4 +1,4 @@
-"""Project CLI: Kedro's own ``run``, but a fatal input-data problem ends in one clear line.
+"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line.
 
 Kedro picks up ``cli`` from this module and lets it override its built-in commands.
 """
@@ -10,14 +10,14 @@ from typing import Any
 import click
 from kedro.framework.cli.project import run as kedro_run
 
-from codepro_leads.errors import LeadDataError
+from codepro_leads.errors import UserFacingError
 
 
-def _lead_data_error(exc: BaseException | None) -> LeadDataError | None:
-    """The LeadDataError behind ``exc`` (Kedro wraps dataset and node errors), if any."""
+def _user_facing_error(exc: BaseException | None) -> UserFacingError | None:
+    """The UserFacingError behind ``exc`` (Kedro wraps dataset and node errors), if any."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, LeadDataError):
+        if isinstance(exc, UserFacingError):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
@@ -28,10 +28,10 @@ def _run(**kwargs: Any) -> Any:
     try:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
-        data_error = _lead_data_error(exc)
-        if data_error is None:
+        user_error = _user_facing_error(exc)
+        if user_error is None:
             raise
-        raise click.ClickException(str(data_error)) from None
+        raise click.ClickException(str(user_error)) from None
 
 
 @click.group(name="codepro_leads")

@@ -1,9 +1,17 @@
-"""Fatal input-data errors (bad rows are rejected instead, never raised)."""
+"""Errors a user can act on. The CLI prints them as one line, without a traceback."""
 
 
-class LeadDataError(ValueError):
-    """A fatal problem with an input file: missing, empty, unreadable or lacking required columns.
+class UserFacingError(Exception):
+    """A problem with the inputs of a run (data or models), not with the code."""
 
-    The message is one line that names the file and what is wrong with it; the CLI prints it
-    without a traceback.
+
+class LeadDataError(UserFacingError, ValueError):
+    """A fatal problem with an input file: missing, empty, unreadable or lacking columns.
+
+    The message is one line that names the file and what is wrong with it. (Bad rows are
+    rejected instead, never raised.)
     """
+
+
+class ModelNotFoundError(UserFacingError, LookupError):
+    """The model registry has no model under the requested name, alias or version."""

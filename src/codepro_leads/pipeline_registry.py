@@ -2,14 +2,16 @@
 
 from kedro.pipeline import Pipeline
 
-from codepro_leads.pipelines import data_processing, demo_data
+from codepro_leads.pipelines import data_processing, demo_data, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Each pipeline reads what the previous one persisted, so each also runs on its own."""
     processing = data_processing.create_pipeline()
+    training_pipeline = training.create_pipeline()
     return {
         "demo_data": demo_data.create_pipeline(),
         "data_processing": processing,
-        "__default__": processing,
+        "training": training_pipeline,
+        "__default__": processing + training_pipeline,
     }

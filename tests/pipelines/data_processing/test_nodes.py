@@ -13,7 +13,8 @@ from tests.conftest import make_raw
 
 
 def _validate(params, rows, labeled=True):
-    return nodes.validate_raw_leads(make_raw(params, rows, labeled), params)
+    valid, rejected, intake, _ = nodes.validate_raw_leads(make_raw(params, rows, labeled), params)
+    return valid, rejected, intake
 
 
 def test_validate_types_and_key_from_unnamed_index(processing_params):
@@ -38,7 +39,7 @@ def test_validate_types_and_key_from_unnamed_index(processing_params):
 
 def test_row_number_is_the_key_when_the_file_has_no_index_column(processing_params):
     raw = make_raw(processing_params, [{}, {}, {}]).drop(columns="")
-    valid, _, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, _, _, _ = nodes.validate_raw_leads(raw, processing_params)
     assert valid["lead_id"].tolist() == [0, 1, 2]
 
 
@@ -82,7 +83,7 @@ def test_bad_rows_are_rejected_with_reasons(processing_params):
 def test_parse_errors_from_the_reader_are_rejected(processing_params):
     raw = make_raw(processing_params, [{}, {"": None, "created_date": None}])
     raw[PARSE_ERROR_COLUMN] = [None, "malformed line 3: 47 fields, header has 46"]
-    valid, rejected, intake = nodes.validate_raw_leads(raw, processing_params)
+    valid, rejected, intake, _ = nodes.validate_raw_leads(raw, processing_params)
     assert len(valid) == 1
     assert rejected["reason"].tolist() == ["malformed line 3: 47 fields, header has 46"]
     assert PARSE_ERROR_COLUMN not in rejected.columns
@@ -109,7 +110,7 @@ def test_single_column_header_hints_at_the_delimiter(processing_params):
 def test_extra_columns_are_dropped(processing_params):
     raw = make_raw(processing_params, [{}])
     raw["utm_campaign"] = "x"
-    valid, _, intake = nodes.validate_raw_leads(raw, processing_params)
+    valid, _, intake, _ = nodes.validate_raw_leads(raw, processing_params)
     assert "utm_campaign" not in valid.columns
     assert intake["extra_columns_dropped"] == ["utm_campaign"]
 
@@ -229,6 +230,19 @@ def test_row_accounting_passes_and_fails():
 def test_numeric_columns_read_as_numbers_are_checked_too(processing_params):
     raw = make_raw(processing_params, [{}, {}, {}])
     raw["total_leads_droppped"] = np.array([1.0, np.inf, np.nan])
-    valid, rejected, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, rejected, _, _ = nodes.validate_raw_leads(raw, processing_params)
     assert valid["lead_id"].tolist() == [0, 2]
     assert rejected["reason"].tolist() == ["total_leads_droppped: not a number (inf)"]
+
+
+def test_raw_example_is_the_first_valid_rows_as_read(processing_params):
+    rows = [{"": 99, "total_leads_droppped": "x"}] + [
+        {"": i, "city_mapped": f"c{i}"} for i in range(6)
+    ]
+    raw = make_raw(processing_params, rows)
+    *_, example = nodes.validate_raw_leads(raw, processing_params)
+    assert example["lead_id"].tolist() == [0, 1, 2, 3, 4]
+    assert example["city_mapped"].tolist() == ["c0", "c1", "c2", "c3", "c4"]
+    assert example.columns[0] == "lead_id"
+    assert example.columns[-1] == "app_complete_flag"
+    assert len(example.columns) == 46

@@ -30,7 +30,7 @@ row = st.fixed_dictionaries(
 
 
 def _run_nodes(raw, params):
-    valid, rejected, intake = nodes.validate_raw_leads(raw, params)
+    valid, rejected, intake, _ = nodes.validate_raw_leads(raw, params)
     unique, duplicates = nodes.drop_duplicate_leads(valid, params)
     model_input = nodes.select_model_input(
         nodes.fill_missing_counts(

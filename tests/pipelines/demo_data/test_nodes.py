@@ -112,7 +112,7 @@ def test_columns_and_index(labeled, demo):
     assert list(leads.columns) == COLUMNS == demo["columns"]
     assert leads.index.name is None
     assert leads.index.equals(pd.RangeIndex(20_000))
-    assert list(propensity.columns) == ["lead_id", "propensity"]
+    assert list(propensity.columns) == ["lead_id", "created_date", "propensity"]
     assert propensity["lead_id"].tolist() == list(range(20_000))
 
 

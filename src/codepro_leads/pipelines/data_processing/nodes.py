@@ -44,14 +44,15 @@ def _raw_columns(params: dict[str, Any]) -> list[str]:
 
 def validate_raw_leads(
     raw_leads: pd.DataFrame, params: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Check the raw export against CodePro's schema and coerce every column to its type.
 
     A missing required column stops the run; extra columns are logged and dropped. Rows with
     values that cannot be used go to the rejected frame with a ``reason``.
 
     Returns:
-        Valid typed leads, rejected raw rows, and intake counts for the row accounting.
+        Valid typed leads, rejected raw rows, intake counts for the row accounting, and the
+        first few valid rows as they were read (the logged model's input example).
     """
     key_name, label = params["key_column"], params["label_column"]
     # set_axis/split_key share the raw columns: no copy of a 240k x 45 frame.
@@ -79,8 +80,12 @@ def validate_raw_leads(
 
     for col in [params["city_column"], *params["categorical_columns"]]:
         columns[col] = to_text(raw[col])
-    for col in params["count_columns"] + _interaction_columns(params):
+    for col in params["count_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons, allowed=None)
+    for col in _interaction_columns(params):
+        # Sparse: 99.9% of leads have no interactions, and 37 dense columns would be 70 MB.
+        numbers = _checked_number(raw[col], col, reasons, allowed=None)
+        columns[col] = pd.arrays.SparseArray(numbers.to_numpy(), fill_value=np.nan)
     for col in params["flag_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons, allowed={0.0, 1.0})
     if label in raw.columns:
@@ -99,7 +104,7 @@ def validate_raw_leads(
         ],
         axis=1,
     )
-    valid = pd.DataFrame(columns, copy=False)  # shares the raw float columns
+    valid = pd.DataFrame(columns, copy=False)
     if bad.any():
         valid = valid.loc[~bad].set_axis(pd.RangeIndex(int((~bad).sum())), copy=False)
     valid[key_name] = _tidy_key(valid[key_name])
@@ -118,7 +123,15 @@ def validate_raw_leads(
             len(raw),
             intake["reject_reasons"],
         )
-    return valid, rejected.reset_index(drop=True), intake
+    first_valid = np.flatnonzero(~bad.to_numpy())[: params["raw_example_rows"]]
+    example = pd.concat(
+        [
+            key.iloc[first_valid],
+            raw.iloc[first_valid][[*required, label] if label in raw else required],
+        ],
+        axis=1,
+    )
+    return valid, rejected.reset_index(drop=True), intake, example.reset_index(drop=True)
 
 
 def _checked_number(
@@ -182,7 +195,9 @@ def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
 def sum_interactions(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """Replace the 37 raw interaction counts by one sum per group (missing counts as 0)."""
     sums = {
-        group: np.nansum(leads[cols].to_numpy(dtype=float), axis=1).astype("int64")
+        group: np.nansum(
+            np.column_stack([leads[col].to_numpy(dtype=float) for col in cols]), axis=1
+        ).astype("int64")
         for group, cols in sorted(params["interaction_groups"].items())
     }
     return leads.drop(columns=_interaction_columns(params)).assign(**sums)

@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 nodes.validate_raw_leads,
                 inputs=["raw_leads", params],
-                outputs=["validated_leads", "rejected_leads", "intake_counts"],
+                outputs=["validated_leads", "rejected_leads", "intake_counts", "raw_leads_example"],
                 name="validate_raw_leads",
             ),
             Node(

@@ -109,9 +109,8 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def to_text(values: pd.Series) -> pd.Series:
-    """Trimmed strings with empty values as missing."""
-    text = as_text(values)
-    return text.astype(object).where(text.notna(), None)
+    """Trimmed strings with empty values as missing, kept in Arrow (compact, fast to filter)."""
+    return as_text(values)
 
 
 def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:

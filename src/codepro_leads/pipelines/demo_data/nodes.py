@@ -40,7 +40,7 @@ def generate_labeled_leads(
     # The Bernoulli draw is the only noise: the label depends on nothing the file doesn't show.
     leads[demo_params["label_column"]] = (rng.random(n) < propensity).astype("int64")
     leads, propensity = _with_export_quirks(rng, leads, propensity, demo_params["quirks"])
-    return leads[demo_params["columns"]], _propensity_frame(leads.index, propensity)
+    return leads[demo_params["columns"]], _propensity_frame(leads, propensity)
 
 
 def _with_export_quirks(
@@ -87,7 +87,7 @@ def generate_new_leads(
     )
     leads.index = leads.index + demo_params["rows"]
     columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
-    return leads[columns], _propensity_frame(leads.index, propensity)
+    return leads[columns], _propensity_frame(leads, propensity)
 
 
 def _sample_leads(
@@ -229,6 +229,13 @@ def _normalised(shares: Any) -> np.ndarray:
     return p / p.sum()
 
 
-def _propensity_frame(index: pd.Index, propensity: np.ndarray) -> pd.DataFrame:
-    """The true propensity per lead key, kept out of the raw file."""
-    return pd.DataFrame({"lead_id": index.to_numpy(), "propensity": propensity})
+def _propensity_frame(leads: pd.DataFrame, propensity: np.ndarray) -> pd.DataFrame:
+    """The true propensity per lead, kept out of the raw file. Key and creation time together
+    identify the lead, so it is never matched to another file's leads by key alone."""
+    return pd.DataFrame(
+        {
+            "lead_id": leads.index.to_numpy(),
+            "created_date": pd.to_datetime(leads["created_date"], errors="coerce").to_numpy(),
+            "propensity": propensity,
+        }
+    )

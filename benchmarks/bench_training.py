@@ -1,0 +1,55 @@
+"""Training pipeline on N demo rows (data_processing first, untimed): wall seconds including
+MLflow logging and registration, the model fit alone, and peak RSS.
+
+Target (2 cores): 240k rows under 30 s wall including MLflow logging.
+
+    .venv/bin/python benchmarks/bench_training.py --rows 240000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+from harness import load_params, report, scratch_project, timed_run, write_demo_leads
+
+
+def fit_seconds(project) -> float:
+    """The LightGBM fit alone, on the split the pipeline wrote (same parameters)."""
+    import pandas as pd
+
+    from codepro_leads.pipelines.training import nodes
+
+    params = load_params("training")
+    train = pd.read_parquet(project / "data/05_model_input/train_leads.parquet")
+    validation = pd.read_parquet(project / "data/05_model_input/validation_leads.parquet")
+    encoder = nodes.fit_encoder(train, params)
+    start = time.perf_counter()
+    nodes.train_classifier(train, validation, encoder, params)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=240_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    project = scratch_project()
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{project / 'mlflow.db'}"
+    raw = project / "leads.csv"
+    write_demo_leads(raw, args.rows)
+    timed_run(project, "data_processing", {"raw_leads_path": str(raw)})
+    runs = [timed_run(project, "training", {}) for _ in range(args.repeats)]
+    report(f"training {args.rows:,} rows", runs)
+    fits = [fit_seconds(project) for _ in range(args.repeats)]
+    print(
+        f"training {args.rows:,} rows model fit seconds: {np.round(fits, 2).tolist()}, "
+        f"MEDIAN {np.median(fits):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Lead scoring: model evaluation, business metrics, score grades and report figures."""

@@ -1,0 +1,63 @@
+"""Feature encoding fitted on training leads, so training and scoring agree on every column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+OTHER_LEVEL = "others"
+
+
+def covering_levels(values: pd.Series, coverage: float) -> list[str]:
+    """The most frequent levels that together cover ``coverage`` of the rows (CodePro's rule).
+
+    Missing values count as rows but never as a level.
+    """
+    shares = values.value_counts(normalize=False, dropna=True) / len(values)
+    cumulative = shares.cumsum().to_numpy()
+    n_kept = int(np.searchsorted(cumulative, coverage - 1e-12) + 1)
+    return shares.index[: min(n_kept, len(shares))].astype(str).tolist()
+
+
+@dataclass(frozen=True)
+class LeadEncoder:
+    """Turns ``model_input_leads`` rows into the model's feature frame.
+
+    Categorical columns keep their fitted levels; rare, unseen and missing levels become
+    ``others``. Categories are fixed, so LightGBM sees the same codes at training and scoring.
+    """
+
+    numeric_features: tuple[str, ...]
+    categorical_levels: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def fit(
+        cls,
+        leads: pd.DataFrame,
+        numeric_features: list[str],
+        categorical_features: list[str],
+        coverage: float,
+        fixed_levels: dict[str, list[str]] | None = None,
+    ) -> LeadEncoder:
+        """Keep the levels covering ``coverage`` of ``leads``, or the given ``fixed_levels``."""
+        fixed_levels = fixed_levels or {}
+        levels = {
+            col: tuple(fixed_levels.get(col) or covering_levels(leads[col], coverage))
+            for col in categorical_features
+        }
+        return cls(numeric_features=tuple(numeric_features), categorical_levels=levels)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [*self.numeric_features, *self.categorical_levels]
+
+    def transform(self, leads: pd.DataFrame) -> pd.DataFrame:
+        """Feature frame in a fixed column order: numbers as float, levels as categories."""
+        features = {col: leads[col].to_numpy(dtype=float) for col in self.numeric_features}
+        for col, levels in self.categorical_levels.items():
+            dtype = pd.CategoricalDtype([*levels, OTHER_LEVEL])
+            raw = leads[col].astype(object)
+            features[col] = pd.Categorical(raw.where(raw.isin(levels), OTHER_LEVEL), dtype=dtype)
+        return pd.DataFrame(features, index=leads.index)

@@ -1,0 +1,47 @@
+"""Rare-level grouping fitted on training leads; unseen and missing levels at scoring time."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from codepro_leads.scoring.encoder import OTHER_LEVEL, LeadEncoder, covering_levels
+
+
+def test_covering_levels_keeps_the_most_frequent_until_the_coverage():
+    values = pd.Series(["a"] * 50 + ["b"] * 30 + ["c"] * 15 + ["d"] * 5)
+    assert covering_levels(values, 0.80) == ["a", "b"]
+    assert covering_levels(values, 0.90) == ["a", "b", "c"]
+    assert covering_levels(values, 1.0) == ["a", "b", "c", "d"]
+
+
+def test_missing_values_count_as_rows_but_are_never_a_level():
+    values = pd.Series(["a"] * 6 + [None] * 4)
+    assert covering_levels(values, 0.9) == ["a"]
+
+
+def _leads(platform):
+    return pd.DataFrame(
+        {"first_platform_c": platform, "city_tier": [1] * len(platform), "referred_lead": 0}
+    )
+
+
+def test_transform_groups_rare_unseen_and_missing_levels():
+    train = _leads(["L0"] * 8 + ["L1"] * 2 + ["L9"])
+    encoder = LeadEncoder.fit(train, ["city_tier", "referred_lead"], ["first_platform_c"], 0.9)
+    assert encoder.categorical_levels == {"first_platform_c": ("L0", "L1")}
+
+    features = encoder.transform(_leads(["L1", "L9", "never_seen", None]))
+    assert features.columns.tolist() == ["city_tier", "referred_lead", "first_platform_c"]
+    assert features["first_platform_c"].tolist() == ["L1", OTHER_LEVEL, OTHER_LEVEL, OTHER_LEVEL]
+    # Fixed categories: the same codes at training and scoring, whatever the batch holds.
+    assert list(features["first_platform_c"].cat.categories) == ["L0", "L1", OTHER_LEVEL]
+    assert features["first_platform_c"].cat.codes.tolist() == [1, 2, 2, 2]
+    assert features["city_tier"].dtype == float
+
+
+def test_fixed_levels_override_the_fitted_ones():
+    encoder = LeadEncoder.fit(
+        _leads(["L0"] * 9 + ["L1"]), [], ["first_platform_c"], 0.9, {"first_platform_c": ["L1"]}
+    )
+    assert encoder.categorical_levels == {"first_platform_c": ("L1",)}
+    assert encoder.feature_names == ["first_platform_c"]

@@ -1,0 +1,116 @@
+"""The fitted scorer: exact contributions, calibration, grades and explanations."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from codepro_leads.scoring.calibration import PlattCalibrator
+from codepro_leads.scoring.encoder import LeadEncoder
+from codepro_leads.scoring.scorer import LeadScorer
+
+
+@pytest.fixture(scope="module")
+def scorer() -> LeadScorer:
+    rng = np.random.default_rng(0)
+    n = 3000
+    leads = pd.DataFrame(
+        {
+            "lead_id": np.arange(n),
+            "created_date": pd.Timestamp("2022-01-01"),
+            "total_leads_droppped": rng.integers(1, 6, n),
+            "city_tier": rng.integers(1, 4, n),
+            "first_platform_c": rng.choice(["L0", "L1", "L2"], n),
+        }
+    )
+    log_odds = 0.8 * np.log(leads["total_leads_droppped"]) + np.where(
+        leads["first_platform_c"] == "L0", 1.5, -1.0
+    )
+    label = (rng.random(n) < 1 / (1 + np.exp(-log_odds))).astype(int)
+    encoder = LeadEncoder.fit(
+        leads, ["total_leads_droppped", "city_tier"], ["first_platform_c"], 0.99
+    )
+    model = lgb.LGBMClassifier(n_estimators=30, verbose=-1).fit(encoder.transform(leads), label)
+    bands = {"A": 75, "B": 50, "C": 25, "D": 0}
+    return LeadScorer(encoder, model, PlattCalibrator(0.9, 0.1), threshold=0.4, grade_bands=bands)
+
+
+def _new_leads():
+    return pd.DataFrame(
+        {
+            "lead_id": [10, 11, 12],
+            "created_date": pd.Timestamp("2022-03-01"),
+            "total_leads_droppped": [1, 5, 2],
+            "city_tier": [3, 1, 2],
+            "first_platform_c": ["L1", "L0", "new_level"],
+        }
+    )
+
+
+def test_contributions_add_up_to_the_raw_score(scorer):
+    leads = _new_leads()
+    contributions = scorer.contributions(leads)
+    assert contributions.shape == (3, 4)  # three features and the bias
+    assert contributions.sum(axis=1) == pytest.approx(scorer.raw_score(leads), abs=1e-9)
+
+
+def test_score_columns_and_values(scorer):
+    leads = _new_leads()
+    scored = scorer.score(leads)
+    probability = 1 / (1 + np.exp(-(0.9 * scorer.raw_score(leads) + 0.1)))
+    assert scored["lead_id"].tolist() == [10, 11, 12]
+    assert scored["probability"].to_numpy() == pytest.approx(probability)
+    assert scored["score"].tolist() == np.rint(100 * probability).astype(int).tolist()
+    assert scored["is_junk"].tolist() == (probability < 0.4).tolist()
+    expected_grades = [
+        "A" if s >= 75 else "B" if s >= 50 else "C" if s >= 25 else "D" for s in scored["score"]
+    ]
+    assert scored["grade"].tolist() == expected_grades
+    factor_columns = [c for c in scored.columns if "factor" in c]
+    assert len(factor_columns) == 12
+
+
+def test_top_factors_are_the_largest_contributions_with_the_leads_values(scorer):
+    leads = _new_leads()
+    scored = scorer.score(leads)
+    contributions = scorer.contributions(leads)[:, :-1]
+    labels = [
+        [f"total_leads_droppped={v}" for v in (1, 5, 2)],
+        [f"city_tier={v}" for v in (3, 1, 2)],
+        [f"first_platform_c={v}" for v in ("L1", "L0", "others")],
+    ]
+    for row in range(3):
+        ups = sorted(
+            (
+                (contributions[row, j], labels[j][row])
+                for j in range(3)
+                if contributions[row, j] > 0
+            ),
+            reverse=True,
+        )
+        downs = sorted(
+            (contributions[row, j], labels[j][row]) for j in range(3) if contributions[row, j] < 0
+        )
+        for i in range(3):
+            up = ups[i] if i < len(ups) else (np.nan, None)
+            down = downs[i] if i < len(downs) else (np.nan, None)
+            assert scored.loc[row, f"up_factor_{i + 1}"] == up[1]
+            assert scored.loc[row, f"down_factor_{i + 1}"] == down[1]
+            assert scored.loc[row, f"up_factor_{i + 1}_effect"] == pytest.approx(up[0], nan_ok=True)
+            assert scored.loc[row, f"down_factor_{i + 1}_effect"] == pytest.approx(
+                down[0], nan_ok=True
+            )
+
+
+def test_platt_calibrator():
+    raw = np.array([-2.0, 0.0, 3.0])
+    assert PlattCalibrator()(raw) == pytest.approx(1 / (1 + np.exp(-raw)))
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=4000)
+    # Labels drawn from sigmoid(2x - 1): the fit recovers slope 2 and intercept -1.
+    labels = (rng.random(4000) < 1 / (1 + np.exp(-(2 * scores - 1)))).astype(int)
+    fitted = PlattCalibrator.fit(scores, labels)
+    assert fitted.slope == pytest.approx(2.0, abs=0.25)
+    assert fitted.intercept == pytest.approx(-1.0, abs=0.15)
