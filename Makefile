@@ -14,7 +14,7 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run demo-data test lint benchmark viz mlflow-ui clean
+.PHONY: install run demo-data test lint benchmark viz serve mlflow-ui clean
 
 install: $(STAMP)
 
@@ -35,10 +35,11 @@ demo-data: $(RAW)
 run: $(STAMP) $(RAW)
 	$(KEDRO) run --pipelines data_processing
 	$(KEDRO) run --pipelines training
+	$(KEDRO) run --pipelines inference
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -50,6 +51,12 @@ benchmark: $(STAMP)
 
 viz: $(STAMP)
 	$(KEDRO) viz run --autoreload
+
+# The champion over HTTP on http://127.0.0.1:5001/invocations (raw CodePro rows as JSON).
+serve: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} \
+	  $(BIN)/mlflow models serve -m models:/codepro-lead-scorer@champion --env-manager local \
+	  --host 127.0.0.1 --port 5001
 
 # MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry).
 mlflow-ui: $(STAMP)

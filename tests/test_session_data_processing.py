@@ -6,19 +6,15 @@ import json
 
 import pandas as pd
 import pytest
-from kedro.framework.session import KedroSession
 
 from codepro_leads.errors import LeadDataError
-from tests.conftest import make_raw
+from tests.conftest import make_raw, run_pipeline
 
 pytestmark = pytest.mark.slow
 
 
-def _run(project, raw_path, pipeline="data_processing"):
-    with KedroSession.create(
-        project_path=project, runtime_params={"raw_leads_path": str(raw_path)}
-    ) as session:
-        session.run(pipeline_names=[pipeline])
+def _run(project, raw_path):
+    run_pipeline(project, "data_processing", {"raw_leads_path": str(raw_path)})
 
 
 def test_data_processing_run(project, processing_params):

@@ -12,7 +12,7 @@ import pytest
 from kedro.framework.session import KedroSession
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import make_project
+from tests.conftest import make_project, run_pipeline
 
 MODEL = "codepro-lead-scorer"
 SMALL = {"demo_data": {"rows": 6000, "new_rows": 300}}
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.slow
 
 
 def _run(project, pipeline, params=None):
-    runtime = {**SMALL, **(params or {})}
-    with KedroSession.create(project_path=project, runtime_params=runtime) as session:
-        session.run(pipeline_names=[pipeline])
-    # kedro-mlflow's hook is one object per process and remembers the last tracked run: a
-    # later untracked pipeline (demo_data) reopens it and leaves it active. `kedro run` is a
-    # process per run, so only in-process sessions like these need to close it.
-    while mlflow.active_run():
-        mlflow.end_run()
+    run_pipeline(project, pipeline, {**SMALL, **(params or {})})
 
 
 def _aliases(version: str) -> list[str]:

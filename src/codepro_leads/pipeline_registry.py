@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline
 
-from codepro_leads.pipelines import data_processing, demo_data, training
+from codepro_leads.pipelines import data_processing, demo_data, inference, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -13,5 +13,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "demo_data": demo_data.create_pipeline(),
         "data_processing": processing,
         "training": training_pipeline,
+        "inference": inference.create_pipeline(),
         "__default__": processing + training_pipeline,
     }

@@ -8,6 +8,7 @@ from codepro_leads.datasets.model_registry import (
 )
 from codepro_leads.datasets.optional_parquet_dataset import OptionalParquetDataset
 from codepro_leads.datasets.raw_leads_dataset import PARSE_ERROR_COLUMN, RawLeadsDataset
+from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
 
 __all__ = [
     "PARSE_ERROR_COLUMN",
@@ -17,4 +18,5 @@ __all__ = [
     "RawLeadsDataset",
     "RegisteredModel",
     "RegisteredModelDataset",
+    "UpsertTableDataset",
 ]

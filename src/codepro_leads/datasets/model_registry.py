@@ -48,7 +48,7 @@ class RegisteredModel:
 
 
 class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
-    """Loads ``models:/<name>@<alias>`` (or ``/<version>``); read-only.
+    """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
     With ``optional: true`` a missing model loads as None (the very first training run has no
     champion to beat); otherwise it stops the run with one clear line.
@@ -58,13 +58,13 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         self,
         model_name: str,
         alias: str = "champion",
-        version: str | int | None = None,
+        model_version: str | int | None = None,
         optional: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
         self._alias = alias
-        self._version = None if version in (None, "") else str(version)
+        self._version = None if model_version in (None, "") else str(model_version)
         self._optional = optional
         self.metadata = metadata
 
@@ -78,10 +78,14 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         except MlflowException as error:
             if self._optional:
                 return None
-            wanted = f"version {self._version}" if self._version else self._alias
+            wanted = (
+                f"version {self._version} of model {self._model_name}"
+                if self._version
+                else f"{self._alias} model"
+            )
             raise ModelNotFoundError(
-                f"no {wanted} model {self._model_name!r} in {mlflow.get_tracking_uri()}: "
-                "run `kedro run --pipelines training` first"
+                f"no {wanted} in {mlflow.get_tracking_uri()}: "
+                "run `kedro run --pipeline training` first"
             ) from error
         uri = f"models:/{self._model_name}/{found.version}"
         logger.info("Loading %s (run %s)", uri, found.run_id)

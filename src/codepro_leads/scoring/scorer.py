@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from codepro_leads.scoring.calibration import PlattCalibrator
+from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
 from codepro_leads.scoring.evaluation import grade_from_score, score_from_probability
 
@@ -23,6 +24,7 @@ class LeadScorer:
     calibrator: PlattCalibrator
     threshold: float  # calibrated probability below which a lead is junk
     grade_bands: dict[str, int]  # grade -> minimum score
+    reference: DriftReference | None = None  # training distributions, for drift monitoring
 
     def contributions(self, leads: pd.DataFrame) -> np.ndarray:
         """Per-lead, per-feature contributions to the raw score (log-odds); last column: bias.
@@ -39,25 +41,48 @@ class LeadScorer:
         """Calibrated probability of completing the application."""
         return self.calibrator(self.raw_score(leads))
 
-    def score(self, leads: pd.DataFrame, top_factors: int = 3) -> pd.DataFrame:
+    def score(
+        self, leads: pd.DataFrame, top_factors: int = 3, chunk_size: int = 100_000
+    ) -> pd.DataFrame:
         """One row per lead: probability, 0-100 score, grade, junk flag and the top factors
-        raising and lowering the score, with their contributions (log-odds)."""
+        raising and lowering the score, with their contributions (log-odds).
+
+        Exact contributions (TreeSHAP) cost ~0.35 ms a lead, but leads share few distinct
+        feature rows (240k demo leads: 39k), so each distinct row is explained once, in chunks
+        of ``chunk_size`` (bounded memory), and the results are spread back to every lead.
+        """
         features = self.encoder.transform(leads)
-        contributions = self.model.predict(features, pred_contrib=True)
+        row_group = (
+            features.groupby(list(features.columns), sort=False, observed=True, dropna=False)
+            .ngroup()
+            .to_numpy()
+        )
+        first_of_group = np.unique(row_group, return_index=True)[1]
+        distinct = features.iloc[first_of_group]
+        contributions = np.zeros((len(distinct), len(features.columns) + 1))
+        for start in range(0, len(distinct), chunk_size):
+            chunk = distinct.iloc[start : start + chunk_size]
+            contributions[start : start + len(chunk)] = self.model.predict(chunk, pred_contrib=True)
         probability = self.calibrator(contributions.sum(axis=1))
         score = score_from_probability(probability)
-        scored = pd.DataFrame(
-            {
-                "lead_id": leads["lead_id"].to_numpy(),
-                "created_date": leads["created_date"].to_numpy(),
-                "probability": probability,
-                "score": score,
-                "grade": grade_from_score(score, self.grade_bands),
-                "is_junk": probability < self.threshold,
-            }
+        per_distinct_row = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "probability": probability,
+                        "score": score,
+                        "grade": grade_from_score(score, self.grade_bands),
+                        "is_junk": probability < self.threshold,
+                    }
+                ),
+                _top_factors(contributions[:, :-1], _factor_labels(distinct), top_factors),
+            ],
+            axis=1,
         )
-        factors = _top_factors(contributions[:, :-1], _factor_labels(features), top_factors)
-        return pd.concat([scored, factors], axis=1)
+        scored = per_distinct_row.iloc[row_group].reset_index(drop=True)
+        scored.insert(0, "lead_id", leads["lead_id"].to_numpy())
+        scored.insert(1, "created_date", leads["created_date"].to_numpy())
+        return scored
 
 
 def _factor_labels(features: pd.DataFrame) -> np.ndarray:

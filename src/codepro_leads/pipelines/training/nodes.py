@@ -15,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.scoring import evaluation, plots
 from codepro_leads.scoring.calibration import PlattCalibrator
+from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
 from codepro_leads.scoring.pyfunc import LeadScoringModel
 from codepro_leads.scoring.scorer import LeadScorer
@@ -122,20 +123,27 @@ def build_scorer(
     encoder: LeadEncoder,
     model: lgb.LGBMClassifier,
     calibrator: PlattCalibrator,
+    train: pd.DataFrame,
     validation: pd.DataFrame,
     params: dict[str, Any],
 ) -> LeadScorer:
-    """Assemble the scorer with its junk threshold, chosen on validation leads (never test)."""
-    uncut = LeadScorer(encoder, model, calibrator, threshold=0.0, grade_bands=params["grade_bands"])
-    threshold = evaluation.choose_threshold(
-        validation[LABEL], uncut.predict_proba(validation), params["min_completion_recall"]
+    """Assemble the scorer: its junk threshold, chosen on validation leads (never test), and
+    the training distributions that drift monitoring compares new leads with."""
+    bands = dict(params["grade_bands"])
+    uncut = LeadScorer(encoder, model, calibrator, threshold=0.0, grade_bands=bands)
+    probability = uncut.predict_proba(validation)
+    threshold = float(
+        evaluation.choose_threshold(validation[LABEL], probability, params["min_completion_recall"])
     )
+    junk_share = float((probability < threshold).mean())
     logger.info(
-        "Junk threshold %.4f keeps %.0f%% of validation completions",
+        "Junk threshold %.4f keeps %.0f%% of validation completions and drops %.1f%% of leads",
         threshold,
         100 * params["min_completion_recall"],
+        100 * junk_share,
     )
-    return LeadScorer(encoder, model, calibrator, float(threshold), dict(params["grade_bands"]))
+    reference = DriftReference.fit(encoder, train, junk_share)
+    return LeadScorer(encoder, model, calibrator, threshold, bands, reference)
 
 
 def evaluate_scorer(

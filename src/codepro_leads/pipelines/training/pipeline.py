@@ -46,6 +46,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "lead_encoder",
                     "lead_classifier",
                     "lead_calibrator",
+                    "train_leads",
                     "validation_leads",
                     params,
                 ],
