@@ -1,7 +1,7 @@
 """A SQL table where saving the same keys again replaces those rows instead of duplicating them.
 
-Rows are written to a staging table, rows with the same keys are deleted from the target, then
-the staging rows are inserted, all in one transaction: a rerun of the same input and model
+The keys of the new rows go to a staging table, stored rows with those keys are deleted, then
+the new rows are appended, all in one transaction: a rerun of the same input and model
 replaces its scores. Plain SQL through SQLAlchemy: SQLite by default, Postgres by URL.
 """
 
@@ -32,23 +32,21 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self.metadata = metadata
 
     def save(self, data: pd.DataFrame) -> None:
-        table, staging = self._table, f"{self._table}_staging"
-        columns = ", ".join(f'"{col}"' for col in data.columns)
-        same_keys = " AND ".join(f'{staging}."{key}" = {table}."{key}"' for key in self._keys)
+        table, staging = self._table, f"{self._table}_keys_staging"
+        keys = ", ".join(f'"{key}"' for key in self._keys)
         engine = create_engine(self._url)
         with engine.begin() as conn:
             if not inspect(conn).has_table(table):
                 data.head(0).to_sql(table, conn, index=False)
-                keys = ", ".join(f'"{key}"' for key in self._keys)
                 conn.execute(text(f"CREATE INDEX {table}_keys ON {table} ({keys})"))
-            data.to_sql(staging, conn, if_exists="replace", index=False, chunksize=self._chunksize)
+            # Only the keys go through staging; a row-value IN is a hashed semi-join (SQLite,
+            # Postgres), linear in the rows, then the new rows are appended once.
+            data[self._keys].to_sql(staging, conn, if_exists="replace", index=False)
             conn.execute(
-                text(
-                    f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {staging} WHERE {same_keys})"
-                )
+                text(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT {keys} FROM {staging})")
             )
-            conn.execute(text(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}"))
             conn.execute(text(f"DROP TABLE {staging}"))
+            data.to_sql(table, conn, if_exists="append", index=False, chunksize=self._chunksize)
         engine.dispose()
 
     def load(self) -> pd.DataFrame:
