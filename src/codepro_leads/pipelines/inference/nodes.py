@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -75,12 +76,11 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def _joined(factors: pd.DataFrame) -> pd.Series:
-    """Non-empty factor labels of each row joined with '; '."""
-    text = factors.fillna("").astype(str)
-    joined = text.iloc[:, 0] if len(text.columns) else pd.Series("", index=factors.index)
-    for col in text.columns[1:]:
-        joined = joined.str.cat(text[col], sep="; ")
-    return joined.str.replace(r"(; )+$", "", regex=True).str.strip("; ")
+    """Non-empty factor labels of each row joined with '; ', built once per distinct
+    combination (1M leads share about 100k)."""
+    codes, combos = pd.MultiIndex.from_frame(factors.fillna("")).factorize()
+    text = np.array(["; ".join(label for label in combo if label) for combo in combos] or [""])
+    return pd.Series(text[codes], index=factors.index, dtype=object)
 
 
 def monitor_scores(
