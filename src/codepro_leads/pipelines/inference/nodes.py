@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.scoring import plots
 
 logger = logging.getLogger(__name__)
@@ -129,9 +130,7 @@ def monitor_scores(
         "max_psi": row["max_psi"],
         **{f"psi_{k}": v for k, v in psi.items()},
     }
-    return pd.DataFrame([row]), {
-        f"monitoring_{k}": {"value": float(v), "step": 0} for k, v in metrics.items()
-    }
+    return pd.DataFrame([row]), as_mlflow_metrics(metrics, prefix="monitoring_")
 
 
 def drift_status(max_psi: float, junk_shift: float, params: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.mlflow_metrics import as_mlflow_metrics, metric_value
 from codepro_leads.scoring import evaluation, plots
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
@@ -183,7 +184,7 @@ def evaluate_scorer(
         metrics["junk_share"],
         metrics["completions_kept"],
     )
-    return _as_mlflow_metrics(metrics, prefix="test_"), predictions, grade_table
+    return as_mlflow_metrics(metrics, prefix="test_"), predictions, grade_table
 
 
 def best_achievable_auc(test: pd.DataFrame, true_propensity: pd.DataFrame | None) -> dict[str, Any]:
@@ -202,7 +203,7 @@ def best_achievable_auc(test: pd.DataFrame, true_propensity: pd.DataFrame | None
         return {}
     auc = float(roc_auc_score(known[LABEL], known["propensity"]))
     logger.info("Best achievable test AUC (true propensity): %.4f", auc)
-    return _as_mlflow_metrics({"best_achievable_auc": auc}, prefix="test_")
+    return as_mlflow_metrics({"best_achievable_auc": auc}, prefix="test_")
 
 
 def fingerprint_data(leads: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -216,7 +217,7 @@ def fingerprint_data(leads: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any
         "sha256": hashlib.sha256(content).hexdigest(),
     }
     metrics = {"rows": fingerprint["rows"], "label_rate": fingerprint["label_rate"]}
-    return fingerprint, _as_mlflow_metrics(metrics, prefix="data_")
+    return fingerprint, as_mlflow_metrics(metrics, prefix="data_")
 
 
 def package_model(
@@ -238,16 +239,6 @@ def package_model(
         "training_data": fingerprint,
     }
     return model, card
-
-
-def _metric_value(metric: dict[str, Any] | list[dict[str, Any]]) -> float:
-    """A metric as saved ({"value", "step"}) or as loaded back from MLflow (its history)."""
-    return float(metric["value"] if isinstance(metric, dict) else metric[-1]["value"])
-
-
-def _as_mlflow_metrics(values: dict[str, float], prefix: str) -> dict[str, Any]:
-    """{name: value} -> kedro-mlflow's {prefix+name: {"value": v, "step": 0}}."""
-    return {f"{prefix}{k}": {"value": float(v), "step": 0} for k, v in values.items()}
 
 
 def compare_with_champion(
@@ -284,7 +275,7 @@ def decide_promotion(
     identical rerun is no reason to move the alias.
     """
     floor = params["quality_floor"]
-    measured = {name: _metric_value(test_metrics[f"test_{name}"]) for name in floor}
+    measured = {name: metric_value(test_metrics[f"test_{name}"]) for name in floor}
     failed = [
         f"{name} {measured[name]:.4f} < {minimum}"
         for name, minimum in floor.items()
