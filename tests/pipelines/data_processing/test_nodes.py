@@ -246,3 +246,18 @@ def test_raw_example_is_the_first_valid_rows_as_read(processing_params):
     assert example.columns[0] == "lead_id"
     assert example.columns[-1] == "app_complete_flag"
     assert len(example.columns) == 46
+
+
+def test_dates_in_any_iso_8601_form(processing_params):
+    rows = [
+        {"created_date": "2022-02-15T10:00:00"},
+        {"created_date": "2022-02-15"},
+        {"created_date": "2022-02-15 10:00:00+05:30"},  # offsets are converted to UTC
+    ]
+    valid, rejected, _ = _validate(processing_params, rows)
+    assert rejected.empty
+    assert valid["created_date"].tolist() == [
+        pd.Timestamp("2022-02-15 10:00:00"),
+        pd.Timestamp("2022-02-15 00:00:00"),
+        pd.Timestamp("2022-02-15 04:30:00"),
+    ]

@@ -121,5 +121,6 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             dates = dates.dt.tz_localize(None)
         return dates.astype("datetime64[ns]"), pd.Series(False, index=values.index)
     text = as_text(values)
-    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    # Times with an offset are converted to UTC; times without one are taken as they are.
+    dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
     return dates, text.notna() & dates.isna()
