@@ -48,6 +48,7 @@ lint: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_data_processing.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_inference.py
 
 viz: $(STAMP)
 	$(KEDRO) viz run --autoreload
