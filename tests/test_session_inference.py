@@ -192,3 +192,19 @@ def test_served_model_answers_with_the_batch_scores(project):
     assert np.allclose(served["probability"], batch["probability"], rtol=0, atol=1e-12)
     assert served["grade"].tolist() == batch["grade"].tolist()
     assert served["up_factor_1"].tolist() == batch["up_factor_1"].tolist()
+
+
+def test_a_batch_with_every_lead_rejected_is_accounted_and_monitored(project):
+    raw = pd.read_csv(project / "data/01_raw/new_leads.csv").head(5)
+    raw["created_date"] = "not a date"
+    path = project / "all_bad.csv"
+    raw.to_csv(path, index=False)
+    before = len(_table(project, "SELECT * FROM monitoring_runs"))
+
+    run_pipeline(project, "inference", {"new_leads_path": str(path)})
+
+    report = json.loads((project / "data/08_reporting/inference_report.json").read_text())
+    assert (report["rows_read"], report["rows_scored"], report["rows_rejected"]) == (5, 0, 5)
+    runs = _table(project, "SELECT leads, status FROM monitoring_runs")
+    assert len(runs) == before + 1
+    assert runs.iloc[-1].tolist() == [0, "alert"]

@@ -24,10 +24,14 @@ def score_new_leads(
     model version and the scoring time."""
     scored = champion.model.scorer.score(leads, params["top_factors"], params["chunk_size"])
     scored["model_version"] = champion.version
-    # One time for the whole run: every lead of a batch shares it.
-    scored["scored_at"] = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
+    scored["scored_at"] = _now()  # one time for the whole batch
     logger.info("Scored %d leads with %s v%s", len(scored), champion.name, champion.version)
     return scored
+
+
+def _now() -> pd.Timestamp:
+    """The current UTC time to the second, without a time zone (as stored in the tables)."""
+    return pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
 
 
 def account_for_scored_rows(
@@ -79,6 +83,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 def _joined(factors: pd.DataFrame) -> pd.Series:
     """Non-empty factor labels of each row joined with '; ', built once per distinct
     combination (1M leads share about 100k)."""
+    if factors.empty:
+        return pd.Series([], index=factors.index, dtype=object)
     codes, combos = pd.MultiIndex.from_frame(factors.fillna("")).factorize()
     text = np.array(["; ".join(label for label in combo if label) for combo in combos] or [""])
     return pd.Series(text[codes], index=factors.index, dtype=object)
@@ -101,7 +107,8 @@ def monitor_scores(
     status = drift_status(max(psi.values()), abs(junk_shift), params)
     grades = scored["grade"].value_counts(normalize=True)
     row = {
-        "scored_at": scored["scored_at"].iloc[0],
+        # A batch whose leads were all rejected still gets its monitoring row.
+        "scored_at": scored["scored_at"].iloc[0] if len(scored) else _now(),
         "model_version": champion.version,
         "leads": len(scored),
         "mean_probability": float(scored["probability"].mean()),
