@@ -124,8 +124,8 @@ def _check_field_lengths(values: pd.Series, name: str, column: str) -> None:
     if longest > MAX_FIELD_CHARS:
         row = int(values.str.len().to_numpy().argmax())
         raise LeadDataError(
-            f"{name}: column {column!r}, data row {row + 1}: a field of {int(longest):,} "
-            f"characters (over {MAX_FIELD_CHARS:,}: an unclosed quote?)"
+            f"{name}: column {column!r}, data row {row + 1}: a field over "
+            f"{MAX_FIELD_CHARS:,} characters (an unclosed quote?)"
         )
 
 
@@ -146,6 +146,7 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
     text = data.decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     csv.field_size_limit(MAX_FIELD_CHARS)
+    start = 1  # first line of the record being read, for the error message
     try:
         header = next(reader, None)
         if not header:
@@ -153,7 +154,11 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
         _check_header(header, name)
         width = len(header)
         rows, errors = [], []
-        for row in reader:
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
             if not row:
                 continue  # blank line: not a lead
             if len(row) == width:
@@ -161,13 +166,11 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
                 errors.append(None)
             else:
                 rows.append([None] * width)
-                errors.append(
-                    f"malformed line {reader.line_num}: {len(row)} fields, header has {width}"
-                )
-    except csv.Error as error:
+                errors.append(f"malformed line {start}: {len(row)} fields, header has {width}")
+    except csv.Error:  # the only one csv raises here: a field over the size limit
         raise LeadDataError(
-            f"{name}: line {reader.line_num}: {error} (over {MAX_FIELD_CHARS:,} characters: "
-            "an unclosed quote?)"
+            f"{name}: line {start}: a field over {MAX_FIELD_CHARS:,} characters "
+            "(an unclosed quote?)"
         ) from None
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     undecodable = {

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codepro_leads.errors import LeadDataError
+from codepro_leads.errors import ConfigError, LeadDataError
 
 # Column the raw reader adds: why a line of the file could not be parsed (None when it could).
 PARSE_ERROR_COLUMN = "__parse_error__"
@@ -57,8 +57,10 @@ class Reasons:
 
 def _show(value: object) -> str:
     """A raw value as it appears in a reason; whole floats without the '.0' a NaN column adds."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return repr(int(value))
+    if isinstance(value, pd.Timestamp):
+        return repr(str(value))
     return repr(value)
 
 
@@ -72,6 +74,8 @@ def split_key(
     ``stop`` it is refused, because row numbers collide across batches and cannot be joined
     back to the CRM.
     """
+    if missing_key not in ("row_number", "stop"):
+        raise ConfigError(f"missing_key must be row_number or stop, not {missing_key!r}")
     if key_column in raw.columns:
         return raw[key_column].rename(key_column), key_column
     first = raw.columns[0]
@@ -79,13 +83,11 @@ def split_key(
         return raw[first].rename(key_column), first
     if missing_key == "row_number":
         return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), None
-    if missing_key == "stop":
-        source = raw.attrs.get("source", "raw leads")
-        raise LeadDataError(
-            f"{source}: no lead key: add a {key_column!r} column (or a leading unnamed index "
-            "column) so that scores can be joined back to the CRM"
-        )
-    raise ValueError(f"missing_key must be row_number or stop, not {missing_key!r}")
+    source = raw.attrs.get("source", "raw leads")
+    raise LeadDataError(
+        f"{source}: no lead key: add a {key_column!r} column (or a leading unnamed index "
+        "column) so that scores can be joined back to the CRM"
+    )
 
 
 def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -> list[str]:
