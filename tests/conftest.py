@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from kedro.framework.startup import bootstrap_project
 from codepro_leads.config_loader import ProjectConfigLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# As the Makefile does: no telemetry prompt or upload from in-process sessions and subprocesses.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 
 
 def load_params(pipeline: str) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def test_stores_resolve_against_the_project_root_from_any_directory(trained_proj
         f"p = Path({str(trained_project)!r}); bootstrap_project(p);"
         "s = KedroSession.create(project_path=p); c = s.load_context();"
         "print(c.catalog.load('champion_model').version);"
-        "print(c.config_loader['catalog']['_lead_scores_db']['con'])"
+        "print(c.config_loader['catalog']['scored_leads_table']['credentials']['con'])"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True
