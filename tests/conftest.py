@@ -23,7 +23,9 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 def load_params(pipeline: str) -> dict[str, Any]:
     """The ``<pipeline>`` block of the project's base parameters, resolved as Kedro does
     (interpolations between parameter files included)."""
-    loader = ProjectConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    loader = ProjectConfigLoader(
+        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
+    )
     return loader["parameters"][pipeline]
 
 

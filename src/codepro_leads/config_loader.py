@@ -14,7 +14,7 @@ datasets give their inner dataset a save version of its own, which Kedro 1.x ref
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ class ProjectConfigLoader(OmegaConfigLoader):
 
     def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
         root = Path(conf_source).resolve().parent
-        started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H.%M.%S.%f")[:-3]
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H.%M.%S.%f")[:-3]
         run_folder = f"{started}Z-{os.getpid()}"
         self._own_resolvers = {
             "store_url": lambda url: absolute_store_url(url, root),

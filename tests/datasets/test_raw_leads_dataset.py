@@ -7,8 +7,8 @@ import pytest
 from kedro.io import DatasetError
 
 from codepro_leads.datasets.raw_leads_dataset import RawLeadsDataset
-from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 from codepro_leads.errors import LeadDataError
+from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 
 
 def _load_error(dataset: RawLeadsDataset) -> str:

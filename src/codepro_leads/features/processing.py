@@ -265,7 +265,5 @@ def prepare_leads(
     rejected rows)."""
     valid, rejected, _, _ = validate_raw_leads(raw_leads, params, missing_key="stop")
     unique, _ = drop_duplicate_leads(valid, params)
-    leads = fill_missing_counts(
-        add_city_tier(sum_interactions(unique, params), params), params
-    )
+    leads = fill_missing_counts(add_city_tier(sum_interactions(unique, params), params), params)
     return select_model_input(leads, params), rejected

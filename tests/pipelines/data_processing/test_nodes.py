@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 from codepro_leads.errors import ConfigError, LeadDataError
+from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 from codepro_leads.pipelines.data_processing import nodes
 from tests.conftest import make_raw
 
@@ -242,7 +242,12 @@ def test_row_accounting_passes_the_outputs_on_or_stops_before_any_write():
 def test_the_pipeline_writes_only_after_the_rows_add_up():
     from codepro_leads.pipelines.data_processing import create_pipeline
 
-    persisted = {"model_input_leads", "rejected_leads", "data_processing_report", "raw_leads_example"}
+    persisted = {
+        "model_input_leads",
+        "rejected_leads",
+        "data_processing_report",
+        "raw_leads_example",
+    }
     writers = {n.name for n in create_pipeline().nodes if persisted & set(n.outputs)}
     assert writers == {"account_for_rows"}
 

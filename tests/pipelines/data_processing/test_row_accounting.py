@@ -6,8 +6,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codepro_leads.pipelines.data_processing import nodes
 from codepro_leads.features.validation import to_number
+from codepro_leads.pipelines.data_processing import nodes
 from tests.conftest import make_raw
 
 counts = st.one_of(

@@ -93,7 +93,9 @@ def test_fingerprint_ignores_row_order_and_records_the_fitted_window(params):
 
 def test_an_unknown_calibration_method_is_refused(params):
     with pytest.raises(ConfigError, match="must be platt or none, not 'isotonic'"):
-        nodes.fit_calibration(None, None, _leads(), {**params, "calibration": {"method": "isotonic"}})
+        nodes.fit_calibration(
+            None, None, _leads(), {**params, "calibration": {"method": "isotonic"}}
+        )
 
 
 def test_best_achievable_auc_only_for_matching_leads(params):
@@ -105,3 +107,10 @@ def test_best_achievable_auc_only_for_matching_leads(params):
     other_file = propensity.assign(created_date=pd.Timestamp("2020-01-01"))
     assert nodes.best_achievable_auc(test, other_file, params) == {}
     assert nodes.best_achievable_auc(test, None, params) == {}
+
+
+def test_calibration_switched_off_is_the_identity(params):
+    off = {**params, "calibration": {"method": "none"}}
+    calibrator = nodes.fit_calibration(None, None, _leads(), off)
+    assert (calibrator.slope, calibrator.intercept) == (1.0, 0.0)
+    assert calibrator(np.array([0.0, np.log(3.0)])).tolist() == [0.5, 0.75]

@@ -238,7 +238,9 @@ def best_achievable_auc(
     columns = params["columns"]
     on = [columns["key"], columns["date"]]
     known = test[[*on, columns["label"]]].merge(
-        true_propensity.rename(columns={"lead_id": columns["key"], "created_date": columns["date"]}),
+        true_propensity.rename(
+            columns={"lead_id": columns["key"], "created_date": columns["date"]}
+        ),
         on=on,
         how="left",
     )
