@@ -2,28 +2,31 @@
 
 Column names come from ``params:training.columns`` (themselves taken from the data_processing
 parameters), so no node hard-codes the label, key or date column.
+
+LightGBM, scikit-learn, matplotlib and MLflow are imported by the nodes that use them: the
+pipeline registry imports this module for every ``kedro run``, and a run of another pipeline
+should not pay for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
-from codepro_leads.scoring import evaluation, plots
-from codepro_leads.scoring.calibration import PlattCalibrator
-from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
-from codepro_leads.scoring.pyfunc import LeadScoringModel
-from codepro_leads.scoring.scorer import LeadScorer
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from matplotlib.figure import Figure
+
+    from codepro_leads.scoring.calibration import PlattCalibrator
+    from codepro_leads.scoring.pyfunc import LeadScoringModel
+    from codepro_leads.scoring.scorer import LeadScorer
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ def split_leads(
         train = rest.iloc[: len(rest) - n_validation]
         validation = rest.iloc[len(rest) - n_validation :]
     elif split["method"] == "stratified":
+        from sklearn.model_selection import train_test_split
+
         rest, test = train_test_split(
             leads, test_size=split["test_share"], stratify=leads[label], random_state=split["seed"]
         )
@@ -102,6 +107,8 @@ def train_classifier(
     train: pd.DataFrame, validation: pd.DataFrame, encoder: LeadEncoder, params: dict[str, Any]
 ) -> lgb.LGBMClassifier:
     """LightGBM on the encoded features (native categoricals), optional early stopping."""
+    import lightgbm as lgb
+
     model = lgb.LGBMClassifier(**params["lightgbm"])
     callbacks = []
     if params.get("early_stopping_rounds"):
@@ -128,6 +135,10 @@ def fit_calibration(
     The first half of the validation leads fits a trial calibrator and the second half judges
     it by Brier score; if it helps, the final one is fitted on all validation leads.
     """
+    from sklearn.metrics import brier_score_loss
+
+    from codepro_leads.scoring.calibration import PlattCalibrator
+
     method = params["calibration"]["method"]
     if method == "none":
         return PlattCalibrator()
@@ -157,6 +168,10 @@ def build_scorer(
 ) -> LeadScorer:
     """Assemble the scorer: its junk threshold, chosen on validation leads (never test), and
     the training distributions that drift monitoring compares new leads with."""
+    from codepro_leads.scoring import evaluation
+    from codepro_leads.scoring.drift import DriftReference
+    from codepro_leads.scoring.scorer import LeadScorer
+
     bands = dict(params["grade_bands"])
     uncut = LeadScorer(encoder, model, calibrator, threshold=0.0, grade_bands=bands)
     probability = uncut.predict_proba(validation)
@@ -188,6 +203,11 @@ def evaluate_scorer(
     scorer: LeadScorer, test: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Test-set metrics (as MLflow metrics), the per-lead test predictions, the grade table."""
+    from sklearn.metrics import brier_score_loss
+
+    from codepro_leads.scoring import evaluation
+    from codepro_leads.scoring.calibration import PlattCalibrator
+
     columns = params["columns"]
     y_true = test[columns["label"]].to_numpy()
     raw = scorer.raw_score(test)
@@ -235,6 +255,8 @@ def best_achievable_auc(
     """
     if true_propensity is None:
         return {}
+    from sklearn.metrics import roc_auc_score
+
     columns = params["columns"]
     on = [columns["key"], columns["date"]]
     known = test[[*on, columns["label"]]].merge(
@@ -283,6 +305,8 @@ def package_model(
     processing_params: dict[str, Any],
 ) -> tuple[LeadScoringModel, dict[str, Any]]:
     """The MLflow model (raw rows in, scores out) and its card: what it needs and decides."""
+    from codepro_leads.scoring.pyfunc import LeadScoringModel
+
     # New leads come without the label: so does the example the signature is inferred from.
     example = raw_example.drop(columns=processing_params["label_column"], errors="ignore")
     model = LeadScoringModel(scorer, processing_params, example, training_data=fingerprint)
@@ -302,6 +326,8 @@ def plot_evaluation(
 ) -> tuple[Figure, Figure, Figure, Figure, Figure, Figure]:
     """ROC, precision-recall, calibration, feature importance, score distribution by class,
     completion rate by grade (all on the test leads)."""
+    from codepro_leads.scoring import plots
+
     y_true = predictions[params["columns"]["label"]].to_numpy()
     probability = predictions["probability"].to_numpy()
     importance = pd.Series(
