@@ -58,8 +58,9 @@ def validate_raw_leads(
     key column gets row numbers as keys, or stops when ``missing_key`` is ``stop``.
 
     Returns:
-        Valid typed leads, rejected raw rows, intake counts for the row accounting, and the
-        first few valid rows as they were read (the logged model's input example).
+        Valid typed leads, rejected raw rows (indexed by their row in ``raw_leads``), intake
+        counts for the row accounting, and the first few valid rows as they were read (the
+        logged model's input example).
     """
     key_name, label = params["key_column"], params["label_column"]
     # set_axis/split_key share the raw columns: no copy of a 240k x 45 frame.
@@ -143,7 +144,7 @@ def validate_raw_leads(
         ],
         axis=1,
     )
-    return valid, rejected.reset_index(drop=True), intake, example.reset_index(drop=True)
+    return valid, rejected, intake, example.reset_index(drop=True)
 
 
 def _checked_number(

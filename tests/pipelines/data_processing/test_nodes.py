@@ -74,8 +74,9 @@ def test_bad_rows_are_rejected_with_reasons(processing_params):
         "emi_plans_clicked: negative count (-1); syllabus_expand: not a number ('many')",
         "lead_id: repeats an earlier row (0)",
     ]
-    # The raw values travel with the rejected row.
-    assert rejected.loc[0, "total_leads_droppped"] == "abc"
+    # The raw values travel with the rejected row, indexed by its row in the raw frame.
+    assert rejected.index.tolist() == list(range(1, 11))
+    assert rejected.loc[1, "total_leads_droppped"] == "abc"
     assert intake["rows_read"] == 11
     assert intake["rows_rejected"] == 10
     assert intake["reject_reasons"]["total_leads_droppped: not a number"] == 1
