@@ -15,6 +15,9 @@ from codepro_leads.config_loader import ProjectConfigLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# Servers the tests start themselves (PostgreSQL).
+pytest_plugins = ["tests.services"]
+
 # As the Makefile does: no telemetry prompt or upload from in-process sessions and subprocesses.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")

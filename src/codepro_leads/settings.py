@@ -6,7 +6,7 @@ import warnings
 from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
-from codepro_leads.hooks import PipelineTimer
+from codepro_leads.hooks import PipelineTimer, PromotionHook
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
@@ -17,7 +17,7 @@ warnings.filterwarnings("ignore", message="register_new_resolver", category=User
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
-HOOKS = (PipelineTimer(),)
+HOOKS = (PipelineTimer(), PromotionHook())
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -100,7 +100,7 @@ def test_repeated_column_names_stop_with_one_line(tmp_path):
         # Short enough for pyarrow, still far longer than any lead value.
         ("a,b\n1,ok\n2," + "x" * 200_000 + "\n", "column 'b', data row 2"),
         # An unclosed quote swallows the rest of the file.
-        ("a,b\n1,2,3\n4,\"" + "y\n" * 100_000, "line 3"),
+        ('a,b\n1,2,3\n4,"' + "y\n" * 100_000, "line 3"),
     ],
 )
 def test_an_over_long_field_stops_with_one_line(tmp_path, text, where):
