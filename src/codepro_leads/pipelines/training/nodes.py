@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.mlflow_metrics import as_mlflow_metrics, metric_value
+from codepro_leads.pipelines.training.tuning import apply_tuned_params
 from codepro_leads.scoring import evaluation, plots
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
@@ -76,10 +77,21 @@ def fit_encoder(train: pd.DataFrame, params: dict[str, Any]) -> LeadEncoder:
 
 
 def train_classifier(
-    train: pd.DataFrame, validation: pd.DataFrame, encoder: LeadEncoder, params: dict[str, Any]
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    encoder: LeadEncoder,
+    params: dict[str, Any],
+    tuned_params: dict[str, Any] | None = None,
 ) -> lgb.LGBMClassifier:
-    """LightGBM on the encoded features (native categoricals), optional early stopping."""
-    model = lgb.LGBMClassifier(**params["lightgbm"])
+    """LightGBM on the encoded features (native categoricals), optional early stopping.
+
+    ``tuned_params`` (model_selection's, when present and ``use_tuned_params``) replace the
+    configured LightGBM hyperparameters."""
+    use_tuned = tuned_params if params.get("use_tuned_params", True) else None
+    lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+    if lightgbm_params != params["lightgbm"]:
+        logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
+    model = lgb.LGBMClassifier(**lightgbm_params)
     callbacks = []
     if params.get("early_stopping_rounds"):
         callbacks.append(lgb.early_stopping(params["early_stopping_rounds"], verbose=False))
