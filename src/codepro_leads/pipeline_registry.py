@@ -2,7 +2,14 @@
 
 from kedro.pipeline import Pipeline
 
-from codepro_leads.pipelines import data_processing, demo_data, inference, training
+from codepro_leads.pipelines import (
+    data_processing,
+    demo_data,
+    inference,
+    model_selection,
+    profiling,
+    training,
+)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -15,4 +22,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "training": training_pipeline,
         "inference": inference.create_pipeline(),
         "__default__": processing + training_pipeline,
+        # Experimentation, run by name: not part of __default__.
+        "profiling": profiling.create_pipeline(),
+        "model_selection": model_selection.create_pipeline(),
     }

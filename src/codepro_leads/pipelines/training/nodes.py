@@ -18,6 +18,7 @@ import pandas as pd
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.training.tuning import apply_tuned_params
 from codepro_leads.scoring.encoder import LeadEncoder
 
 if TYPE_CHECKING:
@@ -104,12 +105,23 @@ def fit_encoder(train: pd.DataFrame, params: dict[str, Any]) -> LeadEncoder:
 
 
 def train_classifier(
-    train: pd.DataFrame, validation: pd.DataFrame, encoder: LeadEncoder, params: dict[str, Any]
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    encoder: LeadEncoder,
+    params: dict[str, Any],
+    tuned_params: dict[str, Any] | None = None,
 ) -> lgb.LGBMClassifier:
-    """LightGBM on the encoded features (native categoricals), optional early stopping."""
+    """LightGBM on the encoded features (native categoricals), optional early stopping.
+
+    ``tuned_params`` (model_selection's, when present and ``use_tuned_params``) replace the
+    configured LightGBM hyperparameters."""
     import lightgbm as lgb
 
-    model = lgb.LGBMClassifier(**params["lightgbm"])
+    use_tuned = tuned_params if params.get("use_tuned_params", True) else None
+    lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+    if lightgbm_params != params["lightgbm"]:
+        logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
+    model = lgb.LGBMClassifier(**lightgbm_params)
     callbacks = []
     if params.get("early_stopping_rounds"):
         callbacks.append(lgb.early_stopping(params["early_stopping_rounds"], verbose=False))

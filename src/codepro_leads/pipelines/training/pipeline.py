@@ -35,7 +35,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.train_classifier,
-                inputs=["train_leads", "validation_leads", "lead_encoder", params],
+                inputs=[
+                    "train_leads",
+                    "validation_leads",
+                    "lead_encoder",
+                    params,
+                    "tuned_lightgbm_params",  # model_selection's; None when absent
+                ],
                 outputs="lead_classifier",
                 name="train_classifier",
             ),

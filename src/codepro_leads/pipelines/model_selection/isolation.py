@@ -1,0 +1,95 @@
+"""Run code that changes process-wide state (pycaret) and undo every change afterwards.
+
+pycaret 3.3 on import replaces ``warnings.showwarning`` (every later warning would go to a
+``logs.log`` file, never to stderr) and opens ``logs.log`` in the working directory; yellowbrick
+changes 37 matplotlib rcParams; ``setup()`` seeds numpy's global RNG and changes scikit-learn's
+``print_changed_only``; joblib and pycaret may leave files in the working directory. Inside
+:func:`isolated_global_state` all of this happens in a scratch directory, and on exit the
+warning machinery, rcParams, the RNG, scikit-learn's config, every logger's handlers and level,
+and the working directory are as they were.
+
+The working directory is process-wide: use it with a sequential runner (Kedro's default).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import matplotlib as mpl
+import numpy as np
+import sklearn
+
+# pycaret's import-time logger writes to this path (default ./logs.log): nowhere.
+PYCARET_LOG_PATH_VARIABLE = "PYCARET_CUSTOM_LOGGING_PATH"
+
+
+@dataclass
+class _LoggerState:
+    handlers: list[logging.Handler]
+    level: int
+    propagate: bool
+    disabled: bool
+
+
+def _logger_states() -> dict[str, _LoggerState]:
+    loggers = {"": logging.getLogger()}
+    loggers.update(
+        (name, logger)
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    )
+    return {
+        name: _LoggerState(list(lg.handlers), lg.level, lg.propagate, lg.disabled)
+        for name, lg in loggers.items()
+    }
+
+
+def _restore_loggers(before: dict[str, _LoggerState]) -> None:
+    """Put back handlers, levels and propagation; close handlers added in between."""
+    for name, state in _logger_states().items():
+        logger = logging.getLogger(name or None)
+        kept = before.get(name)
+        for handler in state.handlers:
+            if kept is None or handler not in kept.handlers:
+                logger.removeHandler(handler)
+                handler.close()
+        if kept is not None:
+            logger.handlers[:] = kept.handlers
+            logger.setLevel(kept.level)
+            logger.propagate = kept.propagate
+            logger.disabled = kept.disabled
+
+
+@contextmanager
+def isolated_global_state() -> Iterator[str]:
+    """Yield a scratch working directory; restore process-wide state on exit (even on error)."""
+    cwd = os.getcwd()
+    rng_state = np.random.get_state()  # noqa: NPY002 (the legacy global RNG is the state)
+    sklearn_config = sklearn.get_config()
+    loggers = _logger_states()
+    log_path = os.environ.get(PYCARET_LOG_PATH_VARIABLE)
+    # catch_warnings restores warnings.showwarning and the filters; rc_context the rcParams.
+    with (
+        tempfile.TemporaryDirectory(prefix="codepro-isolated-") as scratch,
+        warnings.catch_warnings(),
+        mpl.rc_context(),
+    ):
+        os.environ[PYCARET_LOG_PATH_VARIABLE] = os.devnull
+        os.chdir(scratch)
+        try:
+            yield scratch
+        finally:
+            os.chdir(cwd)
+            if log_path is None:
+                os.environ.pop(PYCARET_LOG_PATH_VARIABLE, None)
+            else:
+                os.environ[PYCARET_LOG_PATH_VARIABLE] = log_path
+            _restore_loggers(loggers)
+            sklearn.set_config(**sklearn_config)
+            np.random.set_state(rng_state)  # noqa: NPY002

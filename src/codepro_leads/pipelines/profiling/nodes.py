@@ -1,0 +1,150 @@
+"""Nodes that profile a frame of leads: an exact summary (pandas) and an HTML report
+(ydata-profiling, imported only when a report is made)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import time
+import warnings
+from contextlib import ExitStack
+from typing import Any
+from unittest import mock
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+def _with_named_key(leads: pd.DataFrame, processing_params: dict[str, Any]) -> pd.DataFrame:
+    """Raw exports carry the lead key as an unnamed first column: give it its name."""
+    if "" in leads.columns:
+        return leads.rename(columns={"": processing_params["key_column"]})
+    return leads
+
+
+def summarize_leads(leads: pd.DataFrame, processing_params: dict[str, Any]) -> dict[str, Any]:
+    """What a data scientist checks first, computed exactly on every row.
+
+    Works on the raw export (text where numbers are expected is counted as missing) and on
+    ``model_input_leads`` alike. Returns rows and columns, the missing share of each column,
+    the distinct (non-missing) levels of each categorical column, the label rate over the rows
+    whose label is 0 or 1, and how sparse the interaction columns are: the 37 raw counts in the
+    raw export, the five group sums in the model input (missing counts as no interaction).
+    """
+    frame = _with_named_key(leads, processing_params)
+    categorical = [
+        col
+        for col in [
+            processing_params["city_column"],
+            "city_tier",
+            *processing_params["categorical_columns"],
+        ]
+        if col in frame.columns
+    ]
+    groups = processing_params["interaction_groups"]
+    raw_interactions = sorted(col for cols in groups.values() for col in cols)
+    interactions = [col for col in [*raw_interactions, *sorted(groups)] if col in frame.columns]
+
+    label_column = processing_params["label_column"]
+    label_rate, labeled_rows = None, 0
+    if label_column in frame.columns:
+        label = pd.to_numeric(frame[label_column], errors="coerce")
+        valid = label[label.isin([0, 1])]
+        labeled_rows = len(valid)
+        label_rate = float(valid.mean()) if labeled_rows else None
+
+    active = (
+        frame[interactions].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() > 0
+        if interactions
+        else None
+    )
+    return {
+        "rows": len(frame),
+        "columns": frame.shape[1],
+        "missing_share": {str(col): float(frame[col].isna().mean()) for col in frame.columns},
+        "distinct_levels": {col: int(frame[col].nunique(dropna=True)) for col in categorical},
+        "labeled_rows": labeled_rows,
+        "label_rate": label_rate,
+        "interaction_sparsity": {
+            "columns": interactions,
+            # share of leads with at least one interaction in any of these columns
+            "rows_with_any": float(active.any(axis=1).mean()) if active is not None else None,
+            # share of cells without an interaction (missing or 0): the sparsity
+            "empty_cell_share": float(1 - active.mean()) if active is not None else None,
+            "active_share": (
+                {
+                    col: float(share)
+                    for col, share in zip(interactions, active.mean(axis=0), strict=True)
+                }
+                if active is not None
+                else {}
+            ),
+        },
+    }
+
+
+def _profile_report(frame: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any, str]:
+    """A ydata-profiling ``ProfileReport``, with its import notice and progress bars silenced.
+
+    ydata-profiling 4.18 warns on import that it is succeeded by fg-data-profiling (the design
+    names ydata-profiling), and its per-variable bar ignores ``progress_bar=False``.
+    """
+    with ExitStack() as stack:
+        stack.enter_context(warnings.catch_warnings())  # also undoes filters set on import
+        warnings.filterwarnings(
+            "ignore", message=r"(?s).*import ydata_profiling.*deprecated", category=Warning
+        )
+        from tqdm import tqdm
+        from ydata_profiling import ProfileReport
+        from ydata_profiling.model.pandas import summary_pandas
+
+        if not settings.get("progress_bar", False):
+            quiet = functools.partial(tqdm, disable=True)
+            stack.enter_context(mock.patch.object(summary_pandas, "tqdm", quiet))
+        report = ProfileReport(frame, **settings)
+        report.get_description()
+        return report, report.to_html()
+
+
+def profile_settings(report_params: dict[str, Any]) -> dict[str, Any]:
+    """ProfileReport keyword arguments from a report's parameters (a fresh, deep copy:
+    ydata-profiling writes into the dictionaries it is given)."""
+    settings = {
+        "title": report_params["title"],
+        "minimal": bool(report_params.get("minimal", True)),
+        "progress_bar": bool(report_params.get("progress_bar", False)),
+        "correlations": {
+            name: {"calculate": bool(on)}
+            for name, on in (report_params.get("correlations") or {}).items()
+        },
+    }
+    settings.update(copy.deepcopy(report_params.get("profile_args") or {}))
+    return settings
+
+
+def profile_html(
+    leads: pd.DataFrame, report_params: dict[str, Any], processing_params: dict[str, Any]
+) -> str:
+    """The HTML profile of ``leads`` (or of a random sample of ``sample_rows`` of them)."""
+    frame = _with_named_key(leads, processing_params)
+    sample_rows = report_params.get("sample_rows")
+    if sample_rows and len(frame) > sample_rows:
+        frame = frame.sample(n=sample_rows, random_state=report_params.get("seed", 42))
+        frame = frame.sort_index()
+    settings = profile_settings(report_params)
+    started = time.perf_counter()
+    report, html = _profile_report(frame, settings)
+    correlations = list(report.get_description().correlations)
+    logger.info(
+        "Profiled %s: %d rows x %d columns in %.1f s (correlations: %s)",
+        settings["title"],
+        len(frame),
+        frame.shape[1],
+        time.perf_counter() - started,
+        ", ".join(correlations) or "none",
+    )
+    if any(on for on in (report_params.get("correlations") or {}).values()) and not correlations:
+        logger.warning("%s: the correlation section could not be computed", settings["title"])
+    return html

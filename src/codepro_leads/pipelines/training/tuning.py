@@ -1,0 +1,37 @@
+"""Apply the LightGBM parameters tuned by the model_selection pipeline, when there are any."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# LightGBM aliases: one parameter may be spelled either way, and two spellings of one
+# parameter in the same model make LightGBM warn and pick one. A tuned value replaces the
+# configured one whatever the spelling.
+_ALIASES = [
+    {"bagging_fraction", "subsample"},
+    {"bagging_freq", "subsample_freq"},
+    {"feature_fraction", "colsample_bytree"},
+    {"min_child_samples", "min_data_in_leaf"},
+    {"min_split_gain", "min_gain_to_split"},
+    {"reg_alpha", "lambda_l1"},
+    {"reg_lambda", "lambda_l2"},
+    {"n_estimators", "num_iterations", "num_boost_round"},
+]
+
+
+def apply_tuned_params(
+    lightgbm_params: dict[str, Any], tuned: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``lightgbm_params`` with the tuned values of ``tuned["lightgbm"]`` in place of theirs.
+
+    ``tuned`` is what model_selection writes (``tuned_lightgbm_params``): None or empty when
+    there is no such file, and then the configuration is returned unchanged (as a new dict).
+    Only the tuned hyperparameters change: ``random_state``, ``n_jobs`` and the rest stay.
+    """
+    merged = dict(lightgbm_params)
+    for name, value in ((tuned or {}).get("lightgbm") or {}).items():
+        spellings = next((group for group in _ALIASES if name in group), {name})
+        for other in spellings - {name}:
+            merged.pop(other, None)
+        merged[name] = value
+    return merged
