@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 KEDRO := $(BIN)/kedro
 RAW := data/01_raw/leadscoring.csv
-# Pipelines exported as Airflow DAGs by `make dags`, and where the DAG files go.
-DAG_PIPELINES := data_processing,training,inference
+# Pipelines exported as Airflow DAGs by `make dags`: the top-level keys of conf/base/airflow.yml
+# but `default` (each needs its schedule there anyway). DAGS_DIR: where the DAG files go.
+DAG_PIPELINES := $(shell sed -n 's/^\([a-z_]*\):.*/\1/p' conf/base/airflow.yml | grep -vx default | paste -sd, -)
 DAGS_DIR := airflow_dags
 
 # Never wait for a telemetry consent prompt: CI has no stdin.
