@@ -49,7 +49,9 @@ def _free_port() -> int:
 
 
 def _airflow_env(home: Path, project: Path, api_port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MLFLOW"))}
+    # Nothing inherited that the DAGs should work out themselves (make exports the log config).
+    inherited = ("AIRFLOW", "MLFLOW", "KEDRO_LOGGING_CONFIG", "CODEPRO", "LEAD_SCORES")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
     env.update(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "airflow_dags"),
@@ -219,6 +221,9 @@ def test_dags_run_on_a_real_scheduler(airflow):
         assert [t["try_number"] for t in run["task_instances"]] == [1]
 
     project = airflow.project
+    [log] = (airflow.home / "logs").glob("dag_id=codepro-leads-training/**/attempt=1.log")
+    assert f"Using '{project / 'conf' / 'logging.yml'}' as logging configuration" in log.read_text()
+
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("codepro_leads")
     mlflow_runs = client.search_runs([experiment.experiment_id])
