@@ -38,6 +38,8 @@ DAGS = {  # dag_id: (schedule, tasks)
     "codepro-leads-data-processing": ("0 2 * * 1", ["data_processing"]),
     "codepro-leads-training": ("0 4 * * 1", ["training"]),
     "codepro-leads-inference": ("0 0 * * *", ["inference"]),  # @daily
+    "codepro-leads-profiling": (None, ["profiling"]),  # on demand
+    "codepro-leads-model-selection": (None, ["model_selection"]),
 }
 RUN_TIMEOUT = 240  # seconds for one DAG run; ~20-50 s each on 2 idle cores
 
@@ -195,8 +197,9 @@ def airflow(tmp_path, monkeypatch):
 
 def test_dags_run_on_a_real_scheduler(airflow):
     airflow.wait_for(
-        "the three DAGs to be parsed",
-        lambda: airflow.request("GET", "/dags?dag_id_pattern=codepro-leads")["total_entries"] == 3,
+        "every DAG to be parsed",
+        lambda: airflow.request("GET", "/dags?dag_id_pattern=codepro-leads")["total_entries"]
+        == len(DAGS),
         timeout=120,
     )
     # The CLI prints a graphviz warning on stdout before the JSON.

@@ -70,6 +70,8 @@ def _use_store(monkeypatch: pytest.MonkeyPatch, root: Path) -> str:
     monkeypatch.chdir(root)  # the default artifact root is ./mlruns
     monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", uri)
     monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", uri)
+    # An earlier in-process Kedro run leaves its experiment active: not in this store.
+    mlflow.set_experiment("Default")
     return uri
 
 

@@ -123,6 +123,8 @@ def tracking_store(root: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # restored on exit
         mlflow.set_tracking_uri(uri)
+        # An earlier in-process Kedro run leaves its experiment active: not in this store.
+        mlflow.set_experiment("Default")
         try:
             yield
         finally:
