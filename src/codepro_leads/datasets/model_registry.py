@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +37,14 @@ class ModelRegistryError(UserFacingError, RuntimeError):
 # - no such version: RESOURCE_DOES_NOT_EXIST, "Model Version (name=<name>, version=<n>) not found";
 # - the model exists but no version has the alias: INVALID_PARAMETER_VALUE,
 #   "Registered model alias <alias> not found." (that code also means a malformed request, so
-#   the message is checked too).
+#   the message is checked too; a tracking server prefixes it with the code).
 # Anything else, e.g. a locked SQLite file (TEMPORARILY_UNAVAILABLE, "(sqlite3.OperationalError)
 # database is locked") or an unreachable server, is a registry failure.
 def _is_not_found(error: MlflowException) -> bool:
     if error.error_code == "RESOURCE_DOES_NOT_EXIST":
         return True
-    return error.error_code == "INVALID_PARAMETER_VALUE" and error.message.startswith(
-        "Registered model alias "
+    return error.error_code == "INVALID_PARAMETER_VALUE" and bool(
+        re.search(r"Registered model alias \S+ not found", error.message)
     )
 
 
