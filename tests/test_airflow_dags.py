@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 DAG_FILES = [
     "codepro_leads_data_processing_dag.py",
     "codepro_leads_inference_dag.py",
+    "codepro_leads_model_selection_dag.py",
+    "codepro_leads_profiling_dag.py",
     "codepro_leads_training_dag.py",
 ]
 # Each task of each DAG file in a folder, as Airflow parses it: its nodes (None: all of the
