@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 from kedro.framework.startup import bootstrap_project
+
+from codepro_leads.config_loader import ProjectConfigLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# Servers the tests start themselves (PostgreSQL).
+pytest_plugins = ["tests.services"]
+
+# As the Makefile does: no telemetry prompt or upload from in-process sessions and subprocesses.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+
 
 def load_params(pipeline: str) -> dict[str, Any]:
-    """The ``<pipeline>`` block of conf/base/parameters_<pipeline>.yml."""
-    path = PROJECT_ROOT / "conf" / "base" / f"parameters_{pipeline}.yml"
-    return yaml.safe_load(path.read_text())[pipeline]
+    """The ``<pipeline>`` block of the project's base parameters, resolved as Kedro does
+    (interpolations between parameter files included)."""
+    loader = ProjectConfigLoader(
+        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
+    )
+    return loader["parameters"][pipeline]
+
+
+# Small demo data: enough leads for a model that passes LOW_FLOOR, fast to train.
+SMALL_DEMO = {"demo_data": {"rows": 4000, "new_rows": 1000}}
+# The gate's mechanics, not the model's quality, are under test on a few thousand leads.
+LOW_FLOOR = {"training": {"quality_floor": {"roc_auc": 0.6, "precision": 0.5, "recall": 0.5}}}
+
+
+def use_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work in project ``root``: its directory, its own SQLite MLflow store."""
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    bootstrap_project(root)
+    return root
 
 
 def make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -27,10 +53,7 @@ def make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "conf" / "local").mkdir()
     (root / "src").mkdir()  # the package itself is installed
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
-    bootstrap_project(root)
-    return root
+    return use_project(root, monkeypatch)
 
 
 def run_pipeline(project: Path, pipeline: str, params: dict[str, Any] | None = None) -> None:
@@ -54,6 +77,32 @@ def run_pipeline(project: Path, pipeline: str, params: dict[str, Any] | None = N
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
     return make_project(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory) -> Path:
+    """Small demo data, processed and trained (v1 is champion) once per test process.
+
+    Never used directly (tests would see each other's runs): ``trained_project`` copies it.
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = make_project(tmp_path_factory.mktemp("trained"), monkeypatch)
+        run_pipeline(root, "demo_data", SMALL_DEMO)
+        run_pipeline(root, "data_processing")
+        run_pipeline(root, "training", LOW_FLOOR)
+    return root
+
+
+@pytest.fixture
+def trained_project(trained_template, tmp_path, monkeypatch) -> Path:
+    """A private copy of the trained project (data, score store and MLflow store) to work in.
+
+    The copy's MLflow store still points at the template's artifact folder for the runs made
+    there: read-only for them, and new runs get new folders.
+    """
+    root = tmp_path / "project"
+    shutil.copytree(trained_template, root)
+    return use_project(root, monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,33 @@ def test_missing_raw_file_names_the_file(project):
     while cause is not None and not isinstance(cause, LeadDataError):
         cause = cause.__cause__
     assert str(cause) == f"{project / 'absent.csv'}: file not found"
+
+
+def test_only_the_gated_outputs_are_written_and_nothing_else(project, processing_params):
+    raw_path = project / "export.csv"
+    make_raw(processing_params, [{"": i} for i in range(3)]).to_csv(raw_path, index=False)
+
+    _run(project, raw_path)
+
+    written = sorted(str(p.relative_to(project / "data")) for p in project.rglob("data/**/*.*"))
+    assert written == [
+        "02_intermediate/rejected_leads.csv",
+        "05_model_input/model_input_leads.parquet",
+        "05_model_input/raw_leads_example.csv",
+        "08_reporting/data_processing_report.json",
+    ]
+
+
+def test_a_latin1_export_decodes_with_its_declared_encoding(project, processing_params):
+    rows = [{"": 1, "city_mapped": "\u201cpune\u201d"}, {"": 2, "city_mapped": "Bhopal HQ"}]
+    raw_path = project / "export.csv"
+    make_raw(processing_params, rows).to_csv(raw_path, index=False, encoding="cp1252")
+
+    run_pipeline(
+        project,
+        "data_processing",
+        {"raw_leads_path": str(raw_path), "raw_leads_encoding": "cp1252"},
+    )
+
+    model_input = pd.read_parquet(project / "data/05_model_input/model_input_leads.parquet")
+    assert model_input["city_tier"].tolist() == [1, 2]

@@ -1,22 +1,27 @@
 """Train, then score new leads through KedroSession against a temporary MLflow store and score
-database: outputs, reruns, unseen levels, drift status, the missing-champion error, and the
-same model served over HTTP by `mlflow models serve`."""
+database: outputs, reruns, unseen levels, drift status and small batches, writes that wait for
+the store, the score store on a real PostgreSQL server, models with other factors or grades,
+the missing-champion error, and the same model served over HTTP by `mlflow models serve`."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
+from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
 from codepro_leads.errors import ModelNotFoundError
 from tests.conftest import make_project, run_pipeline
 
@@ -24,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 DEMO = {"demo_data": {"rows": 20000, "new_rows": 4000}}
 LOW_FLOOR = {"training": {"quality_floor": {"roc_auc": 0.6, "precision": 0.5, "recall": 0.5}}}
+ORIGINAL_LEADS = "original_new_leads.csv"
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +40,46 @@ def project(tmp_path_factory):
         run_pipeline(root, "demo_data", DEMO)
         run_pipeline(root, "data_processing")
         run_pipeline(root, "training", LOW_FLOOR)
+        # Some tests rewrite new_leads.csv (a garbage row, drifted leads); others start from
+        # this copy, whatever ran before them.
+        shutil.copy(root / "data/01_raw/new_leads.csv", root / ORIGINAL_LEADS)
         yield root
 
 
 def _table(project, query):
     with sqlite3.connect(project / "data/lead_scores.db") as conn:
         return pd.read_sql(query, conn)
+
+
+def _versions(project, path):
+    """Every run's copy of a versioned file, oldest first (Kedro's versions sort by time)."""
+    return sorted((project / path).glob(f"*/{Path(path).name}"))
+
+
+def _latest(project, path):
+    return _versions(project, path)[-1]
+
+
+def _run_outputs(project):
+    """How many versions of each per-run file, and rows of each table, there are."""
+    return {
+        "scored_leads": len(_versions(project, "data/07_model_output/scored_leads.parquet")),
+        "crm": len(_versions(project, "data/07_model_output/scored_leads_crm.csv")),
+        "rejected": len(_versions(project, "data/02_intermediate/rejected_new_leads.csv")),
+        "report": len(_versions(project, "data/08_reporting/inference_report.json")),
+        "stored": int(_table(project, "SELECT count(*) AS n FROM scored_leads")["n"][0]),
+        "monitoring": int(_table(project, "SELECT count(*) AS n FROM monitoring_runs")["n"][0]),
+    }
+
+
+def _original_leads(project):
+    return pd.read_csv(project / ORIGINAL_LEADS)
+
+
+def _write_leads(project, raw, name):
+    path = project / name
+    raw.to_csv(path, index=False)
+    return str(path)
 
 
 def _cause(error, kind):
@@ -62,7 +102,7 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
     run_pipeline(project, "inference")
     run_pipeline(project, "inference")  # same input, same model: replaces, never duplicates
 
-    scored = pd.read_parquet(project / "data/07_model_output/scored_leads.parquet")
+    scored = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
     assert len(scored) == 3999
     assert scored["lead_id"].tolist() == raw["Unnamed: 0"].iloc[1:].tolist()
     assert set(scored["grade"]) <= {"A", "B", "C", "D"}
@@ -84,14 +124,38 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
         k: v for k, v in expected.items() if k in labels
     }
 
-    rejected = pd.read_csv(project / "data/02_intermediate/rejected_new_leads.csv")
+    rejected = pd.read_csv(_latest(project, "data/02_intermediate/rejected_new_leads.csv"))
     assert rejected["reason"].tolist() == ["total_leads_droppped: not a number ('many')"]
-    report = json.loads((project / "data/08_reporting/inference_report.json").read_text())
+    report = json.loads(_latest(project, "data/08_reporting/inference_report.json").read_text())
     assert (report["rows_read"], report["rows_scored"], report["rows_rejected"]) == (4000, 3999, 1)
+    assert report["rows_stored"] == 3999
 
-    stored = _table(project, "SELECT lead_id, model_version FROM scored_leads")
-    assert len(stored) == 3999 and not stored.duplicated().any()
-    crm = pd.read_csv(project / "data/07_model_output/scored_leads_crm.csv")
+    stored = _table(project, "SELECT * FROM scored_leads")
+    assert len(stored) == 3999 and not stored[["lead_id", "model_version"]].duplicated().any()
+    assert stored.columns.tolist() == [
+        "lead_id",
+        "model_version",
+        "created_date",
+        "probability",
+        "score",
+        "grade",
+        "is_junk",
+        "up_factors",
+        "down_factors",
+        "scored_at",
+    ]
+    # The table holds what the scores file holds, the factors as JSON lists.
+    first = stored.set_index("lead_id").loc[str(scored["lead_id"].iloc[0])]
+    assert json.loads(first["up_factors"]) == [
+        {
+            "factor": scored[f"up_factor_{i}"].iloc[0],
+            "effect": scored[f"up_factor_{i}_effect"].iloc[0],
+        }
+        for i in (1, 2, 3)
+        if isinstance(scored[f"up_factor_{i}"].iloc[0], str)
+    ]
+    assert first["probability"] == scored["probability"].iloc[0]
+    crm = pd.read_csv(_latest(project, "data/07_model_output/scored_leads_crm.csv"))
     assert crm.columns.tolist()[:4] == ["lead_id", "lead_score", "lead_grade", "junk"]
     assert len(crm) == 3999
 
@@ -107,7 +171,8 @@ def test_drift_status_ok_on_the_same_mix_alert_when_drifted(project):
     latest = _table(project, "SELECT status, max_psi FROM monitoring_runs").iloc[-1]
     assert latest["status"] == "alert"
     assert latest["max_psi"] > 0.25
-    assert (project / "data/08_reporting/drift_history.png").stat().st_size > 10_000
+    plots = sorted((project / "data/08_reporting/runs").glob("*/drift_history.png"))
+    assert plots[-1].stat().st_size > 10_000
 
 
 def test_pinned_version_that_does_not_exist_stops_with_one_clear_line(project):
@@ -186,7 +251,7 @@ def test_served_model_answers_with_the_batch_scores(project):
         server.terminate()
         server.wait(timeout=30)
 
-    batch = pd.read_parquet(project / "data/07_model_output/scored_leads.parquet")
+    batch = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
     batch = batch.set_index("lead_id").loc[raw["lead_id"]]
     assert served["lead_id"].tolist() == raw["lead_id"].tolist()
     assert np.allclose(served["probability"], batch["probability"], rtol=0, atol=1e-12)
@@ -197,14 +262,111 @@ def test_served_model_answers_with_the_batch_scores(project):
 def test_a_batch_with_every_lead_rejected_is_accounted_and_monitored(project):
     raw = pd.read_csv(project / "data/01_raw/new_leads.csv").head(5)
     raw["created_date"] = "not a date"
-    path = project / "all_bad.csv"
-    raw.to_csv(path, index=False)
+    path = _write_leads(project, raw, "all_bad.csv")
     before = len(_table(project, "SELECT * FROM monitoring_runs"))
 
-    run_pipeline(project, "inference", {"new_leads_path": str(path)})
+    run_pipeline(project, "inference", {"new_leads_path": path})
 
-    report = json.loads((project / "data/08_reporting/inference_report.json").read_text())
+    report = json.loads(_latest(project, "data/08_reporting/inference_report.json").read_text())
     assert (report["rows_read"], report["rows_scored"], report["rows_rejected"]) == (5, 0, 5)
-    runs = _table(project, "SELECT leads, status FROM monitoring_runs")
+    runs = _table(project, "SELECT leads, status FROM monitoring_runs ORDER BY rowid")
     assert len(runs) == before + 1
-    assert runs.iloc[-1].tolist() == [0, "alert"]
+    assert runs.iloc[-1].tolist() == [0, "insufficient_data"]
+
+
+def test_a_small_batch_is_insufficient_data_not_an_alert(project):
+    path = _write_leads(project, _original_leads(project).iloc[100:130], "small_batch.csv")
+    query = "SELECT leads, status, max_psi FROM monitoring_runs ORDER BY rowid"
+
+    run_pipeline(project, "inference", {"new_leads_path": path})
+    small = _table(project, query).iloc[-1]
+    assert small[["leads", "status"]].tolist() == [30, "insufficient_data"]
+    assert small["max_psi"] > 0.25  # still recorded: on 30 leads it would have been an alert
+
+    smaller_floor = {"inference": {"monitoring": {"min_leads": 30}}}
+    run_pipeline(project, "inference", {"new_leads_path": path, **smaller_floor})
+    assert _table(project, query).iloc[-1]["status"] == "alert"
+
+
+def test_a_failing_store_leaves_no_file_export_or_monitoring_row(project, monkeypatch):
+    raw = _original_leads(project).iloc[200:300]
+    raw["Unnamed: 0"] += 10_000_000  # leads never stored before
+    path = _write_leads(project, raw, "store_fails.csv")
+    upsert = UpsertTableDataset._upsert_sqlite
+
+    def upsert_then_fail(self, conn, data):
+        upsert(self, conn, data)  # the rows are in the open transaction...
+        raise OSError("disk I/O error")  # ...when the database fails
+
+    monkeypatch.setattr(UpsertTableDataset, "_upsert_sqlite", upsert_then_fail)
+    before = _run_outputs(project)
+    with pytest.raises(Exception, match="disk I/O error"):
+        run_pipeline(project, "inference", {"new_leads_path": path})
+    assert _run_outputs(project) == before
+
+
+def test_models_with_other_factors_and_grades_store_in_the_same_tables(project):
+    # A second model explaining with 5 factors and grading A-E; the quality floor keeps it a
+    # challenger, so the champion of the other tests does not change.
+    other_model = {
+        "top_factors": 5,
+        "grade_bands": {"A": 80, "B": 60, "C": 40, "D": 20, "E": 0},
+        "quality_floor": {"roc_auc": 0.99},
+    }
+    run_pipeline(project, "training", {"training": other_model})
+    path = _write_leads(project, _original_leads(project), "other_model.csv")
+    # The old knob (inference.top_factors) must not change the tables either: it is ignored.
+    run_pipeline(
+        project,
+        "inference",
+        {"new_leads_path": path, "model_version": 2, "inference": {"top_factors": 5}},
+    )
+
+    scored = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
+    stored = _table(project, "SELECT * FROM scored_leads WHERE model_version = '2'")
+    assert len(stored) == len(scored)
+    assert max(len(json.loads(factors)) for factors in stored["up_factors"]) == 5
+    assert set(stored["grade"]) == {"A", "B", "C", "D", "E"}
+    latest = _table(project, "SELECT grade_shares FROM monitoring_runs ORDER BY rowid").iloc[-1]
+    shares = json.loads(latest["grade_shares"])
+    assert list(shares) == ["A", "B", "C", "D", "E"]
+    assert sum(shares.values()) == pytest.approx(1.0)
+
+
+def _pg_rows(url, query):
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(query), conn)
+    finally:
+        engine.dispose()
+
+
+def _last_scored_ids(project):
+    scored = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
+    return sorted(scored["lead_id"].astype(str))
+
+
+def test_scores_and_monitoring_rows_go_to_postgresql_by_url(project, postgres_url, monkeypatch):
+    monkeypatch.setenv("LEAD_SCORES_DB_URL", postgres_url)
+    path = _write_leads(project, _original_leads(project).iloc[:1000], "pg_leads.csv")
+
+    run_pipeline(project, "inference", {"new_leads_path": path})
+    scored_ids = _last_scored_ids(project)
+    first = _pg_rows(postgres_url, "SELECT lead_id, scored_at FROM scored_leads")
+    time.sleep(1.1)  # scored_at has whole seconds
+    run_pipeline(project, "inference", {"new_leads_path": path})  # replaces the same rows
+
+    stored = _pg_rows(postgres_url, "SELECT lead_id, scored_at FROM scored_leads")
+    assert sorted(stored["lead_id"]) == scored_ids == sorted(first["lead_id"])
+    rerun = stored.set_index("lead_id").loc[first["lead_id"], "scored_at"]
+    assert (rerun.to_numpy() > first["scored_at"].to_numpy()).all()
+    runs = _pg_rows(postgres_url, "SELECT leads FROM monitoring_runs")
+    assert runs["leads"].tolist() == [len(scored_ids)] * 2
+    key = _pg_rows(
+        postgres_url,
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'scored_leads'::regclass "
+        "AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
+    )
+    assert key["attname"].tolist() == ["lead_id", "model_version"]

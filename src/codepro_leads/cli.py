@@ -24,14 +24,26 @@ def _user_facing_error(exc: BaseException | None) -> UserFacingError | None:
     return None
 
 
+def _unreachable_store(exc: BaseException) -> str | None:
+    """One line for a tracking server that does not answer (MLflow retries, then raises a
+    long chain of connection errors)."""
+    text = str(exc)
+    if "Max retries exceeded" not in text and "Connection refused" not in text:
+        return None
+    import mlflow  # only on this error path: the CLI itself stays light
+
+    return f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}"
+
+
 def _run(**kwargs: Any) -> Any:
     try:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
         user_error = _user_facing_error(exc)
-        if user_error is None:
+        message = str(user_error) if user_error is not None else _unreachable_store(exc)
+        if message is None:
             raise
-        raise click.ClickException(str(user_error)) from None
+        raise click.ClickException(message) from None
 
 
 @click.group(name="codepro_leads")

@@ -15,3 +15,12 @@ class LeadDataError(UserFacingError, ValueError):
 
 class ModelNotFoundError(UserFacingError, LookupError):
     """The model registry has no model under the requested name, alias or version."""
+
+
+class TrainingDataError(UserFacingError, ValueError):
+    """The leads cannot train a model: no label, or too few leads of a class."""
+
+
+class ConfigError(UserFacingError, ValueError):
+    """A parameter has a value the project does not know (a typo would otherwise silently
+    select a default)."""

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol
+from kedro.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from codepro_leads.datasets.model_registry import ModelAliasDataset
 
 logger = logging.getLogger(__name__)
 
@@ -27,3 +32,48 @@ class PipelineTimer:
         self.last_seconds = time.perf_counter() - self._started
         names = ", ".join(run_params.get("pipeline_names") or ["__default__"])
         logger.info("Pipeline %s ran in %.2f s", names, self.last_seconds)
+
+
+class PromotionHook:
+    """Registry aliases move only after the whole run has succeeded, i.e. every output of the
+    training run is saved: the same reason kedro-mlflow logs ``pipeline_ml`` models in
+    ``after_pipeline_run``. A failed run's version gets no alias and is tagged as failed.
+
+    Stateless: the pending decision lives in the run's own ``ModelAliasDataset`` (one catalog
+    per session), which also records the MLflow run id, so committing never depends on which
+    MLflow run is active (kedro-mlflow's own ``after_pipeline_run`` may already have ended it).
+    """
+
+    @staticmethod
+    def _gates(pipeline: Pipeline, catalog: CatalogProtocol) -> list[ModelAliasDataset]:
+        # Imported here: settings import this module for every run, MLflow is for tracked ones.
+        from codepro_leads.datasets.model_registry import ModelAliasDataset
+
+        return [
+            dataset
+            for name in sorted(pipeline.datasets())
+            if isinstance(dataset := catalog.get(name), ModelAliasDataset)
+        ]
+
+    # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is None:  # not tracked: a promotion decision would fail to save
+            return
+        for gate in self._gates(pipeline, catalog):
+            gate.begin(run.info.run_id, mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+
+    @hook_impl
+    def after_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
+        for gate in self._gates(pipeline, catalog):
+            gate.commit()
+
+    @hook_impl
+    def on_pipeline_error(
+        self, error: Exception, pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        for gate in self._gates(pipeline, catalog):
+            gate.fail(error)

@@ -1,4 +1,4 @@
-"""Named pipelines: ``kedro run --pipeline <name>``."""
+"""Named pipelines: ``kedro run --pipelines <name>``."""
 
 from kedro.pipeline import Pipeline
 

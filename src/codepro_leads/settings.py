@@ -1,22 +1,32 @@
 """Project settings. kedro-mlflow registers its own hooks through its plugin entry point."""
 
+import os
 import warnings
 
 from omegaconf.resolvers import oc
 
-from codepro_leads.hooks import PipelineTimer
+from codepro_leads.config_loader import ProjectConfigLoader
+from codepro_leads.hooks import PipelineTimer, PromotionHook
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
-# omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call, and MLflow
-# warns about kedro-mlflow's model class on import.
+# omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
 warnings.filterwarnings("ignore", message="register_new_resolver", category=UserWarning)
+# kedro-mlflow's own KedroPipelineModel (unused here) has no type hints on `predict`: MLflow
+# warns when kedro-mlflow's hook imports it. Our model has them and logs without a warning.
 warnings.filterwarnings("ignore", message=".*Add type hints to the `predict`", category=UserWarning)
 
-HOOKS = (PipelineTimer(),)
+# An unreachable tracking server should fail in seconds with one line, not after minutes of
+# retries (MLflow's defaults: 7 retries with exponential back-off, 120 s timeout).
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
+HOOKS = (PipelineTimer(), PromotionHook())
+
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # Lets mlflow.yml read MLFLOW_TRACKING_URI (Kedro enables oc.env for credentials only).
+    # Lets mlflow.yml and the catalog read MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL (Kedro
+    # enables oc.env for credentials only).
     "custom_resolvers": {"oc.env": oc.env},
 }

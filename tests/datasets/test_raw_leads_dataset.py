@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
-from codepro_leads.datasets import PARSE_ERROR_COLUMN, RawLeadsDataset
+from codepro_leads.datasets.raw_leads_dataset import RawLeadsDataset
 from codepro_leads.errors import LeadDataError
+from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 
 
 def _load_error(dataset: RawLeadsDataset) -> str:
@@ -77,6 +78,57 @@ def test_a_garbage_value_reads_its_column_as_text(tmp_path):
     assert len(frame) == 100_002
 
 
-def test_is_read_only(tmp_path):
-    with pytest.raises(DatasetError, match="read-only"):
-        RawLeadsDataset(filepath=str(tmp_path / "x.csv")).save(pd.DataFrame({"a": [1]}))
+def test_saves_the_export_layout_atomically(tmp_path):
+    path = tmp_path / "raw" / "x.csv"
+    RawLeadsDataset(filepath=str(path)).save(pd.DataFrame({"a": [1, 2]}, index=[7, 9]))
+    assert path.read_text() == ",a\n7,1\n9,2\n"
+    assert [p.name for p in path.parent.iterdir()] == ["x.csv"]  # no temporary file left
+
+
+def test_repeated_column_names_stop_with_one_line(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text(",created_date,city_mapped,created_date\n1,2022-01-01,pune,2022-01-02\n")
+    message = _load_error(RawLeadsDataset(filepath=str(path)))
+    assert message == f"{path}: repeated column name(s) in the header: created_date"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        # 5 MB in one field: pyarrow gives up on it, the line-by-line reader stops on it.
+        ("a,b\n1,ok\n2," + "x" * 5_000_000 + "\n", "line 3"),
+        # Short enough for pyarrow, still far longer than any lead value.
+        ("a,b\n1,ok\n2," + "x" * 200_000 + "\n", "column 'b', data row 2"),
+        # An unclosed quote swallows the rest of the file.
+        ('a,b\n1,2,3\n4,"' + "y\n" * 100_000, "line 3"),
+    ],
+)
+def test_an_over_long_field_stops_with_one_line(tmp_path, text, where):
+    path = tmp_path / "leads.csv"
+    path.write_text(text)
+    message = _load_error(RawLeadsDataset(filepath=str(path)))
+    assert message == f"{path}: {where}: a field over 100,000 characters (an unclosed quote?)"
+
+
+def test_a_declared_encoding_decodes_cp1252_bytes(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_bytes("a,city\n1,\u201cpune\u201d\n2,Bengal\u00fbru\n".encode("cp1252"))
+    frame = RawLeadsDataset(filepath=str(path), encoding="cp1252").load()
+    assert frame["city"].tolist() == ["\u201cpune\u201d", "Bengal\u00fbru"]
+    assert frame.attrs["undecodable_values"] == {}
+
+
+def test_undecodable_bytes_are_replaced_counted_and_logged(tmp_path, caplog):
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"a,city\n1,\x93pune\x94\n2,ok\n3,caf\xe9\n")
+    frame = RawLeadsDataset(filepath=str(path)).load()
+    assert frame["city"].tolist() == ["\ufffdpune\ufffd", "ok", "caf\ufffd"]
+    assert frame.attrs["undecodable_values"] == {"city": 2}
+    assert "not valid utf-8, replaced with U+FFFD: city 2" in caplog.text
+
+
+def test_an_unknown_encoding_stops_with_one_line(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("a\n1\n")
+    message = _load_error(RawLeadsDataset(filepath=str(path), encoding="utf-9"))
+    assert message == f"{path}: unknown encoding 'utf-9'"

@@ -143,25 +143,26 @@ def test_drift_history_figure():
             "status": ["warn", "ok", "alert"],
         }
     )
-    fig = plots.drift_history_figure(history)
+    # The limits are the inference parameters', drawn as given.
+    fig = plots.drift_history_figure(history, psi_warn=0.2, psi_alert=0.4)
     psi_ax, junk_ax = fig.axes
     assert psi_ax.get_title().startswith("Drift of new leads")
     assert junk_ax.get_title() == "Share of new leads flagged junk"
     assert psi_ax.get_ylabel() == "Max PSI"
     assert junk_ax.get_ylabel() == "Junk share"
     assert len(psi_ax.get_lines()) == 3  # max PSI + warn and alert reference lines
-    assert [line.get_ydata()[0] for line in psi_ax.get_lines()[1:]] == [0.1, 0.25]
+    assert [line.get_ydata()[0] for line in psi_ax.get_lines()[1:]] == [0.2, 0.4]
     assert psi_ax.get_lines()[0].get_ydata().tolist() == [0.05, 0.15, 0.30]
     assert _legend(psi_ax) == [
         "Max PSI",
         "status: ok",
         "status: warn",
         "status: alert",
-        "Warn (0.1)",
-        "Alert (0.25)",
+        "Warn (0.2)",
+        "Alert (0.4)",
     ]
     assert len(junk_ax.get_lines()) == 1
     assert junk_ax.get_lines()[0].get_ydata().tolist() == [0.40, 0.42, 0.55]
     _png(fig)
     with pytest.raises(ValueError, match="status"):
-        plots.drift_history_figure(history.drop(columns="status"))
+        plots.drift_history_figure(history.drop(columns="status"), 0.1, 0.25)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -114,3 +117,23 @@ def test_platt_calibrator():
     fitted = PlattCalibrator.fit(scores, labels)
     assert fitted.slope == pytest.approx(2.0, abs=0.25)
     assert fitted.intercept == pytest.approx(-1.0, abs=0.15)
+
+
+def test_score_explains_as_many_factors_as_the_scorer_is_set_to(scorer):
+    one_factor = dataclasses.replace(scorer, top_factors=1)
+    scored = one_factor.score(_new_leads())
+    assert [c for c in scored.columns if "factor" in c] == [
+        "up_factor_1",
+        "up_factor_1_effect",
+        "down_factor_1",
+        "down_factor_1_effect",
+    ]
+    three = scorer.score(_new_leads())
+    assert scored["up_factor_1"].tolist() == three["up_factor_1"].tolist()
+    assert scored["down_factor_1_effect"].tolist() == three["down_factor_1_effect"].tolist()
+
+
+def test_a_scorer_pickled_before_top_factors_existed_explains_three(scorer):
+    old = pickle.loads(pickle.dumps(scorer))
+    del vars(old)["top_factors"]  # as unpickled from a model logged before the field
+    assert len([c for c in old.score(_new_leads()).columns if "factor" in c]) == 12

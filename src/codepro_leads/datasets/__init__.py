@@ -1,22 +1,27 @@
-"""Project-specific Kedro datasets."""
+"""Project-specific Kedro datasets.
 
-from codepro_leads.datasets.model_registry import (
-    LeadScorerModelDataset,
-    ModelAliasDataset,
-    RegisteredModel,
-    RegisteredModelDataset,
-)
-from codepro_leads.datasets.optional_parquet_dataset import OptionalParquetDataset
-from codepro_leads.datasets.raw_leads_dataset import PARSE_ERROR_COLUMN, RawLeadsDataset
-from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
+Imported lazily by name (``codepro_leads.datasets.RawLeadsDataset`` in the catalog), so a
+pipeline that reads a CSV does not pay for importing MLflow or SQLAlchemy.
+"""
 
-__all__ = [
-    "PARSE_ERROR_COLUMN",
-    "LeadScorerModelDataset",
-    "ModelAliasDataset",
-    "OptionalParquetDataset",
-    "RawLeadsDataset",
-    "RegisteredModel",
-    "RegisteredModelDataset",
-    "UpsertTableDataset",
-]
+from importlib import import_module
+from typing import Any
+
+_HOMES = {
+    "AtomicDataset": "atomic",
+    "LeadScorerModelDataset": "scorer_model_dataset",
+    "ModelAliasDataset": "model_registry",
+    "OptionalParquetDataset": "optional_parquet_dataset",
+    "RawLeadsDataset": "raw_leads_dataset",
+    "RegisteredModel": "model_registry",
+    "RegisteredModelDataset": "model_registry",
+    "UpsertTableDataset": "upsert_table_dataset",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOMES[name]}"), name)

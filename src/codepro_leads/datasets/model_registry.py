@@ -1,10 +1,9 @@
 """Datasets around the MLflow model registry, so no node calls MLflow itself.
 
-- ``LeadScorerModelDataset``: kedro-mlflow's model dataset, plus the model's own raw input
-  example and the signature inferred from it.
 - ``RegisteredModelDataset``: a registered model by alias (champion) or version; optional.
-- ``ModelAliasDataset``: saving a promotion decision points the alias at the version logged
-  by the current run (kedro-mlflow cannot set aliases).
+- ``ModelAliasDataset``: saving a promotion decision records it for the version the current
+  run registered; ``PromotionHook`` applies it (moves the alias) only once the whole run has
+  succeeded, and tags the version as failed otherwise (kedro-mlflow cannot set aliases).
 """
 
 from __future__ import annotations
@@ -15,27 +14,60 @@ from typing import Any
 
 import mlflow
 from kedro.io import AbstractDataset, DatasetError
-from kedro_mlflow.io.models import MlflowModelTrackingDataset
+from mlflow.entities import RunTag
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from codepro_leads.errors import ModelNotFoundError
+from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
 
 
-class LeadScorerModelDataset(MlflowModelTrackingDataset):
-    """Logs a pyfunc model whose ``input_example`` (raw lead rows) also gives its signature."""
+class ModelRegistryError(UserFacingError, RuntimeError):
+    """The registry failed (locked or unreachable store, a model whose files are missing):
+    unlike an absent model, never a reason to carry on as if there were none."""
 
-    def _save(self, model: Any) -> None:
-        # Counts as doubles: a missing count at serving time must not break an integer schema.
-        example = model.input_example.astype(
-            {col: float for col in model.input_example.select_dtypes("number") if col != "lead_id"}
-        )
-        self._save_args["input_example"] = example
-        self._save_args["signature"] = infer_signature(example)
-        super()._save(model)
+
+# What "not found" looks like in MLflow 3.17 (SQLAlchemy store, e.g. SQLite; a tracking server
+# relays the same codes):
+# - no registered model of that name: RESOURCE_DOES_NOT_EXIST,
+#   "Registered Model with name=<name> not found";
+# - no such version: RESOURCE_DOES_NOT_EXIST, "Model Version (name=<name>, version=<n>) not found";
+# - the model exists but no version has the alias: INVALID_PARAMETER_VALUE,
+#   "Registered model alias <alias> not found." (that code also means a malformed request, so
+#   the message is checked too).
+# Anything else, e.g. a locked SQLite file (TEMPORARILY_UNAVAILABLE, "(sqlite3.OperationalError)
+# database is locked") or an unreachable server, is a registry failure.
+def _is_not_found(error: MlflowException) -> bool:
+    if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return error.error_code == "INVALID_PARAMETER_VALUE" and error.message.startswith(
+        "Registered model alias "
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    """The gist of an error: SQLAlchemy appends the SQL statement and a link on more lines."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _registry_error(client: MlflowClient, doing: str, error: BaseException) -> ModelRegistryError:
+    return ModelRegistryError(
+        f"model registry {client.tracking_uri}: {doing} failed: {_first_line(error)}"
+    )
+
+
+def _version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version of ``name`` holding ``alias``; None when there is no such model or alias.
+    Any other registry error stops the run (ModelRegistryError)."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        if _is_not_found(error):
+            return None
+        raise _registry_error(client, f"looking up {name}@{alias}", error) from error
 
 
 @dataclass(frozen=True)
@@ -50,8 +82,10 @@ class RegisteredModel:
 class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
-    With ``optional: true`` a missing model loads as None (the very first training run has no
-    champion to beat); otherwise it stops the run with one clear line.
+    With ``optional: true`` an absent model or alias loads as None (the very first training run
+    has no champion to beat); otherwise it stops the run with one clear line. Any other registry
+    failure, or a version whose files cannot be loaded, stops the run with one clear line
+    (``ModelRegistryError``): it is never mistaken for "no model".
     """
 
     def __init__(
@@ -68,14 +102,21 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         self._optional = optional
         self.metadata = metadata
 
+    def _find(self, client: MlflowClient) -> ModelVersion | None:
+        if self._version is None:
+            return _version_by_alias(client, self._model_name, self._alias)
+        try:
+            return client.get_model_version(self._model_name, self._version)
+        except MlflowException as error:
+            if _is_not_found(error):
+                return None
+            doing = f"looking up version {self._version} of {self._model_name}"
+            raise _registry_error(client, doing, error) from error
+
     def load(self) -> RegisteredModel | None:
         client = MlflowClient()
-        try:
-            if self._version is None:
-                found = client.get_model_version_by_alias(self._model_name, self._alias)
-            else:
-                found = client.get_model_version(self._model_name, self._version)
-        except MlflowException as error:
+        found = self._find(client)
+        if found is None:
             if self._optional:
                 return None
             wanted = (
@@ -84,12 +125,14 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
                 else f"{self._alias} model"
             )
             raise ModelNotFoundError(
-                f"no {wanted} in {mlflow.get_tracking_uri()}: "
-                "run `kedro run --pipeline training` first"
-            ) from error
+                f"no {wanted} in {client.tracking_uri}: run `kedro run --pipeline training` first"
+            )
         uri = f"models:/{self._model_name}/{found.version}"
         logger.info("Loading %s (run %s)", uri, found.run_id)
-        model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        try:
+            model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        except Exception as error:  # missing files, unreadable pickle...: unusable either way
+            raise _registry_error(client, f"loading {uri}", error) from error
         return RegisteredModel(name=self._model_name, version=str(found.version), model=model)
 
     def save(self, data: None) -> None:
@@ -99,34 +142,113 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         return {"model_name": self._model_name, "alias": self._alias, "version": self._version}
 
 
+@dataclass(frozen=True)
+class _TrainingRun:
+    """The MLflow run a pipeline run logs to, and the stores it uses."""
+
+    run_id: str
+    tracking_uri: str
+    registry_uri: str
+
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+
+
+def _name(version: str | None) -> str:
+    return "no champion" if version is None else f"v{version}"
+
+
 class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
-    """Saving ``{"alias": ..., "reason": ...}`` sets that alias on the version of
-    ``model_name`` that the active MLflow run registered, and records why."""
+    """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
+    of ``model_name`` that this pipeline run registered. Saving only records it: ``commit``
+    moves the alias, ``fail`` marks the version as failed. ``PromotionHook`` binds the dataset
+    to the run (``begin``) and calls one of them when the run ends, so an alias moves only
+    after every other output of the run is saved.
+
+    The pending decision lives in this object, i.e. in one session's catalog: it never leaks
+    into another run.
+    """
+
+    _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
 
     def __init__(self, model_name: str, metadata: dict[str, Any] | None = None) -> None:
         self._model_name = model_name
         self.metadata = metadata
+        self._run: _TrainingRun | None = None
+        self._pending: tuple[int, dict[str, Any]] | None = None
+
+    def begin(self, run_id: str, tracking_uri: str, registry_uri: str) -> None:
+        """Bind to the MLflow run of the pipeline run that is starting."""
+        self._run = _TrainingRun(run_id, tracking_uri, registry_uri)
+        self._pending = None
+
+    def _registered_versions(self, client: MlflowClient) -> list[int]:
+        found = client.search_model_versions(
+            f"name='{self._model_name}' and run_id='{self._run.run_id}'"
+        )
+        return sorted(int(v.version) for v in found)
 
     def save(self, decision: dict[str, Any]) -> None:
-        run = mlflow.active_run()
-        if run is None:
-            raise DatasetError("no active MLflow run: is kedro-mlflow tracking this pipeline?")
-        client = MlflowClient()
-        versions = client.search_model_versions(
-            f"name='{self._model_name}' and run_id='{run.info.run_id}'"
-        )
+        if self._run is None:
+            raise DatasetError(
+                f"no MLflow run to promote {self._model_name} from: are PromotionHook and "
+                "kedro-mlflow tracking this pipeline?"
+            )
+        versions = self._registered_versions(self._run.client())
         if not versions:
-            raise DatasetError(f"run {run.info.run_id} registered no {self._model_name!r} model")
-        version = max(int(v.version) for v in versions)
-        client.set_registered_model_alias(self._model_name, decision["alias"], version)
-        client.set_model_version_tag(self._model_name, version, "promotion", decision["reason"])
-        mlflow.set_tags(
-            {
-                "model_version": version,
-                "promotion_alias": decision["alias"],
-                "promotion_reason": decision["reason"],
-            }
+            raise DatasetError(f"run {self._run.run_id} registered no {self._model_name!r} model")
+        self._pending = (versions[-1], dict(decision))
+        logger.info(
+            "%s version %d: @%s once the run has succeeded (%s)",
+            self._model_name,
+            versions[-1],
+            decision["alias"],
+            decision["reason"],
         )
+
+    def commit(self) -> dict[str, Any] | None:
+        """Apply the pending decision, if any; returns it as applied.
+
+        Optimistic concurrency: a decision to replace champion vX holds only if vX is still the
+        champion. If another run moved the alias meanwhile, this version becomes challenger
+        instead (it was never compared with the new champion). MLflow has no compare-and-set
+        for aliases, so two commits within the same instant can still both pass the check.
+        """
+        if self._pending is None:
+            return None
+        version, decision = self._pending
+        self._pending = None
+        run, client = self._run, self._run.client()
+        if decision["alias"] == "champion":
+            current = _version_by_alias(client, self._model_name, "champion")
+            now = None if current is None else str(current.version)
+            if now != decision["champion_version"]:
+                moved = f"{_name(decision['champion_version'])} -> {_name(now)}"
+                decision = {
+                    **decision,
+                    "alias": "challenger",
+                    "reason": f"champion changed during the run ({moved}): not compared",
+                }
+        # The comparison rows used (0 when none) and their dates, on the version and the run.
+        comparison = {
+            key: str(decision[key])
+            for key in ("comparison_rows", "comparison_first_created", "comparison_last_created")
+            if decision.get(key) is not None
+        }
+        run_tags = {
+            "model_version": str(version),
+            "promotion_alias": decision["alias"],
+            "promotion_reason": decision["reason"],
+            **comparison,
+        }
+        try:
+            client.set_registered_model_alias(self._model_name, decision["alias"], version)
+            for key, value in {"promotion": decision["reason"], **comparison}.items():
+                client.set_model_version_tag(self._model_name, version, key, value)
+            client.log_batch(run.run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
+            client.log_dict(run.run_id, {"model_version": version, **decision}, "promotion.json")
+        except MlflowException as error:
+            raise _registry_error(client, f"promoting version {version}", error) from error
         logger.info(
             "%s version %d -> @%s: %s",
             self._model_name,
@@ -134,6 +256,29 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             decision["alias"],
             decision["reason"],
         )
+        return decision
+
+    def fail(self, error: BaseException) -> None:
+        """The run failed: drop the pending decision, set no alias, and tag the versions the
+        run registered (and the run) as failed."""
+        self._pending = None
+        if self._run is None:
+            return
+        run, client = self._run, self._run.client()
+        reason = f"not promoted: the training run failed ({type(error).__name__})"
+        try:
+            for version in self._registered_versions(client):
+                client.set_model_version_tag(self._model_name, version, "run_status", "failed")
+                client.set_model_version_tag(self._model_name, version, "promotion", reason)
+                logger.info("%s version %d: %s", self._model_name, version, reason)
+            client.set_tag(run.run_id, "promotion_reason", reason)
+        except MlflowException as registry_error:
+            # The run's own error is the one to report; this one only costs the tags.
+            logger.warning(
+                "Could not tag the failed run's %s versions: %s",
+                self._model_name,
+                _first_line(registry_error),
+            )
 
     def load(self) -> None:
         raise DatasetError("ModelAliasDataset is write-only")

@@ -1,94 +1,265 @@
-"""A SQL table where saving the same keys again replaces those rows instead of duplicating them.
+"""A SQL table with a fixed schema where saving rows whose key is already stored replaces them.
 
-The keys of the new rows go to a staging table, stored rows with those keys are deleted, then
-the new rows are appended, all in one transaction: a rerun of the same input and model
-replaces its scores. Plain SQL through SQLAlchemy: SQLite by default, Postgres by URL.
+The catalog declares the columns and their types, so the table never depends on the frame of
+the day (or on a parameter), and the key is the table's primary key. A save is one transaction:
+a real upsert (``INSERT ... ON CONFLICT DO UPDATE``), all rows or none; a killed process leaves
+nothing behind (SQLite rolls the journal back, PostgreSQL drops the temporary table with the
+connection). Saves of the same table from overlapping runs wait for each other.
+
+SQLite (the default) and PostgreSQL (``postgresql+psycopg://...``) are supported.
 """
 
 from __future__ import annotations
 
+import io
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from kedro.io import AbstractDataset, DatasetError
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
+
+from codepro_leads.errors import UserFacingError
+
+TYPES = {
+    "text": Text,
+    "integer": Integer,
+    "float": Float,
+    "boolean": Boolean,
+    "timestamp": DateTime,
+}
+_COPY_BATCH_ROWS = 100_000
+
+
+class TableSchemaError(UserFacingError, DatasetError):
+    """A stored table, or the rows to store, do not have the declared columns."""
 
 
 class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
+    """Catalog::
+
+        scored_leads_table:
+          type: codepro_leads.datasets.UpsertTableDataset
+          table_name: scored_leads
+          columns: {lead_id: text, model_version: text, score: integer, ...}
+          key_columns: [lead_id, model_version]
+          credentials: {con: sqlite:////abs/path/lead_scores.db}
+
+    Column types: text, integer, float, boolean, timestamp. Text columns store any value as its
+    text (keys that are numbers in one batch and strings in the next stay one key space).
+    ``lock_timeout_s``: how long a save waits for another run's save of the same database.
+    """
+
     def __init__(
         self,
         table_name: str,
+        columns: dict[str, str],
         key_columns: list[str],
         credentials: dict[str, Any],
-        chunksize: int = 50_000,
+        lock_timeout_s: float = 600.0,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if not credentials or "con" not in credentials:
             raise DatasetError(f"{table_name}: credentials need a 'con' database URL")
-        self._table = table_name
+        unknown = {name: kind for name, kind in columns.items() if kind not in TYPES}
+        if unknown:
+            raise DatasetError(f"{table_name}: unknown column types {unknown}; use {list(TYPES)}")
+        missing_keys = [key for key in key_columns if key not in columns]
+        if missing_keys:
+            raise DatasetError(f"{table_name}: key columns {missing_keys} are not in columns")
+        self._types = dict(columns)
         self._keys = list(key_columns)
         self._url = credentials["con"]
-        self._chunksize = chunksize
+        self._lock_timeout_s = lock_timeout_s
+        self._table = Table(
+            table_name,
+            MetaData(),
+            *(Column(name, TYPES[kind]()) for name, kind in columns.items()),
+            PrimaryKeyConstraint(*key_columns, name=f"{table_name}_key"),
+        )
         self.metadata = metadata
 
-    def save(self, data: pd.DataFrame) -> None:
-        table, staging = self._table, f"{self._table}_keys_staging"
-        keys = ", ".join(f'"{key}"' for key in self._keys)
-        engine = create_engine(self._url)
-        with engine.begin() as conn:
-            if not inspect(conn).has_table(table):
-                data.head(0).to_sql(table, conn, index=False)
-                conn.execute(text(f"CREATE INDEX {table}_keys ON {table} ({keys})"))
-            # Only the keys go through staging; a row-value IN is a hashed semi-join (SQLite,
-            # Postgres), linear in the rows, then the new rows are appended once.
-            data[self._keys].head(0).to_sql(staging, conn, if_exists="replace", index=False)
-            _insert(conn, staging, data[self._keys])
-            conn.execute(
-                text(f"DELETE FROM {table} WHERE ({keys}) IN (SELECT {keys} FROM {staging})")
-            )
-            conn.execute(text(f"DROP TABLE {staging}"))
-            _insert(conn, table, data)
-        engine.dispose()
-
     def load(self) -> pd.DataFrame:
-        engine = create_engine(self._url)
+        with self._engine(writing=False) as engine, engine.connect() as conn:
+            if not inspect(conn).has_table(self._table.name):
+                return pd.DataFrame({name: [] for name in self._types})
+            return pd.read_sql(select(self._table), conn)
+
+    def save(self, data: pd.DataFrame) -> None:
+        if set(data.columns) != set(self._types):
+            raise TableSchemaError(
+                f"rows for table {self._table.name} have columns {sorted(data.columns)}, "
+                f"the table has {sorted(self._types)}"
+            )
+        # In the stored types: keys 7 and "7" are the same lead.
+        data = pd.DataFrame({col.name: self._typed(data[col.name]) for col in self._table.columns})
+        if data.duplicated(self._keys).any():
+            raise DatasetError(f"rows for table {self._table.name} repeat a key {self._keys}")
+        with self._engine(writing=True) as engine, engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Serializes saves of this table (CREATE TABLE and overlapping keys would
+                # otherwise race); released at commit or when the connection dies.
+                conn.execute(_advisory_lock(self._table.name))
+            self._create_or_check(conn)
+            if data.empty:
+                return
+            if conn.dialect.name == "postgresql":
+                self._upsert_postgresql(conn, data)
+            elif conn.dialect.name == "sqlite":
+                self._upsert_sqlite(conn, data)
+            else:
+                raise DatasetError(f"{self._table.name}: no upsert for {conn.dialect.name}")
+
+    def _create_or_check(self, conn: Connection) -> None:
+        """Create the table, or check that the stored one is this schema with this key."""
+        inspector = inspect(conn)
+        if not inspector.has_table(self._table.name):
+            self._table.create(conn)
+            return
+        stored = {col["name"] for col in inspector.get_columns(self._table.name)}
+        key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
+        if stored != set(self._types) or set(key) != set(self._keys):
+            raise TableSchemaError(
+                f"table {self._table.name} of {_safe_url(conn)} has columns {sorted(stored)} "
+                f"and key {key}, expected {sorted(self._types)} and key {self._keys} "
+                "(written by an older version?): rename or drop it and run again"
+            )
+
+    def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
+        """One executemany of ``INSERT ... ON CONFLICT DO UPDATE`` through the driver (values
+        bound as SQLAlchemy would store them, without its per-value Python processing)."""
+        statement = sqlite.insert(self._table)
+        statement = statement.on_conflict_do_update(
+            index_elements=self._keys, set_=self._updated_columns(statement.excluded)
+        )
+        names = [col.name for col in self._table.columns]
+        rows = list(zip(*(self._python_values(data[name]) for name in names), strict=True))
+        sql = str(statement.compile(dialect=conn.dialect))
+        conn.exec_driver_sql(sql, rows)
+
+    def _upsert_postgresql(self, conn: Connection, data: pd.DataFrame) -> None:
+        """COPY into a temporary table (dropped at commit), then one ``INSERT ... SELECT ...
+        ON CONFLICT DO UPDATE``."""
+        incoming = Table(
+            f"{self._table.name}_incoming",
+            MetaData(),
+            *(Column(col.name, col.type) for col in self._table.columns),
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DROP",
+        )
+        incoming.create(conn)
+        names = [col.name for col in self._table.columns]
+        columns = ", ".join(f'"{name}"' for name in names)
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f'COPY "{incoming.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
+            for chunk in self._csv_chunks(data[names]):
+                copy.write(chunk)
+        statement = postgresql.insert(self._table).from_select(names, select(incoming))
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=self._keys, set_=self._updated_columns(statement.excluded)
+            )
+        )
+
+    def _updated_columns(self, excluded: Any) -> dict[str, Any]:
+        values = [col.name for col in self._table.columns if col.name not in self._keys]
+        return {name: excluded[name] for name in values}
+
+    def _typed(self, column: pd.Series) -> pd.Series:
+        """A column in the dtype of its declared type; text columns hold str (or missing)."""
+        kind = self._types[column.name]
+        if kind == "timestamp":
+            return pd.to_datetime(column)
+        if kind == "text":
+            if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+                return column
+            return column.astype(str).where(column.notna(), None)
+        return column.astype({"integer": "Int64", "float": "float64", "boolean": "boolean"}[kind])
+
+    def _python_values(self, column: pd.Series) -> list:
+        """A typed column as values the driver binds: None for missing, timestamps as the text
+        SQLAlchemy stores in SQLite."""
+        if self._types[column.name] == "timestamp":
+            text = np.datetime_as_string(column.to_numpy(dtype="datetime64[us]"), unit="us")
+            return [None if s == "NaT" else s.replace("T", " ") for s in text.tolist()]
+        if column.isna().any():
+            return column.astype(object).where(column.notna(), None).tolist()
+        return column.tolist()
+
+    def _csv_chunks(self, data: pd.DataFrame) -> Iterator[bytes]:
+        """Typed rows as headerless CSV for COPY, a batch at a time: unquoted empty fields are NULL,
+        text is always quoted (an empty text stays empty)."""
+        for start in range(0, len(data), _COPY_BATCH_ROWS):
+            batch = pa.Table.from_pandas(
+                data.iloc[start : start + _COPY_BATCH_ROWS], preserve_index=False
+            )
+            sink = io.BytesIO()
+            pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False))
+            yield sink.getvalue()
+
+    @contextmanager
+    def _engine(self, writing: bool) -> Iterator[Engine]:
+        timeout_ms = int(self._lock_timeout_s * 1000)
+        backend = make_url(self._url).get_backend_name()
+        # PostgreSQL: wait for another run's save at most this long instead of forever.
+        options = {"options": f"-c lock_timeout={timeout_ms}"} if backend == "postgresql" else {}
+        engine = create_engine(self._url, connect_args=options)
+        if backend == "sqlite":
+            _wait_for_locks(engine, timeout_ms, writing)
         try:
-            return pd.read_sql_table(self._table, engine)
+            yield engine
         finally:
             engine.dispose()
 
     def _exists(self) -> bool:
-        engine = create_engine(self._url)
-        try:
-            return inspect(engine).has_table(self._table)
-        finally:
-            engine.dispose()
+        with self._engine(writing=False) as engine:
+            return inspect(engine).has_table(self._table.name)
 
     def _describe(self) -> dict[str, Any]:
-        return {"table_name": self._table, "key_columns": self._keys}
+        return {"table_name": self._table.name, "key_columns": self._keys}
 
 
-def _insert(conn: Connection, table: str, data: pd.DataFrame) -> None:
-    """Append rows with the driver's executemany: about twice as fast as ``DataFrame.to_sql``
-    through SQLAlchemy (1M scored leads: ~5 s against ~10 s)."""
-    style = conn.dialect.paramstyle
-    if style not in ("qmark", "format", "pyformat"):
-        data.to_sql(table, conn, if_exists="append", index=False)
-        return
-    marker = "?" if style == "qmark" else "%s"
-    columns = ", ".join(f'"{col}"' for col in data.columns)
-    values = ", ".join([marker] * len(data.columns))
-    rows = list(zip(*(_python_values(data[col]) for col in data.columns), strict=True))
-    if rows:
-        conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({values})", rows)
+def _wait_for_locks(engine: Engine, timeout_ms: int, writing: bool) -> None:
+    """SQLite: wait up to ``timeout_ms`` for another process's transaction instead of failing
+    with "database is locked"; a write transaction takes the write lock when it begins
+    (BEGIN IMMEDIATE), so two runs queue rather than deadlock when both upgrade a read lock."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
-def _python_values(column: pd.Series) -> list:
-    """A column as Python values a DB driver binds: None for missing, dates as text."""
-    if pd.api.types.is_datetime64_any_dtype(column):
-        stamps = np.datetime_as_string(column.to_numpy(dtype="datetime64[s]"), unit="s")
-        return [None if s == "NaT" else s.replace("T", " ") for s in stamps.tolist()]
-    if pd.api.types.is_float_dtype(column):
-        return [None if v != v else v for v in column.tolist()]  # NaN is not equal to itself
-    return column.astype(object).where(column.notna(), None).tolist()
+def _advisory_lock(table_name: str) -> Any:
+    return select(func.pg_advisory_xact_lock(zlib.crc32(table_name.encode())))
+
+
+def _safe_url(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)

@@ -24,8 +24,6 @@ from sklearn.metrics import (
 
 from codepro_leads.scoring.evaluation import calibration_table
 
-PSI_WARN = 0.1  # population stability index: < 0.1 stable, 0.1-0.25 some drift, > 0.25 major
-PSI_ALERT = 0.25
 STATUS_COLORS = {"ok": "tab:green", "warn": "tab:orange", "alert": "tab:red"}
 
 
@@ -167,25 +165,33 @@ def grade_completion_figure(grade_table: pd.DataFrame) -> Figure:
     return fig
 
 
-def _psi_panel(ax: Axes, when: np.ndarray, psi: np.ndarray, status: np.ndarray) -> None:
+def _psi_panel(
+    ax: Axes,
+    when: np.ndarray,
+    psi: np.ndarray,
+    status: np.ndarray,
+    psi_warn: float,
+    psi_alert: float,
+) -> None:
     ax.plot(when, psi, color="black", linewidth=1, label="Max PSI")
     for name in dict.fromkeys([*STATUS_COLORS, *status]):  # known statuses first, then others
         run = status == name
         if run.any():  # one scatter per status so the legend explains the dot colours
             color = STATUS_COLORS.get(name, "tab:purple")
             ax.scatter(when[run], psi[run], color=color, zorder=3, label=f"status: {name}")
-    ax.axhline(PSI_WARN, linestyle="--", color="tab:orange", label=f"Warn ({PSI_WARN})")
-    ax.axhline(PSI_ALERT, linestyle="--", color="tab:red", label=f"Alert ({PSI_ALERT})")
+    ax.axhline(psi_warn, linestyle="--", color="tab:orange", label=f"Warn ({psi_warn})")
+    ax.axhline(psi_alert, linestyle="--", color="tab:red", label=f"Alert ({psi_alert})")
     ax.set(
         title="Drift of new leads vs training: largest PSI of any feature",
         ylabel="Max PSI",
-        ylim=(0, max(np.nanmax(psi, initial=0.0), PSI_ALERT) * 1.15),
+        ylim=(0, max(np.nanmax(psi, initial=0.0), psi_alert) * 1.15),
     )
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # off the data
 
 
-def drift_history_figure(history: pd.DataFrame) -> Figure:
-    """Max PSI (with warn/alert lines) and junk share of each scoring run, over time."""
+def drift_history_figure(history: pd.DataFrame, psi_warn: float, psi_alert: float) -> Figure:
+    """Max PSI (with the warn and alert limits of the population stability index) and junk
+    share of each scoring run, over time."""
     missing = {"scored_at", "max_psi", "junk_share", "status"} - set(history.columns)
     if missing:
         raise ValueError(f"history is missing columns: {sorted(missing)}")
@@ -198,6 +204,8 @@ def drift_history_figure(history: pd.DataFrame) -> Figure:
         when,
         runs["max_psi"].to_numpy(dtype=float),
         runs["status"].astype(str).to_numpy(),
+        psi_warn,
+        psi_alert,
     )
     junk_ax.plot(when, runs["junk_share"].to_numpy(dtype=float), marker="o", color="tab:blue")
     junk_ax.yaxis.set_major_formatter(PercentFormatter(1.0))

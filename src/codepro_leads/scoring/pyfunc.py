@@ -1,53 +1,88 @@
-"""The MLflow model: raw CodePro rows in, scores out, data_processing included.
+"""The MLflow model: raw CodePro rows in, scores out, lead preparation included.
 
-It runs the very nodes of the data_processing pipeline (not a copy of their logic), then the
-fitted LeadScorer, so ``mlflow models serve`` answers with the batch pipeline's scores.
+It runs the shared lead preparation (``codepro_leads.features``: the functions the
+data_processing pipeline runs as nodes), then the fitted LeadScorer with the settings it
+carries, so ``mlflow models serve`` answers with the batch scores. Only MLflow, pandas, NumPy
+and the project's ``features`` and ``scoring`` code are imported: no Kedro, no datasets.
+
+It is logged as MLflow "model from code" (``served_model.py``), not as a pickled Python
+object: its fitted state travels as the artifact ``STATE_ARTIFACT``.
 """
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
-from kedro.pipeline import Pipeline
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
-from codepro_leads.pipelines.data_processing import create_pipeline as processing_pipeline
+from codepro_leads.errors import LeadDataError
+from codepro_leads.features.processing import prepare_leads
 from codepro_leads.scoring.scorer import LeadScorer
 
-
-def run_nodes(pipeline: Pipeline, data: dict[str, Any]) -> dict[str, Any]:
-    """Run a pipeline's nodes in order on in-memory data; returns every dataset."""
-    data = dict(data)
-    for node in pipeline.nodes:  # topologically sorted
-        data.update(node.run({name: data[name] for name in node.inputs}))
-    return data
+STATE_ARTIFACT = "lead_scoring_model_state"
 
 
 class LeadScoringModel(mlflow.pyfunc.PythonModel):
-    """One output row per input row: valid leads are scored, the others carry their reason."""
+    """One output row per input row, in input order: valid leads are scored, the others carry
+    their ``rejected_reason`` and null scores. Every missing value is None (JSON null)."""
 
     def __init__(
         self,
         scorer: LeadScorer,
         processing_params: dict[str, Any],
         input_example: pd.DataFrame,
-        data_sha256: str,
+        training_data: dict[str, Any],
     ) -> None:
         self.scorer = scorer
         self.processing_params = processing_params
         self.input_example = input_example  # a few raw rows: logged, and the signature's source
-        self.data_sha256 = data_sha256  # fingerprint of the training data
+        # Fingerprint and window of the training data: sha256, rows, label_rate,
+        # first_created, last_created, fit_until.
+        self.training_data = training_data
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        # Scoring never uses the label; without it no row is dropped as a duplicate.
+    @classmethod
+    def to_load(cls) -> LeadScoringModel:
+        """An empty model for the models-from-code entry point; ``load_context`` fills it."""
+        return cls.__new__(cls)
+
+    def state(self) -> dict[str, Any]:
+        """What ``load_context`` restores: the scorer, the settings and the training data."""
+        return dict(vars(self))
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        with open(context.artifacts[STATE_ARTIFACT], "rb") as handle:
+            vars(self).update(pickle.load(handle))
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext | None,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        if len(model_input) == 0:
+            raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
+        key = self.processing_params["key_column"]
+        # Scoring never uses the label; without it no lead is dropped as a duplicate, so every
+        # input row is either scored or rejected.
         raw = model_input.drop(columns=self.processing_params["label_column"], errors="ignore")
-        data = run_nodes(
-            processing_pipeline(),
-            {"raw_leads": raw, "params:data_processing": self.processing_params},
+        raw = raw.set_axis([str(col).strip() for col in raw.columns], axis=1)
+        raw = raw.reset_index(drop=True)
+        raw.attrs["source"] = "request"  # names the input in a missing-column message
+        try:
+            leads, rejected = prepare_leads(raw, self.processing_params)
+        except LeadDataError as error:
+            raise MlflowException(str(error), error_code=BAD_REQUEST) from None
+        rejected_rows = raw.index.isin(rejected.index)  # rejected rows keep their input row
+        scored = self.scorer.score(leads)
+        answer = pd.DataFrame(
+            None, index=raw.index, columns=[*scored.columns, "rejected_reason"], dtype=object
         )
-        scored = self.scorer.score(data["model_input_leads"])
-        rejected = data["rejected_leads"][["lead_id", "reason"]].rename(
-            columns={"reason": "rejected_reason"}
-        )
-        return pd.concat([scored, rejected], ignore_index=True)
+        answer.loc[~rejected_rows, scored.columns] = scored.astype(object).to_numpy()
+        answer.loc[rejected_rows, key] = rejected[key].to_numpy()
+        answer.loc[rejected_rows, "rejected_reason"] = rejected["reason"].to_numpy()
+        # The scoring server writes NaN and NaT as bare NaN (not JSON): send None instead.
+        return answer.where(answer.notna(), None)

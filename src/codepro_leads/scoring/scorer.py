@@ -25,6 +25,9 @@ class LeadScorer:
     threshold: float  # calibrated probability below which a lead is junk
     grade_bands: dict[str, int]  # grade -> minimum score
     reference: DriftReference | None = None  # training distributions, for drift monitoring
+    # Factors raising and lowering each score: a setting of the model, so batch scoring and the
+    # served model explain alike. (Scorers pickled before it existed read the class default.)
+    top_factors: int = 3
 
     def contributions(self, leads: pd.DataFrame) -> np.ndarray:
         """Per-lead, per-feature contributions to the raw score (log-odds); last column: bias.
@@ -41,11 +44,10 @@ class LeadScorer:
         """Calibrated probability of completing the application."""
         return self.calibrator(self.raw_score(leads))
 
-    def score(
-        self, leads: pd.DataFrame, top_factors: int = 3, chunk_size: int = 100_000
-    ) -> pd.DataFrame:
-        """One row per lead: probability, 0-100 score, grade, junk flag and the top factors
-        raising and lowering the score, with their contributions (log-odds).
+    def score(self, leads: pd.DataFrame, chunk_size: int = 100_000) -> pd.DataFrame:
+        """One row per lead: probability, 0-100 score, grade, junk flag and the
+        ``top_factors`` factors raising and lowering the score, with their contributions
+        (log-odds).
 
         Exact contributions (TreeSHAP) cost ~0.35 ms a lead, but leads share few distinct
         feature rows (240k demo leads: 39k), so each distinct row is explained once, in chunks
@@ -75,7 +77,7 @@ class LeadScorer:
                         "is_junk": probability < self.threshold,
                     }
                 ),
-                _top_factors(contributions[:, :-1], _factor_labels(distinct), top_factors),
+                _top_factors(contributions[:, :-1], _factor_labels(distinct), self.top_factors),
             ],
             axis=1,
         )

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from codepro_leads.datasets import PARSE_ERROR_COLUMN
-from codepro_leads.errors import LeadDataError
+from codepro_leads.errors import ConfigError, LeadDataError
+from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 from codepro_leads.pipelines.data_processing import nodes
 from tests.conftest import make_raw
 
@@ -34,6 +34,8 @@ def test_validate_types_and_key_from_unnamed_index(processing_params):
         "rows_rejected": 0,
         "reject_reasons": {},
         "extra_columns_dropped": [],
+        "key": "",
+        "undecodable_values": {},
     }
 
 
@@ -72,8 +74,9 @@ def test_bad_rows_are_rejected_with_reasons(processing_params):
         "emi_plans_clicked: negative count (-1); syllabus_expand: not a number ('many')",
         "lead_id: repeats an earlier row (0)",
     ]
-    # The raw values travel with the rejected row.
-    assert rejected.loc[0, "total_leads_droppped"] == "abc"
+    # The raw values travel with the rejected row, indexed by its row in the raw frame.
+    assert rejected.index.tolist() == list(range(1, 11))
+    assert rejected.loc[1, "total_leads_droppped"] == "abc"
     assert intake["rows_read"] == 11
     assert intake["rows_rejected"] == 10
     assert intake["reject_reasons"]["total_leads_droppped: not a number"] == 1
@@ -212,19 +215,42 @@ def test_model_input_columns_and_values(processing_params):
     ]
 
 
-def test_row_accounting_passes_and_fails():
-    intake = {
+def test_row_accounting_passes_the_outputs_on_or_stops_before_any_write():
+    intake = {"rows_read": 10, "rows_rejected": 3, "reject_reasons": {}}
+    rejected, example = pd.DataFrame({"r": range(3)}), pd.DataFrame({"e": [1]})
+    model_input = pd.DataFrame({"a": range(5)})
+    out, out_rejected, report, out_example = nodes.account_for_rows(
+        intake, {"duplicates_dropped": 2}, model_input, rejected, example
+    )
+    assert out is model_input and out_rejected is rejected and out_example is example
+    assert report == {
         "rows_read": 10,
         "rows_rejected": 3,
         "reject_reasons": {},
-        "extra_columns_dropped": [],
+        "duplicates_dropped": 2,
+        "rows_out": 5,
     }
-    report = nodes.account_for_rows(
-        intake, {"duplicates_dropped": 2}, pd.DataFrame({"a": range(5)})
-    )
-    assert report["rows_out"] == 5
     with pytest.raises(RuntimeError, match="read 10 rows but 4 out"):
-        nodes.account_for_rows(intake, {"duplicates_dropped": 2}, pd.DataFrame({"a": range(4)}))
+        nodes.account_for_rows(
+            intake, {"duplicates_dropped": 2}, pd.DataFrame({"a": range(4)}), rejected, example
+        )
+    with pytest.raises(RuntimeError, match="read 10 rows but 5 out \\+ 2 rejected"):
+        nodes.account_for_rows(
+            intake, {"duplicates_dropped": 2}, model_input, rejected.head(2), example
+        )
+
+
+def test_the_pipeline_writes_only_after_the_rows_add_up():
+    from codepro_leads.pipelines.data_processing import create_pipeline
+
+    persisted = {
+        "model_input_leads",
+        "rejected_leads",
+        "data_processing_report",
+        "raw_leads_example",
+    }
+    writers = {n.name for n in create_pipeline().nodes if persisted & set(n.outputs)}
+    assert writers == {"account_for_rows"}
 
 
 def test_numeric_columns_read_as_numbers_are_checked_too(processing_params):
@@ -261,3 +287,71 @@ def test_dates_in_any_iso_8601_form(processing_params):
         pd.Timestamp("2022-02-15 00:00:00"),
         pd.Timestamp("2022-02-15 04:30:00"),
     ]
+
+
+def test_a_lead_id_column_in_any_position_is_the_key(processing_params):
+    raw = make_raw(processing_params, [{}, {}]).drop(columns="")
+    raw.insert(5, "lead_id", ["crm-7", "crm-9"])
+    valid, rejected, intake, _ = nodes.validate_raw_leads(raw, processing_params)
+    assert valid["lead_id"].tolist() == ["crm-7", "crm-9"]
+    assert intake["key"] == "lead_id"
+    assert intake["extra_columns_dropped"] == []
+    assert rejected.empty
+
+
+def test_without_a_key_new_leads_stop_and_training_exports_get_row_numbers(processing_params):
+    raw = make_raw(processing_params, [{}, {}], labeled=False).drop(columns="")
+    raw.attrs["source"] = "new.csv"
+    valid, _, intake, _ = nodes.validate_raw_leads(raw, processing_params, "row_number")
+    assert valid["lead_id"].tolist() == [0, 1]
+    assert intake["key"] == "row number"
+    with pytest.raises(LeadDataError) as error:
+        nodes.validate_raw_leads(raw, processing_params, "stop")
+    assert str(error.value) == (
+        "new.csv: no lead key: add a 'lead_id' column (or a leading unnamed index column) "
+        "so that scores can be joined back to the CRM"
+    )
+
+
+def test_an_unknown_missing_key_option_is_refused(processing_params):
+    with pytest.raises(ConfigError, match="missing_key must be row_number or stop, not 'drop'"):
+        nodes.validate_raw_leads(make_raw(processing_params, [{}]), processing_params, "drop")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("99999999999999999999", "'99999999999999999999'"),
+        ("1e30", "'1e30'"),
+        (1e30, "1e+30"),
+        (1_000_001, "1000001"),
+    ],
+)
+def test_counts_beyond_the_bound_are_rejected_not_wrapped(processing_params, value, shown):
+    rows = [{"total_leads_droppped": value}, {"syllabus": value}, {"total_leads_droppped": 10**6}]
+    valid, rejected, _ = _validate(processing_params, rows)
+    assert rejected["reason"].tolist() == [
+        f"total_leads_droppped: above 1e+06 ({shown})",
+        f"syllabus: above 1e+06 ({shown})",
+    ]
+    assert valid["total_leads_droppped"].tolist() == [1_000_000.0]
+
+
+@pytest.mark.parametrize("typed", [False, True])
+def test_dates_out_of_pandas_range_are_rejected_per_row(processing_params, typed):
+    rows = [{"created_date": "2300-01-01 00:00:00"}, {"created_date": "2022-01-01 10:00:00"}]
+    raw = make_raw(processing_params, rows)
+    if typed:  # as pyarrow reads an all-date column: seconds, beyond nanosecond range
+        raw["created_date"] = np.array(["2300-01-01", "2022-01-01T10:00"], dtype="datetime64[s]")
+    valid, rejected, _, _ = nodes.validate_raw_leads(raw, processing_params)
+    assert valid["created_date"].tolist() == [pd.Timestamp("2022-01-01 10:00:00")]
+    shown = "'2300-01-01 00:00:00'"
+    assert rejected["reason"].tolist() == [
+        f"created_date: out of range (years 1678 to 2261) ({shown})"
+    ]
+
+
+def test_quoted_city_names_of_a_cp1252_export_find_their_tier(processing_params):
+    leads = pd.DataFrame({"city_mapped": ["\u201cpune\u201d", "'Jaipur HQ'", "nowhere"]})
+    tiers = nodes.add_city_tier(leads.astype("string"), processing_params)["city_tier"]
+    assert tiers.tolist() == [1, 2, 3]

@@ -6,8 +6,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codepro_leads.features.validation import to_number
 from codepro_leads.pipelines.data_processing import nodes
-from codepro_leads.pipelines.data_processing.validation import to_number
 from tests.conftest import make_raw
 
 counts = st.one_of(
@@ -38,7 +38,8 @@ def _run_nodes(raw, params):
         ),
         params,
     )
-    return model_input, rejected, nodes.account_for_rows(intake, duplicates, model_input)
+    _, _, report, _ = nodes.account_for_rows(intake, duplicates, model_input, rejected, raw.head(0))
+    return model_input, rejected, report
 
 
 @settings(

@@ -246,10 +246,11 @@ def test_export_quirks_repeat_leads_and_plant_bad_values(demo, proc):
 
 def test_pipeline_nodes():
     nodes = {node.name: node for node in create_pipeline().nodes}
-    assert set(nodes) == {"generate_labeled_leads_node", "generate_new_leads_node"}
-    labeled = nodes["generate_labeled_leads_node"]
+    assert set(nodes) == {"generate_labeled_leads", "generate_new_leads"}
+    labeled = nodes["generate_labeled_leads"]
     assert labeled.inputs == ["params:demo_data", "params:data_processing"]
-    assert labeled.outputs == ["demo_leads", "demo_true_propensity"]
-    new = nodes["generate_new_leads_node"]
+    # The very datasets data_processing and inference read: a lineage edge, not a shared path.
+    assert labeled.outputs == ["raw_leads", "true_propensity"]
+    new = nodes["generate_new_leads"]
     assert new.inputs == ["params:demo_data", "params:data_processing"]
-    assert new.outputs == ["demo_new_leads", "demo_new_leads_propensity"]
+    assert new.outputs == ["new_leads", "new_leads_true_propensity"]

@@ -3,8 +3,6 @@ KedroSession: the leaderboard and CV metrics in MLflow, and training using the t
 
 from __future__ import annotations
 
-import pickle
-
 import mlflow
 import pandas as pd
 import pytest
@@ -69,15 +67,21 @@ def test_leaderboard_cv_metrics_and_tuned_parameters_are_logged(selected):
     assert not list(selected.glob("**/logs.log"))
 
 
+def _latest_classifier():
+    """The LightGBM model of the newest registered version."""
+    versions = MlflowClient().search_model_versions("name='codepro-lead-scorer'")
+    newest = max(int(v.version) for v in versions)
+    model = mlflow.pyfunc.load_model(f"models:/codepro-lead-scorer/{newest}")
+    return model.unwrap_python_model().scorer.model
+
+
 def test_training_uses_the_tuned_parameters_when_present_and_switched_on(selected):
     tuned = yaml.safe_load((selected / "data/06_models/tuned_lightgbm_params.yml").read_text())
     run_pipeline(selected, "training")
-    model = pickle.loads((selected / "data/06_models/lead_classifier.pkl").read_bytes())
-    params = model.get_params()
+    params = _latest_classifier().get_params()
     for name, value in tuned["lightgbm"].items():
         assert params[name] == value, name
     assert params["random_state"] == 42  # untuned settings stay
 
     run_pipeline(selected, "training", {"training": {"use_tuned_params": False}})
-    model = pickle.loads((selected / "data/06_models/lead_classifier.pkl").read_bytes())
-    assert model.get_params()["num_leaves"] == 40  # CodePro's configuration
+    assert _latest_classifier().get_params()["num_leaves"] == 40  # CodePro's configuration

@@ -1,4 +1,6 @@
-"""Training nodes alone: the split, the ceiling AUC and every branch of the promotion gate."""
+"""Training nodes alone: the split and its checks, the fingerprint, calibration, the ceiling AUC.
+
+The promotion gate has its own tests (test_promotion.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.pipelines.training import nodes
 from tests.conftest import load_params
 
@@ -15,7 +18,7 @@ def params():
     return load_params("training")
 
 
-def _leads(n=100):
+def _leads(n=200):
     return pd.DataFrame(
         {
             "lead_id": np.arange(n),
@@ -28,101 +31,86 @@ def _leads(n=100):
 def test_out_of_time_split_puts_the_latest_leads_in_test(params):
     train, validation, test = nodes.split_leads(_leads(), params)
     # created_date falls as lead_id rises: the latest leads have the smallest ids.
-    assert test["lead_id"].tolist() == list(range(19, -1, -1))
-    assert validation["lead_id"].tolist() == list(range(31, 19, -1))
-    assert len(train) == 68 and train["created_date"].max() < validation["created_date"].min()
+    assert test["lead_id"].tolist() == list(range(39, -1, -1))
+    assert validation["lead_id"].tolist() == list(range(63, 39, -1))
+    assert len(train) == 136 and train["created_date"].max() < validation["created_date"].min()
 
 
 def test_stratified_split_keeps_the_label_rate(params):
     stratified = {**params, "split": {**params["split"], "method": "stratified"}}
     train, validation, test = nodes.split_leads(_leads(), stratified)
-    assert (len(train), len(validation), len(test)) == (68, 12, 20)
+    assert (len(train), len(validation), len(test)) == (136, 24, 40)
     assert test["app_complete_flag"].mean() == 0.5
     assert set(train["lead_id"]) | set(validation["lead_id"]) | set(test["lead_id"]) == set(
-        range(100)
+        range(200)
     )
 
 
 def test_unknown_split_method_is_refused(params):
-    with pytest.raises(ValueError, match="out_of_time or stratified, not 'latest'"):
+    with pytest.raises(ConfigError, match="out_of_time or stratified, not 'latest'"):
         nodes.split_leads(_leads(), {**params, "split": {**params["split"], "method": "latest"}})
 
 
-def test_best_achievable_auc_only_for_matching_leads():
+def test_unlabeled_leads_stop_with_one_line(params):
+    with pytest.raises(TrainingDataError) as error:
+        nodes.split_leads(_leads().drop(columns="app_complete_flag"), params)
+    assert str(error.value) == (
+        "model_input_leads: training needs the label column 'app_complete_flag' "
+        "(was an unlabeled export processed?)"
+    )
+
+
+def test_too_few_leads_of_a_class_stop_with_one_line(params):
+    leads = _leads(10).assign(app_complete_flag=[1] * 6 + [0] * 4)
+    with pytest.raises(TrainingDataError) as error:
+        nodes.split_leads(leads, params)
+    assert str(error.value) == (
+        "model_input_leads: training needs at least 100 leads of each class, "
+        "found 6 with app_complete_flag=1 and 4 with app_complete_flag=0"
+    )
+
+
+def test_fingerprint_ignores_row_order_and_records_the_fitted_window(params):
+    train, validation, test = nodes.split_leads(_leads(), params)
+    fingerprint, metrics = nodes.fingerprint_data(train, validation, test, params)
+    shuffled, _ = nodes.fingerprint_data(
+        train.sample(frac=1, random_state=1), validation, test, params
+    )
+    assert shuffled == fingerprint
+    assert fingerprint["rows"] == 200
+    assert fingerprint["label_rate"] == 0.5
+    assert fingerprint["first_created"] == "2021-07-01 00:00:00"
+    assert fingerprint["last_created"] == "2022-01-16 00:00:00"
+    # Train and validation are the 160 earliest leads: fitted up to the 160th day.
+    assert fingerprint["fit_until"] == "2021-12-07 00:00:00"
+    assert metrics == {
+        "data_rows": {"value": 200.0, "step": 0},
+        "data_label_rate": {"value": 0.5, "step": 0},
+    }
+    changed, _ = nodes.fingerprint_data(train.assign(app_complete_flag=1), validation, test, params)
+    assert changed["sha256"] != fingerprint["sha256"]
+
+
+def test_an_unknown_calibration_method_is_refused(params):
+    with pytest.raises(ConfigError, match="must be platt or none, not 'isotonic'"):
+        nodes.fit_calibration(
+            None, None, _leads(), {**params, "calibration": {"method": "isotonic"}}
+        )
+
+
+def test_best_achievable_auc_only_for_matching_leads(params):
     test = _leads(4).assign(app_complete_flag=[0, 1, 0, 1])
     propensity = test[["lead_id", "created_date"]].assign(propensity=[0.1, 0.9, 0.6, 0.4])
-    assert nodes.best_achievable_auc(test, propensity) == {
+    assert nodes.best_achievable_auc(test, propensity, params) == {
         "test_best_achievable_auc": {"value": 0.75, "step": 0}
     }
     other_file = propensity.assign(created_date=pd.Timestamp("2020-01-01"))
-    assert nodes.best_achievable_auc(test, other_file) == {}
-    assert nodes.best_achievable_auc(test, None) == {}
+    assert nodes.best_achievable_auc(test, other_file, params) == {}
+    assert nodes.best_achievable_auc(test, None, params) == {}
 
 
-def _metrics(auc=0.82, precision=0.7, recall=0.8):
-    values = {"roc_auc": auc, "precision": precision, "recall": recall}
-    return {f"test_{k}": {"value": v, "step": 0} for k, v in values.items()}
-
-
-def _comparison(candidate, champion=None, champion_sha=None):
-    return {
-        "candidate_test_auc": candidate,
-        "champion_version": None if champion is None else "3",
-        "champion_test_auc": champion,
-        "champion_data_sha256": champion_sha,
-    }
-
-
-CARD = {"training_data": {"sha256": "new-data"}}
-
-
-@pytest.mark.parametrize(
-    ("metrics", "comparison", "alias", "reason"),
-    [
-        (
-            _metrics(),
-            _comparison(0.82),
-            "champion",
-            "first model to pass the quality floor (test AUC 0.8200)",
-        ),
-        (
-            _metrics(precision=0.6),
-            _comparison(0.82),
-            "challenger",
-            "below the quality floor: precision 0.6000 < 0.65",
-        ),
-        (
-            _metrics(),
-            _comparison(0.817, 0.820, "old-data"),
-            "champion",
-            "test AUC 0.8170 vs champion v3 0.8200, tolerance 0.005",
-        ),
-        (
-            _metrics(),
-            _comparison(0.814, 0.820, "old-data"),
-            "challenger",
-            "test AUC 0.8140 vs champion v3 0.8200: worse by more than 0.005",
-        ),
-        (
-            _metrics(),
-            _comparison(0.820, 0.820, "new-data"),
-            "challenger",
-            "test AUC 0.8200 vs champion v3 0.8200: same training data, not better",
-        ),
-        (
-            _metrics(),
-            _comparison(0.821, 0.820, "new-data"),
-            "champion",
-            "test AUC 0.8210 vs champion v3 0.8200, tolerance 0.0",
-        ),
-    ],
-)
-def test_promotion_gate(params, metrics, comparison, alias, reason):
-    decision = nodes.decide_promotion(metrics, comparison, CARD, params)
-    assert (decision["alias"], decision["reason"]) == (alias, reason)
-
-
-def test_promotion_reads_metrics_loaded_back_from_mlflow(params):
-    history = {k: [{"value": v["value"], "step": 0}] for k, v in _metrics(recall=0.5).items()}
-    decision = nodes.decide_promotion(history, _comparison(0.82), CARD, params)
-    assert decision["reason"] == "below the quality floor: recall 0.5000 < 0.75"
+def test_calibration_switched_off_is_the_identity(params):
+    off = {**params, "calibration": {"method": "none"}}
+    calibrator = nodes.fit_calibration(None, None, _leads(), off)
+    assert (calibrator.slope, calibrator.intercept) == (1.0, 0.0)
+    assert calibrator(np.array([0.0, np.log(3.0)])).tolist() == [0.5, 0.75]

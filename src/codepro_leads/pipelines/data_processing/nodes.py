@@ -1,7 +1,7 @@
 """Nodes that turn a raw CodePro export into ``model_input_leads``.
 
-The same nodes serve labeled training data and unlabeled new leads: the label is optional
-everywhere, and duplicates are only dropped where it is present.
+The steps themselves live in ``codepro_leads.features.processing`` (shared with the logged
+model); this module adds the row accounting that gates every output of the pipeline.
 """
 
 from __future__ import annotations
@@ -9,250 +9,45 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from codepro_leads.datasets import PARSE_ERROR_COLUMN
-from codepro_leads.pipelines.data_processing.validation import (
-    Reasons,
-    check_columns,
-    is_blank,
-    split_key,
-    to_date,
-    to_number,
-    to_text,
+from codepro_leads.features.processing import (
+    add_city_tier,
+    drop_duplicate_leads,
+    fill_missing_counts,
+    select_model_input,
+    sum_interactions,
+    validate_raw_leads,
 )
+
+__all__ = [
+    "account_for_rows",
+    "add_city_tier",
+    "drop_duplicate_leads",
+    "fill_missing_counts",
+    "select_model_input",
+    "sum_interactions",
+    "validate_raw_leads",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def _interaction_columns(params: dict[str, Any]) -> list[str]:
-    return [col for cols in params["interaction_groups"].values() for col in cols]
-
-
-def _raw_columns(params: dict[str, Any]) -> list[str]:
-    """Required raw columns, in CodePro's order (the label is optional and not listed)."""
-    return [
-        params["date_column"],
-        params["city_column"],
-        *params["categorical_columns"],
-        *params["count_columns"],
-        *params["flag_columns"],
-        *sorted(_interaction_columns(params)),
-    ]
-
-
-def validate_raw_leads(
-    raw_leads: pd.DataFrame, params: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
-    """Check the raw export against CodePro's schema and coerce every column to its type.
-
-    A missing required column stops the run; extra columns are logged and dropped. Rows with
-    values that cannot be used go to the rejected frame with a ``reason``.
-
-    Returns:
-        Valid typed leads, rejected raw rows, intake counts for the row accounting, and the
-        first few valid rows as they were read (the logged model's input example).
-    """
-    key_name, label = params["key_column"], params["label_column"]
-    # set_axis/split_key share the raw columns: no copy of a 240k x 45 frame.
-    raw = raw_leads.set_axis([str(col).strip() for col in raw_leads.columns], axis=1, copy=False)
-    key, key_col = split_key(raw, key_name)
-    required = _raw_columns(params)
-    extra = check_columns(raw, required, optional=[label, key_col])
-    if extra:
-        logger.warning("Dropping %d unexpected column(s): %s", len(extra), ", ".join(extra))
-
-    parse_error = (
-        raw[PARSE_ERROR_COLUMN].notna()
-        if PARSE_ERROR_COLUMN in raw.columns
-        else pd.Series(False, index=raw.index)
-    )
-    reasons = Reasons(raw.index, skip=parse_error)
-    columns = {key_name: key}
-    reasons.add(key.isna(), key_name, "missing")
-    reasons.add(key.notna() & key.duplicated(), key_name, "repeats an earlier row", key)
-
-    date_col = params["date_column"]
-    columns[date_col], bad_date = to_date(raw[date_col])
-    reasons.add(is_blank(raw[date_col]), date_col, "missing")
-    reasons.add(bad_date, date_col, "not an ISO 8601 date", raw[date_col])
-
-    for col in [params["city_column"], *params["categorical_columns"]]:
-        columns[col] = to_text(raw[col])
-    for col in params["count_columns"]:
-        columns[col] = _checked_number(raw[col], col, reasons, allowed=None)
-    for col in _interaction_columns(params):
-        # Sparse: 99.9% of leads have no interactions, and 37 dense columns would be 70 MB.
-        numbers = _checked_number(raw[col], col, reasons, allowed=None)
-        columns[col] = pd.arrays.SparseArray(numbers.to_numpy(), fill_value=np.nan)
-    for col in params["flag_columns"]:
-        columns[col] = _checked_number(raw[col], col, reasons, allowed={0.0, 1.0})
-    if label in raw.columns:
-        columns[label] = _checked_number(raw[label], label, reasons, allowed={0.0, 1.0})
-        reasons.add(is_blank(raw[label]), label, "missing")
-
-    if parse_error.any():
-        reasons.text[parse_error] = raw.loc[parse_error, PARSE_ERROR_COLUMN]
-        reasons.counts["malformed line"] = int(parse_error.sum())
-    bad = reasons.bad
-    rejected = pd.concat(
-        [
-            key[bad].to_frame(),
-            reasons.text[bad].rename("reason"),
-            raw.loc[bad].drop(columns=[key_col, PARSE_ERROR_COLUMN], errors="ignore"),
-        ],
-        axis=1,
-    )
-    valid = pd.DataFrame(columns, copy=False)
-    if bad.any():
-        valid = valid.loc[~bad].set_axis(pd.RangeIndex(int((~bad).sum())), copy=False)
-    valid[key_name] = _tidy_key(valid[key_name])
-    if label in valid.columns:
-        valid[label] = valid[label].astype("int8")
-    intake = {
-        "rows_read": len(raw),
-        "rows_rejected": int(bad.sum()),
-        "reject_reasons": dict(sorted(reasons.counts.items())),
-        "extra_columns_dropped": extra,
-    }
-    if intake["rows_rejected"]:
-        logger.warning(
-            "Rejected %d of %d rows: %s",
-            intake["rows_rejected"],
-            len(raw),
-            intake["reject_reasons"],
-        )
-    first_valid = np.flatnonzero(~bad.to_numpy())[: params["raw_example_rows"]]
-    example = pd.concat(
-        [
-            key.iloc[first_valid],
-            raw.iloc[first_valid][[*required, label] if label in raw else required],
-        ],
-        axis=1,
-    )
-    return valid, rejected.reset_index(drop=True), intake, example.reset_index(drop=True)
-
-
-def _checked_number(
-    values: pd.Series, col: str, reasons: Reasons, allowed: set[float] | None
-) -> pd.Series:
-    """Numbers of a count column (whole, >= 0) or a flag column (one of ``allowed``)."""
-    numbers, not_number = to_number(values)
-    reasons.add(not_number, col, "not a number", values)
-    usable = numbers.notna() & ~not_number
-    if allowed is None:
-        reasons.add(usable & (numbers < 0), col, "negative count", values)
-        reasons.add(usable & (numbers >= 0) & (numbers % 1 != 0), col, "not a whole number", values)
-    else:
-        reasons.add(usable & ~numbers.isin(allowed), col, "not 0 or 1", values)
-    return numbers
-
-
-def _tidy_key(key: pd.Series) -> pd.Series:
-    """Whole-number keys as int64, anything else as trimmed text."""
-    if pd.api.types.is_integer_dtype(key):
-        return key.astype("int64")
-    numbers = pd.to_numeric(key, errors="coerce")
-    if numbers.notna().all() and (numbers % 1 == 0).all():
-        return numbers.astype("int64")
-    return key.astype(str).str.strip()
-
-
-def drop_duplicate_leads(
-    leads: pd.DataFrame, params: dict[str, Any]
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop exact repeats (every column but the key) of labeled leads; count them.
-
-    Unlabeled new leads are all kept, so every lead gets a score.
-    """
-    if params["label_column"] not in leads.columns:
-        return leads, {"duplicates_dropped": 0}
-    columns = [col for col in leads.columns if col != params["key_column"]]
-    # Rows can only be equal if their hashes are: compare in full only the few candidates
-    # (a plain duplicated() on all columns factorises every column: ~150 MB on 240k rows).
-    candidates = pd.Series(_row_hashes(leads, columns)).duplicated(keep=False).to_numpy()
-    repeated = np.zeros(len(leads), dtype=bool)
-    if candidates.any():
-        repeated[candidates] = leads.loc[candidates, columns].duplicated().to_numpy()
-    n_dropped = int(repeated.sum())
-    if n_dropped:
-        logger.info(
-            "Dropped %d duplicate lead(s) (same values in every column but the key)", n_dropped
-        )
-    unique = leads.loc[~repeated].reset_index(drop=True) if n_dropped else leads
-    return unique, {"duplicates_dropped": n_dropped}
-
-
-def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One 64-bit hash per row over ``columns``, built a column at a time."""
-    hashes = np.zeros(len(frame), dtype=np.uint64)
-    for col in columns:
-        hashes = hashes * np.uint64(1_000_003) ^ pd.util.hash_array(frame[col].to_numpy())
-    return hashes
-
-
-def sum_interactions(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Replace the 37 raw interaction counts by one sum per group (missing counts as 0)."""
-    sums = {
-        group: np.nansum(
-            np.column_stack([leads[col].to_numpy(dtype=float) for col in cols]), axis=1
-        ).astype("int64")
-        for group, cols in sorted(params["interaction_groups"].items())
-    }
-    return leads.drop(columns=_interaction_columns(params)).assign(**sums)
-
-
-def add_city_tier(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Map the city to CodePro's tier (1, 2, 3); unknown or missing cities are tier 3."""
-    city_col = params["city_column"]
-    tier_of = {
-        city: int(tier_name.removeprefix("tier_"))
-        for tier_name, cities in params["city_tiers"].items()
-        for city in cities
-    }
-    city = leads[city_col].str.lower().replace(params.get("city_aliases") or {})
-    tier = city.map(tier_of).fillna(params["default_city_tier"]).astype("int8")
-    return leads.drop(columns=city_col).assign(city_tier=tier)
-
-
-def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Fill missing ``total_leads_droppped`` and ``referred_lead`` with 0, as whole numbers."""
-    filled = {col: leads[col].fillna(0).astype("int64") for col in params["fill_missing_with_zero"]}
-    return leads.assign(**filled)
-
-
-def select_model_input(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Keep the model input columns in a fixed order; raw levels are kept (grouping is fitted
-    on training data by the training pipeline)."""
-    columns = [
-        params["key_column"],
-        params["date_column"],
-        "city_tier",
-        *params["categorical_columns"],
-        *params["count_columns"],
-        *params["flag_columns"],
-        *sorted(params["interaction_groups"]),
-    ]
-    if params["label_column"] in leads.columns:
-        columns.append(params["label_column"])
-    return leads[columns]
-
-
 def account_for_rows(
-    intake: dict[str, Any], duplicates: dict[str, int], model_input: pd.DataFrame
-) -> dict[str, Any]:
-    """Check rows read = rows out + rejected + duplicates dropped; fail the run if not."""
-    report = {
-        **intake,
-        **duplicates,
-        "rows_out": len(model_input),
-    }
+    intake: dict[str, Any],
+    duplicates: dict[str, int],
+    model_input: pd.DataFrame,
+    rejected: pd.DataFrame,
+    example: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    """Check rows read = rows out + rejected + duplicates dropped before anything is written;
+    fail the run if not, else pass the outputs on with the report."""
+    report = {**intake, **duplicates, "rows_out": len(model_input)}
     accounted = report["rows_out"] + report["rows_rejected"] + report["duplicates_dropped"]
-    if accounted != report["rows_read"]:
+    if accounted != report["rows_read"] or len(rejected) != report["rows_rejected"]:
         raise RuntimeError(
             f"Row accounting failed: read {report['rows_read']} rows but "
-            f"{report['rows_out']} out + {report['rows_rejected']} rejected + "
+            f"{report['rows_out']} out + {len(rejected)} rejected + "
             f"{report['duplicates_dropped']} duplicates = {accounted}"
         )
     logger.info(
@@ -262,4 +57,4 @@ def account_for_rows(
         report["rows_rejected"],
         report["duplicates_dropped"],
     )
-    return report
+    return model_input, rejected, report, example

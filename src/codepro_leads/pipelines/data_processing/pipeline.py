@@ -1,7 +1,8 @@
 """Raw export -> validated, de-duplicated, feature-ready ``model_input_leads``.
 
 ``raw_leads``, ``rejected_leads`` and ``model_input_leads`` are the interface other tools load by
-name. The inference pipeline reuses these nodes on new leads by remapping those names.
+name. Nothing is written until the rows add up (``account_for_rows``). The inference pipeline
+reuses these nodes on new leads by remapping those names.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -14,45 +15,56 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                nodes.validate_raw_leads,
-                inputs=["raw_leads", params],
-                outputs=["validated_leads", "rejected_leads", "intake_counts", "raw_leads_example"],
+                func=nodes.validate_raw_leads,
+                inputs=["raw_leads", params, "params:data_processing.missing_key"],
+                outputs=["validated_leads", "rejected_rows", "intake_counts", "raw_example_rows"],
                 name="validate_raw_leads",
             ),
             Node(
-                nodes.drop_duplicate_leads,
+                func=nodes.drop_duplicate_leads,
                 inputs=["validated_leads", params],
                 outputs=["unique_leads", "duplicate_counts"],
                 name="drop_duplicate_leads",
             ),
             Node(
-                nodes.sum_interactions,
+                func=nodes.sum_interactions,
                 inputs=["unique_leads", params],
                 outputs="summed_leads",
                 name="sum_interactions",
             ),
             Node(
-                nodes.add_city_tier,
+                func=nodes.add_city_tier,
                 inputs=["summed_leads", params],
                 outputs="tiered_leads",
                 name="add_city_tier",
             ),
             Node(
-                nodes.fill_missing_counts,
+                func=nodes.fill_missing_counts,
                 inputs=["tiered_leads", params],
                 outputs="filled_leads",
                 name="fill_missing_counts",
             ),
             Node(
-                nodes.select_model_input,
+                func=nodes.select_model_input,
                 inputs=["filled_leads", params],
-                outputs="model_input_leads",
+                outputs="selected_leads",
                 name="select_model_input",
             ),
             Node(
-                nodes.account_for_rows,
-                inputs=["intake_counts", "duplicate_counts", "model_input_leads"],
-                outputs="data_processing_report",
+                func=nodes.account_for_rows,
+                inputs=[
+                    "intake_counts",
+                    "duplicate_counts",
+                    "selected_leads",
+                    "rejected_rows",
+                    "raw_example_rows",
+                ],
+                outputs=[
+                    "model_input_leads",
+                    "rejected_leads",
+                    "data_processing_report",
+                    "raw_leads_example",
+                ],
                 name="account_for_rows",
             ),
         ]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from codepro_leads.pipelines.data_processing.nodes import add_city_tier
+from codepro_leads.features.processing import add_city_tier
 
 
 def generate_labeled_leads(

@@ -1,7 +1,8 @@
 """Demo data in CodePro's raw export layout, for running the project without the real data.
 
-The true propensities are saved beside the raw files (never inside them) so the model's
-quality can be compared with the best achievable.
+It writes ``raw_leads`` and ``new_leads``, the very datasets data_processing and inference read,
+so the lineage shows the hand-off. The true propensities are saved beside the raw files (never
+inside them) so the model's quality can be compared with the best achievable.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -16,14 +17,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 func=nodes.generate_labeled_leads,
                 inputs=params,
-                outputs=["demo_leads", "demo_true_propensity"],
-                name="generate_labeled_leads_node",
+                outputs=["raw_leads", "true_propensity"],
+                name="generate_labeled_leads",
             ),
             Node(
                 func=nodes.generate_new_leads,
                 inputs=params,
-                outputs=["demo_new_leads", "demo_new_leads_propensity"],
-                name="generate_new_leads_node",
+                outputs=["new_leads", "new_leads_true_propensity"],
+                name="generate_new_leads",
             ),
         ]
     )

@@ -1,9 +1,19 @@
-"""Nodes that score new leads with the champion model and watch the inputs for drift."""
+"""Nodes that score new leads with the champion model, store the scores and watch the inputs
+for drift.
+
+Order of the writes: nothing is written until the rows add up; the score table is written
+first, in one transaction; every other output of the run (scores file, rejected rows, CRM
+export, report, monitoring row) takes the store's receipt as an input, so it is written only
+once the batch is stored.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,13 +26,15 @@ from codepro_leads.scoring import plots
 
 logger = logging.getLogger(__name__)
 
+INSUFFICIENT_DATA = "insufficient_data"
+
 
 def score_new_leads(
     leads: pd.DataFrame, champion: RegisteredModel, params: dict[str, Any]
 ) -> pd.DataFrame:
     """Score every lead (explained in chunks: bounded memory on big inputs), stamped with the
-    model version and the scoring time."""
-    scored = champion.model.scorer.score(leads, params["top_factors"], params["chunk_size"])
+    model version and the scoring time. How many factors explain a score is the model's."""
+    scored = champion.model.scorer.score(leads, chunk_size=params["chunk_size"])
     scored["model_version"] = champion.version
     scored["scored_at"] = _now()  # one time for the whole batch
     logger.info("Scored %d leads with %s v%s", len(scored), champion.name, champion.version)
@@ -36,8 +48,9 @@ def _now() -> pd.Timestamp:
 
 def account_for_scored_rows(
     processing_report: dict[str, Any], scored: pd.DataFrame
-) -> dict[str, Any]:
-    """Check rows read = rows scored + rows rejected; fail the run if not."""
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Check rows read = rows scored + rows rejected before anything is written; fail the run
+    if not, else pass the scores on with the counts."""
     report = {**processing_report, "rows_scored": len(scored)}
     if report["rows_read"] != report["rows_scored"] + report["rows_rejected"]:
         raise RuntimeError(
@@ -50,21 +63,84 @@ def account_for_scored_rows(
         report["rows_scored"],
         report["rows_rejected"],
     )
-    return report
+    return scored, report
 
 
-def store_scores(scored: pd.DataFrame) -> pd.DataFrame:
-    """This run's scores for the score database (its dataset replaces rows of the same lead
-    and model version, so a rerun never duplicates them)."""
-    return scored
+def store_scores(scored: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """This run's scores in the score table's shape, and the receipt the later writers wait
+    for (Kedro runs them only after this node's outputs are saved, the table included).
+
+    The table's columns do not depend on the number of factors: each direction is one JSON
+    list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first.
+    """
+    rows = pd.DataFrame(
+        {
+            "lead_id": scored["lead_id"],
+            "model_version": scored["model_version"],
+            "created_date": scored["created_date"],
+            "probability": scored["probability"],
+            "score": scored["score"],
+            "grade": scored["grade"],
+            "is_junk": scored["is_junk"],
+            "up_factors": _factors_json(scored, "up"),
+            "down_factors": _factors_json(scored, "down"),
+            "scored_at": scored["scored_at"],
+        }
+    )
+    return rows, {"rows_stored": len(rows)}
 
 
-def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
-    """The columns a CRM import needs, with the reasons as one readable text field."""
-    ups = [c for c in scored.columns if c.startswith("up_factor_") and not c.endswith("_effect")]
-    downs = [
-        c for c in scored.columns if c.startswith("down_factor_") and not c.endswith("_effect")
-    ]
+def _factor_columns(scored: pd.DataFrame, direction: str) -> list[str]:
+    """``<direction>_factor_1``, ``_2``, ... in rank order (labels, not the effects)."""
+    pattern = re.compile(rf"{direction}_factor_(\d+)")
+    ranked = [(int(m[1]), m[0]) for col in scored.columns if (m := pattern.fullmatch(col))]
+    return [col for _, col in sorted(ranked)]
+
+
+def _factors_json(scored: pd.DataFrame, direction: str) -> pd.Series:
+    """Each row's factors as a JSON list."""
+    labels = _factor_columns(scored, direction)
+    factors = scored[[col for label in labels for col in (label, f"{label}_effect")]]
+    return _per_distinct_row(
+        factors,
+        lambda row: json.dumps(
+            [
+                {"factor": label, "effect": float(effect)}
+                for label, effect in zip(row[::2], row[1::2], strict=True)
+                if isinstance(label, str)
+            ]
+        ),
+    )
+
+
+def _per_distinct_row(frame: pd.DataFrame, text_of: Callable[[tuple], str]) -> pd.Series:
+    """``text_of(row values)`` for every row, computed once per distinct row (1M leads share
+    about 100k), rows told apart by a 64-bit hash of their values."""
+    if frame.empty:
+        return pd.Series(text_of(()), index=frame.index, dtype=object)
+    codes, _ = pd.factorize(pd.util.hash_pandas_object(frame, index=False))
+    first_rows = np.unique(codes, return_index=True)[1]  # in code order
+    rows = frame.iloc[first_rows].itertuples(index=False, name=None)
+    text = np.array([text_of(row) for row in rows], dtype=object)
+    return pd.Series(text[codes], index=frame.index, dtype=object)
+
+
+def keep_run_files(
+    stored: dict[str, int],
+    scored: pd.DataFrame,
+    rejected: pd.DataFrame,
+    counts: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """This run's scores, rejected rows and report, released only once the scores are stored
+    (a batch that was not stored leaves no files)."""
+    return scored, rejected, {**counts, **stored}
+
+
+def export_for_crm(scored: pd.DataFrame, stored: dict[str, int]) -> pd.DataFrame:
+    """The columns a CRM import needs, with the reasons as one readable text field; made only
+    once the scores are stored."""
+    ups = _factor_columns(scored, "up")
+    downs = _factor_columns(scored, "down")
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -81,13 +157,10 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def _joined(factors: pd.DataFrame) -> pd.Series:
-    """Non-empty factor labels of each row joined with '; ', built once per distinct
-    combination (1M leads share about 100k)."""
-    if factors.empty:
-        return pd.Series([], index=factors.index, dtype=object)
-    codes, combos = pd.MultiIndex.from_frame(factors.fillna("")).factorize()
-    text = np.array(["; ".join(label for label in combo if label) for combo in combos] or [""])
-    return pd.Series(text[codes], index=factors.index, dtype=object)
+    """Non-empty factor labels of each row joined with '; '."""
+    return _per_distinct_row(
+        factors, lambda row: "; ".join(label for label in row if isinstance(label, str))
+    )
 
 
 def monitor_scores(
@@ -95,18 +168,24 @@ def monitor_scores(
     scored: pd.DataFrame,
     champion: RegisteredModel,
     params: dict[str, Any],
+    stored: dict[str, int],
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """This run's monitoring row (grade and junk shares, mean probability, PSI per feature
-    against the model's training leads, unseen levels, status) and the same as MLflow metrics."""
+    against the model's training leads, unseen levels, status) and the same as MLflow metrics;
+    made only once the scores are stored."""
     scorer = champion.model.scorer
     reference = scorer.reference
     psi = reference.psi(scorer.encoder, leads)
     unseen = reference.unseen_share(leads)
     junk_share = float(scored["is_junk"].mean())
     junk_shift = junk_share - reference.junk_share
-    status = drift_status(max(psi.values()), abs(junk_shift), params)
+    if len(scored) < params["monitoring"]["min_leads"]:
+        status = INSUFFICIENT_DATA  # PSI of a handful of leads is noise, not drift
+    else:
+        status = drift_status(max(psi.values()), abs(junk_shift), params)
     grades = scored["grade"].value_counts(normalize=True)
     row = {
+        "run_id": uuid.uuid4().hex,
         # A batch whose leads were all rejected still gets its monitoring row.
         "scored_at": scored["scored_at"].iloc[0] if len(scored) else _now(),
         "model_version": champion.version,
@@ -114,17 +193,18 @@ def monitor_scores(
         "mean_probability": float(scored["probability"].mean()),
         "junk_share": junk_share,
         "junk_share_training": reference.junk_share,
-        **{f"grade_{g}_share": float(grades.get(g, 0.0)) for g in scorer.grade_bands},
+        "grade_shares": json.dumps({g: float(grades.get(g, 0.0)) for g in scorer.grade_bands}),
         "max_psi": max(psi.values()),
         "max_psi_feature": max(psi, key=psi.get),
         "psi": json.dumps({k: round(v, 5) for k, v in psi.items()}),
         "unseen_level_share": json.dumps({k: round(v, 5) for k, v in unseen.items()}),
         "status": status,
     }
-    log = logger.warning if status != "ok" else logger.info
+    log = logger.info if status == "ok" else logger.warning
     log(
-        "Drift status %s: max PSI %.3f (%s), junk share %.3f vs %.3f in training",
+        "Drift status %s on %d leads: max PSI %.3f (%s), junk share %.3f vs %.3f in training",
         status,
+        len(scored),
         row["max_psi"],
         row["max_psi_feature"],
         junk_share,
@@ -150,6 +230,8 @@ def drift_status(max_psi: float, junk_shift: float, params: dict[str, Any]) -> s
     return "ok"
 
 
-def plot_drift_history(history: pd.DataFrame) -> Figure:
-    """Max PSI and junk share of every monitored run so far."""
-    return plots.drift_history_figure(history)
+def plot_drift_history(history: pd.DataFrame, params: dict[str, Any]) -> Figure:
+    """Max PSI (with this project's warn and alert limits) and junk share of every monitored
+    run so far."""
+    limits = params["monitoring"]
+    return plots.drift_history_figure(history, limits["psi_warn"], limits["psi_alert"])

@@ -1,5 +1,10 @@
 """Score new leads with the champion: the data_processing nodes (reused under the namespace
-``new_leads``, not copied), the scorer, the score store and drift monitoring."""
+``new_leads``, not copied), the scorer, the score store and drift monitoring.
+
+Every write waits for the one before it: the rows must add up before the score table is
+written, and every other output takes the store's receipt (``stored_scores``), so a batch
+that was not stored leaves no file, export or monitoring row.
+"""
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
@@ -13,49 +18,71 @@ def create_pipeline(**kwargs) -> Pipeline:
         data_processing.create_pipeline(),
         namespace="new_leads",
         inputs={"raw_leads": "new_leads"},
+        # In memory: written below, once the scores are stored.
         outputs={
             "model_input_leads": "model_input_new_leads",
-            "rejected_leads": "rejected_new_leads",
-            "data_processing_report": "new_leads_processing_report",
+            "rejected_leads": "unstored_rejected_new_leads",
+            "data_processing_report": "new_leads_processing_counts",
         },
-        parameters={"params:data_processing": "params:data_processing"},
+        parameters={
+            "params:data_processing": "params:data_processing",
+            # New leads need their own key: row numbers would collide across batches.
+            "params:data_processing.missing_key": "params:inference.missing_key",
+        },
     )
     scoring = Pipeline(
         [
             Node(
-                nodes.score_new_leads,
+                func=nodes.score_new_leads,
                 inputs=["model_input_new_leads", "champion_model", params],
-                outputs="scored_leads",
+                outputs="unchecked_scored_leads",
                 name="score_new_leads",
             ),
             Node(
-                nodes.account_for_scored_rows,
-                inputs=["new_leads_processing_report", "scored_leads"],
-                outputs="inference_report",
+                func=nodes.account_for_scored_rows,
+                inputs=["new_leads_processing_counts", "unchecked_scored_leads"],
+                outputs=["checked_scored_leads", "inference_counts"],
                 name="account_for_scored_rows",
             ),
             Node(
-                nodes.store_scores,
-                inputs="scored_leads",
-                outputs="scored_leads_table",
+                func=nodes.store_scores,
+                inputs="checked_scored_leads",
+                outputs=["scored_leads_table", "stored_scores"],
                 name="store_scores",
             ),
             Node(
-                nodes.export_for_crm,
-                inputs="scored_leads",
+                func=nodes.keep_run_files,
+                inputs=[
+                    "stored_scores",
+                    "checked_scored_leads",
+                    "unstored_rejected_new_leads",
+                    "inference_counts",
+                ],
+                outputs=["scored_leads", "rejected_new_leads", "inference_report"],
+                name="keep_run_files",
+            ),
+            Node(
+                func=nodes.export_for_crm,
+                inputs=["checked_scored_leads", "stored_scores"],
                 outputs="scored_leads_crm",
                 name="export_for_crm",
             ),
             Node(
-                nodes.monitor_scores,
-                inputs=["model_input_new_leads", "scored_leads", "champion_model", params],
-                # Saving appends this run's row; loading gives every run so far.
+                func=nodes.monitor_scores,
+                inputs=[
+                    "model_input_new_leads",
+                    "checked_scored_leads",
+                    "champion_model",
+                    params,
+                    "stored_scores",
+                ],
+                # Saving adds this run's row; loading gives every run so far.
                 outputs=["monitoring_runs", "monitoring_metrics"],
                 name="monitor_scores",
             ),
             Node(
-                nodes.plot_drift_history,
-                inputs="monitoring_runs",
+                func=nodes.plot_drift_history,
+                inputs=["monitoring_runs", params],
                 outputs="drift_history_plot",
                 name="plot_drift_history",
             ),

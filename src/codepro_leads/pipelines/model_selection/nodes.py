@@ -14,7 +14,7 @@ import pandas as pd
 
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.model_selection.isolation import isolated_global_state
-from codepro_leads.pipelines.training.nodes import LABEL, fit_encoder, split_leads
+from codepro_leads.pipelines.training.nodes import fit_encoder, split_leads
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ def prepare_selection_data(
     training leads, then a random sample of ``sample_rows`` training leads (validation leads
     sampled at the same rate), kept in time order. Returns feature frames with the label.
     """
+    label = training_params["columns"]["label"]
     train, validation, _test = split_leads(leads, training_params)
     encoder = fit_encoder(train, training_params)
     sample_rows = selection_params.get("sample_rows")
@@ -42,7 +43,7 @@ def prepare_selection_data(
             n=max(1, round(len(validation) * share)), random_state=seed
         ).sort_index()
     frames = tuple(
-        encoder.transform(part).assign(**{LABEL: part[LABEL].to_numpy()}).reset_index(drop=True)
+        encoder.transform(part).assign(**{label: part[label].to_numpy()}).reset_index(drop=True)
         for part in (train, validation)
     )
     logger.info(
@@ -91,7 +92,8 @@ def select_models(
     before and after tuning), the tuned LightGBM parameters for training
     (``{"lightgbm": {...}, "tuning_won": bool, ...}``) and a result record for the run.
     """
-    features = [col for col in train.columns if col != LABEL]
+    label = training_params["columns"]["label"]
+    features = [col for col in train.columns if col != label]
     categorical = [col for col in features if isinstance(train[col].dtype, pd.CategoricalDtype)]
     metric = selection_params["metric"]
     models = selection_params["models"]
@@ -105,7 +107,7 @@ def select_models(
         experiment = ClassificationExperiment()
         experiment.setup(
             data=train,
-            target=LABEL,
+            target=label,
             test_data=holdout,
             index=False,
             numeric_features=[col for col in features if col not in categorical],

@@ -1,56 +1,84 @@
-"""Nodes that fit, evaluate and package the lead scorer."""
+"""Nodes that fit, evaluate and package the lead scorer.
+
+Column names come from ``params:training.columns`` (themselves taken from the data_processing
+parameters), so no node hard-codes the label, key or date column.
+
+LightGBM, scikit-learn, matplotlib and MLflow are imported by the nodes that use them: the
+pipeline registry imports this module for every ``kedro run``, and a run of another pipeline
+should not pay for them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
 
-from codepro_leads.datasets.model_registry import RegisteredModel
-from codepro_leads.mlflow_metrics import as_mlflow_metrics, metric_value
+from codepro_leads.errors import ConfigError, TrainingDataError
+from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.training.tuning import apply_tuned_params
-from codepro_leads.scoring import evaluation, plots
-from codepro_leads.scoring.calibration import PlattCalibrator
-from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
-from codepro_leads.scoring.pyfunc import LeadScoringModel
-from codepro_leads.scoring.scorer import LeadScorer
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from matplotlib.figure import Figure
+
+    from codepro_leads.scoring.calibration import PlattCalibrator
+    from codepro_leads.scoring.pyfunc import LeadScoringModel
+    from codepro_leads.scoring.scorer import LeadScorer
 
 logger = logging.getLogger(__name__)
 
-LABEL = "app_complete_flag"
+
+def _check_trainable(leads: pd.DataFrame, params: dict[str, Any]) -> None:
+    """Stop with one line when the leads cannot train a model."""
+    label, minimum = params["columns"]["label"], params["min_class_leads"]
+    if label not in leads.columns:
+        raise TrainingDataError(
+            f"model_input_leads: training needs the label column {label!r} "
+            "(was an unlabeled export processed?)"
+        )
+    counts = leads[label].value_counts()
+    found = {cls: int(counts.get(cls, 0)) for cls in (0, 1)}
+    if min(found.values()) < minimum:
+        raise TrainingDataError(
+            f"model_input_leads: training needs at least {minimum} leads of each class, "
+            f"found {found[1]} with {label}=1 and {found[0]} with {label}=0"
+        )
 
 
 def split_leads(
     leads: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train / validation / test leads: out of time (latest leads last) or stratified random."""
-    split = params["split"]
+    _check_trainable(leads, params)
+    split, columns = params["split"], params["columns"]
+    label = columns["label"]
     if split["method"] == "out_of_time":
-        ordered = leads.sort_values(["created_date", "lead_id"], kind="stable")
+        ordered = leads.sort_values([columns["date"], columns["key"]], kind="stable")
         n_test = round(len(ordered) * split["test_share"])
         rest, test = ordered.iloc[: len(ordered) - n_test], ordered.iloc[len(ordered) - n_test :]
         n_validation = round(len(rest) * split["validation_share"])
         train = rest.iloc[: len(rest) - n_validation]
         validation = rest.iloc[len(rest) - n_validation :]
     elif split["method"] == "stratified":
+        from sklearn.model_selection import train_test_split
+
         rest, test = train_test_split(
-            leads, test_size=split["test_share"], stratify=leads[LABEL], random_state=split["seed"]
+            leads, test_size=split["test_share"], stratify=leads[label], random_state=split["seed"]
         )
         train, validation = train_test_split(
             rest,
             test_size=split["validation_share"],
-            stratify=rest[LABEL],
+            stratify=rest[label],
             random_state=split["seed"],
         )
     else:
-        raise ValueError(f"split.method must be out_of_time or stratified, not {split['method']!r}")
+        raise ConfigError(
+            f"training.split.method must be out_of_time or stratified, not {split['method']!r}"
+        )
     logger.info(
         "Split %d leads: %d train, %d validation, %d test",
         len(leads),
@@ -87,6 +115,8 @@ def train_classifier(
 
     ``tuned_params`` (model_selection's, when present and ``use_tuned_params``) replace the
     configured LightGBM hyperparameters."""
+    import lightgbm as lgb
+
     use_tuned = tuned_params if params.get("use_tuned_params", True) else None
     lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
     if lightgbm_params != params["lightgbm"]:
@@ -95,11 +125,12 @@ def train_classifier(
     callbacks = []
     if params.get("early_stopping_rounds"):
         callbacks.append(lgb.early_stopping(params["early_stopping_rounds"], verbose=False))
+    label = params["columns"]["label"]
     model.fit(
         encoder.transform(train),
-        train[LABEL],
+        train[label],
         eval_X=encoder.transform(validation),
-        eval_y=validation[LABEL],
+        eval_y=validation[label],
         callbacks=callbacks,
     )
     return model
@@ -116,10 +147,17 @@ def fit_calibration(
     The first half of the validation leads fits a trial calibrator and the second half judges
     it by Brier score; if it helps, the final one is fitted on all validation leads.
     """
-    if params["calibration"]["method"] == "none":
+    from sklearn.metrics import brier_score_loss
+
+    from codepro_leads.scoring.calibration import PlattCalibrator
+
+    method = params["calibration"]["method"]
+    if method == "none":
         return PlattCalibrator()
+    if method != "platt":
+        raise ConfigError(f"training.calibration.method must be platt or none, not {method!r}")
     raw = model.predict(encoder.transform(validation), raw_score=True)
-    y_true = validation[LABEL].to_numpy()
+    y_true = validation[params["columns"]["label"]].to_numpy()
     half = len(raw) // 2
     trial = PlattCalibrator.fit(raw[:half], y_true[:half])
     identity = PlattCalibrator()
@@ -142,11 +180,17 @@ def build_scorer(
 ) -> LeadScorer:
     """Assemble the scorer: its junk threshold, chosen on validation leads (never test), and
     the training distributions that drift monitoring compares new leads with."""
+    from codepro_leads.scoring import evaluation
+    from codepro_leads.scoring.drift import DriftReference
+    from codepro_leads.scoring.scorer import LeadScorer
+
     bands = dict(params["grade_bands"])
     uncut = LeadScorer(encoder, model, calibrator, threshold=0.0, grade_bands=bands)
     probability = uncut.predict_proba(validation)
     threshold = float(
-        evaluation.choose_threshold(validation[LABEL], probability, params["min_completion_recall"])
+        evaluation.choose_threshold(
+            validation[params["columns"]["label"]], probability, params["min_completion_recall"]
+        )
     )
     junk_share = float((probability < threshold).mean())
     logger.info(
@@ -156,14 +200,28 @@ def build_scorer(
         100 * junk_share,
     )
     reference = DriftReference.fit(encoder, train, junk_share)
-    return LeadScorer(encoder, model, calibrator, threshold, bands, reference)
+    return LeadScorer(
+        encoder,
+        model,
+        calibrator,
+        threshold,
+        bands,
+        reference=reference,
+        top_factors=params["top_factors"],
+    )
 
 
 def evaluate_scorer(
     scorer: LeadScorer, test: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Test-set metrics (as MLflow metrics), the per-lead test predictions, the grade table."""
-    y_true = test[LABEL].to_numpy()
+    from sklearn.metrics import brier_score_loss
+
+    from codepro_leads.scoring import evaluation
+    from codepro_leads.scoring.calibration import PlattCalibrator
+
+    columns = params["columns"]
+    y_true = test[columns["label"]].to_numpy()
     raw = scorer.raw_score(test)
     probability = scorer.calibrator(raw)
     metrics = {
@@ -179,8 +237,8 @@ def evaluate_scorer(
     grades = evaluation.grade_from_score(score, scorer.grade_bands)
     predictions = pd.DataFrame(
         {
-            "lead_id": test["lead_id"].to_numpy(),
-            LABEL: y_true,
+            columns["key"]: test[columns["key"]].to_numpy(),
+            columns["label"]: y_true,
             "raw_probability": PlattCalibrator()(raw),
             "probability": probability,
             "score": score,
@@ -199,33 +257,53 @@ def evaluate_scorer(
     return as_mlflow_metrics(metrics, prefix="test_"), predictions, grade_table
 
 
-def best_achievable_auc(test: pd.DataFrame, true_propensity: pd.DataFrame | None) -> dict[str, Any]:
-    """AUC of the demo generator's true propensity on the test leads: the ceiling for any model.
+def best_achievable_auc(
+    test: pd.DataFrame, true_propensity: pd.DataFrame | None, params: dict[str, Any]
+) -> dict[str, Any]:
+    """AUC of the true propensity on the test leads: the ceiling for any model.
 
-    Only meaningful on demo data: when the propensity file is absent or does not describe these
-    leads (same key and creation time), nothing is logged.
+    Only known for synthetic (demo) leads: when the propensity file is absent or does not
+    describe these leads (same key and creation time), nothing is logged.
     """
     if true_propensity is None:
         return {}
-    known = test[["lead_id", "created_date", LABEL]].merge(
-        true_propensity, on=["lead_id", "created_date"], how="left"
+    from sklearn.metrics import roc_auc_score
+
+    columns = params["columns"]
+    on = [columns["key"], columns["date"]]
+    known = test[[*on, columns["label"]]].merge(
+        true_propensity.rename(
+            columns={"lead_id": columns["key"], "created_date": columns["date"]}
+        ),
+        on=on,
+        how="left",
     )
     if known["propensity"].isna().any():
         logger.info("True propensity does not match these leads (real data?): no ceiling AUC")
         return {}
-    auc = float(roc_auc_score(known[LABEL], known["propensity"]))
+    auc = float(roc_auc_score(known[columns["label"]], known["propensity"]))
     logger.info("Best achievable test AUC (true propensity): %.4f", auc)
     return as_mlflow_metrics({"best_achievable_auc": auc}, prefix="test_")
 
 
-def fingerprint_data(leads: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What the model was trained on: rows, label rate, date range and a content hash."""
+def fingerprint_data(
+    train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the model was trained on: rows, label rate, date range, the window it was fitted
+    on (train and validation) and a content hash independent of row order."""
+    columns = params["columns"]
+    date, key = columns["date"], columns["key"]
+    leads = pd.concat([train, validation, test], ignore_index=True)
+    leads = leads.sort_values([date, key], kind="stable", ignore_index=True)
     content = pd.util.hash_pandas_object(leads, index=False).to_numpy().tobytes()
+    fitted_on = pd.concat([train[date], validation[date]])
     fingerprint = {
         "rows": len(leads),
-        "label_rate": float(leads[LABEL].mean()),
-        "first_created": str(leads["created_date"].min()),
-        "last_created": str(leads["created_date"].max()),
+        "label_rate": float(leads[columns["label"]].mean()),
+        "first_created": str(leads[date].min()),
+        "last_created": str(leads[date].max()),
+        # Leads after this date were never used to fit or calibrate the model.
+        "fit_until": str(fitted_on.max()),
         "sha256": hashlib.sha256(content).hexdigest(),
     }
     metrics = {"rows": fingerprint["rows"], "label_rate": fingerprint["label_rate"]}
@@ -239,9 +317,11 @@ def package_model(
     processing_params: dict[str, Any],
 ) -> tuple[LeadScoringModel, dict[str, Any]]:
     """The MLflow model (raw rows in, scores out) and its card: what it needs and decides."""
+    from codepro_leads.scoring.pyfunc import LeadScoringModel
+
     # New leads come without the label: so does the example the signature is inferred from.
     example = raw_example.drop(columns=processing_params["label_column"], errors="ignore")
-    model = LeadScoringModel(scorer, processing_params, example, fingerprint["sha256"])
+    model = LeadScoringModel(scorer, processing_params, example, training_data=fingerprint)
     card = {
         "features": scorer.encoder.feature_names,
         "kept_levels": {col: list(v) for col, v in scorer.encoder.categorical_levels.items()},
@@ -253,70 +333,14 @@ def package_model(
     return model, card
 
 
-def compare_with_champion(
-    champion: RegisteredModel | None, candidate: LeadScorer, test: pd.DataFrame
-) -> dict[str, Any]:
-    """Test AUC of the current champion and of the candidate on the same test leads."""
-    y_true = test[LABEL].to_numpy()
-    comparison = {
-        "candidate_test_auc": float(roc_auc_score(y_true, candidate.predict_proba(test))),
-        "champion_version": None,
-        "champion_test_auc": None,
-        "champion_data_sha256": None,
-    }
-    if champion is not None:
-        champion_scorer = champion.model.scorer
-        comparison.update(
-            champion_version=champion.version,
-            champion_test_auc=float(roc_auc_score(y_true, champion_scorer.predict_proba(test))),
-            champion_data_sha256=champion.model.data_sha256,
-        )
-    return comparison
-
-
-def decide_promotion(
-    test_metrics: dict[str, Any],
-    comparison: dict[str, Any],
-    model_card: dict[str, Any],
-    params: dict[str, Any],
-) -> dict[str, Any]:
-    """Champion only if the candidate passes the quality floor and is not worse than the
-    champion (same test leads) by more than the tolerance; otherwise challenger, with why.
-
-    Retraining on the very data the champion was trained on must be strictly better: an
-    identical rerun is no reason to move the alias.
-    """
-    floor = params["quality_floor"]
-    measured = {name: metric_value(test_metrics[f"test_{name}"]) for name in floor}
-    failed = [
-        f"{name} {measured[name]:.4f} < {minimum}"
-        for name, minimum in floor.items()
-        if measured[name] < minimum
-    ]
-    new_auc, old_auc = comparison["candidate_test_auc"], comparison["champion_test_auc"]
-    versus = f"test AUC {new_auc:.4f}"
-    if old_auc is not None:
-        versus += f" vs champion v{comparison['champion_version']} {old_auc:.4f}"
-    same_data = comparison["champion_data_sha256"] == model_card["training_data"]["sha256"]
-    tolerance = 0.0 if same_data else params["registry"]["tolerance"]
-    if failed:
-        alias, reason = "challenger", "below the quality floor: " + ", ".join(failed)
-    elif old_auc is None:
-        alias, reason = "champion", f"first model to pass the quality floor ({versus})"
-    elif (new_auc > old_auc) if same_data else (new_auc >= old_auc - tolerance):
-        alias, reason = "champion", f"{versus}, tolerance {tolerance}"
-    else:
-        note = "same training data, not better" if same_data else f"worse by more than {tolerance}"
-        alias, reason = "challenger", f"{versus}: {note}"
-    return {"alias": alias, "reason": reason, **comparison}
-
-
 def plot_evaluation(
-    predictions: pd.DataFrame, grade_table: pd.DataFrame, scorer: LeadScorer
+    predictions: pd.DataFrame, grade_table: pd.DataFrame, scorer: LeadScorer, params: dict[str, Any]
 ) -> tuple[Figure, Figure, Figure, Figure, Figure, Figure]:
     """ROC, precision-recall, calibration, feature importance, score distribution by class,
     completion rate by grade (all on the test leads)."""
-    y_true = predictions[LABEL].to_numpy()
+    from codepro_leads.scoring import plots
+
+    y_true = predictions[params["columns"]["label"]].to_numpy()
     probability = predictions["probability"].to_numpy()
     importance = pd.Series(
         scorer.model.booster_.feature_importance(importance_type="gain"),

@@ -1,9 +1,14 @@
 """Fit the lead scorer on the earliest leads, judge it on the latest, register it in MLflow and
-promote it to champion only when it is good enough and not worse than the current one."""
+promote it to champion only when it is good enough and not worse than the current one.
+
+Splits, encoder, classifier and scorer are in-memory hand-offs: the whole pipeline runs as one
+process (one Airflow task), and the registry is its persisted output. The alias moves only once
+the whole run has succeeded (``PromotionHook``).
+"""
 
 from kedro.pipeline import Node, Pipeline
 
-from codepro_leads.pipelines.training import nodes
+from codepro_leads.pipelines.training import nodes, promotion
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -11,25 +16,25 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                nodes.split_leads,
+                func=nodes.split_leads,
                 inputs=["model_input_leads", params],
                 outputs=["train_leads", "validation_leads", "test_leads"],
                 name="split_leads",
             ),
             Node(
-                nodes.fingerprint_data,
-                inputs="model_input_leads",
+                func=nodes.fingerprint_data,
+                inputs=["train_leads", "validation_leads", "test_leads", params],
                 outputs=["training_data_fingerprint", "training_data_metrics"],
                 name="fingerprint_data",
             ),
             Node(
-                nodes.fit_encoder,
+                func=nodes.fit_encoder,
                 inputs=["train_leads", params],
                 outputs="lead_encoder",
                 name="fit_encoder",
             ),
             Node(
-                nodes.train_classifier,
+                func=nodes.train_classifier,
                 inputs=[
                     "train_leads",
                     "validation_leads",
@@ -41,13 +46,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="train_classifier",
             ),
             Node(
-                nodes.fit_calibration,
+                func=nodes.fit_calibration,
                 inputs=["lead_classifier", "lead_encoder", "validation_leads", params],
                 outputs="lead_calibrator",
                 name="fit_calibration",
             ),
             Node(
-                nodes.build_scorer,
+                func=nodes.build_scorer,
                 inputs=[
                     "lead_encoder",
                     "lead_classifier",
@@ -60,20 +65,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_scorer",
             ),
             Node(
-                nodes.evaluate_scorer,
+                func=nodes.evaluate_scorer,
                 inputs=["lead_scorer", "test_leads", params],
                 outputs=["test_metrics", "test_predictions", "grade_table"],
                 name="evaluate_scorer",
             ),
             Node(
-                nodes.best_achievable_auc,
-                inputs=["test_leads", "demo_true_propensity"],
+                func=nodes.best_achievable_auc,
+                inputs=["test_leads", "true_propensity", params],
                 outputs="best_achievable_metrics",
                 name="best_achievable_auc",
             ),
             Node(
-                nodes.plot_evaluation,
-                inputs=["test_predictions", "grade_table", "lead_scorer"],
+                func=nodes.plot_evaluation,
+                inputs=["test_predictions", "grade_table", "lead_scorer", params],
                 outputs=[
                     "roc_plot",
                     "precision_recall_plot",
@@ -85,7 +90,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="plot_evaluation",
             ),
             Node(
-                nodes.package_model,
+                func=nodes.package_model,
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
@@ -96,13 +101,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="package_model",
             ),
             Node(
-                nodes.compare_with_champion,
-                inputs=["champion_model_if_any", "lead_scorer", "test_leads"],
+                func=promotion.compare_with_champion,
+                inputs=["champion_model_if_any", "lead_scorer", "test_leads", params],
                 outputs="champion_comparison",
                 name="compare_with_champion",
             ),
             Node(
-                nodes.decide_promotion,
+                func=promotion.decide_promotion,
                 # model_card comes out with the logged model: the decision follows registration.
                 inputs=["test_metrics", "champion_comparison", "model_card", params],
                 outputs="promotion_decision",

@@ -11,14 +11,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codepro_leads.datasets import PARSE_ERROR_COLUMN
-from codepro_leads.errors import LeadDataError
+from codepro_leads.errors import ConfigError, LeadDataError
+
+# Column the raw reader adds: why a line of the file could not be parsed (None when it could).
+PARSE_ERROR_COLUMN = "__parse_error__"
 
 # A plain decimal number, as CodePro's exports write counts ("3", "3.0", "1e3").
 _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 # Header names that pandas or pyarrow give CodePro's leading unnamed index column.
 _UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
+
+# The whole seconds pandas' nanosecond timestamps can hold.
+_FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("s"), "s")
+_LAST_DATE = np.datetime64(pd.Timestamp.max.floor("s"), "s")
 
 
 class Reasons:
@@ -51,18 +57,37 @@ class Reasons:
 
 def _show(value: object) -> str:
     """A raw value as it appears in a reason; whole floats without the '.0' a NaN column adds."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return repr(int(value))
+    if isinstance(value, pd.Timestamp):
+        return repr(str(value))
     return repr(value)
 
 
-def split_key(raw: pd.DataFrame, key_column: str) -> tuple[pd.Series, str | None]:
-    """The lead key and the raw column it came from: the leading unnamed index column (or one
-    named ``key_column``). Extracts without one use the row number, from 0, as the key."""
+def split_key(
+    raw: pd.DataFrame, key_column: str, missing_key: str = "row_number"
+) -> tuple[pd.Series, str | None]:
+    """The lead key and the raw column it came from: a column named ``key_column`` in any
+    position, else the leading unnamed index column CodePro's extracts write.
+
+    A file with neither gets row numbers (from 0) when ``missing_key`` is ``row_number``; with
+    ``stop`` it is refused, because row numbers collide across batches and cannot be joined
+    back to the CRM.
+    """
+    if missing_key not in ("row_number", "stop"):
+        raise ConfigError(f"missing_key must be row_number or stop, not {missing_key!r}")
+    if key_column in raw.columns:
+        return raw[key_column].rename(key_column), key_column
     first = raw.columns[0]
-    if first in _UNNAMED_INDEX_NAMES or first == key_column:
+    if first in _UNNAMED_INDEX_NAMES:
         return raw[first].rename(key_column), first
-    return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), None
+    if missing_key == "row_number":
+        return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), None
+    source = raw.attrs.get("source", "raw leads")
+    raise LeadDataError(
+        f"{source}: no lead key: add a {key_column!r} column (or a leading unnamed index "
+        "column) so that scores can be joined back to the CRM"
+    )
 
 
 def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -> list[str]:
@@ -113,14 +138,26 @@ def to_text(values: pd.Series) -> pd.Series:
     return as_text(values)
 
 
-def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse ISO 8601 dates; return (dates, mask of present values that do not parse)."""
+def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse ISO 8601 dates.
+
+    Returns:
+        The dates (naive, UTC when the text had an offset), the mask of present values that
+        are not dates, and the mask of dates outside what pandas can hold (1678 to 2261).
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
-        dates = values
-        if getattr(dates.dt, "tz", None) is not None:
-            dates = dates.dt.tz_localize(None)
-        return dates.astype("datetime64[ns]"), pd.Series(False, index=values.index)
+        # Typed by the reader, possibly at a coarser unit than pandas' nanoseconds.
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        stamps = values.to_numpy().astype("datetime64[s]")
+        out_of_range = (stamps < _FIRST_DATE) | (stamps > _LAST_DATE)
+        dates = pd.Series(np.where(out_of_range, np.datetime64("NaT"), stamps), index=values.index)
+        no_date = pd.Series(False, index=values.index)
+        return dates.astype("datetime64[ns]"), no_date, pd.Series(out_of_range, index=values.index)
     text = as_text(values)
     # Times with an offset are converted to UTC; times without one are taken as they are.
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
-    return dates, text.notna() & dates.isna()
+    failed = text.notna() & dates.isna()
+    year = pd.to_numeric(text.str.extract(r"^(\d{4,})-", expand=False), errors="coerce")
+    out_of_range = failed & ((year < _FIRST_DATE.astype(object).year) | (year > 2261)).fillna(False)
+    return dates, failed & ~out_of_range, out_of_range.astype(bool)

@@ -1,0 +1,48 @@
+"""Configuration whose store URLs never depend on the working directory.
+
+``sqlite:///mlflow.db`` means "mlflow.db in the current directory" to SQLAlchemy and MLflow: a
+notebook kernel in ``notebooks/`` or an Airflow task started elsewhere would silently create a
+second, empty store. The ``${store_url:...}`` resolver makes relative SQLite paths absolute
+against the project root (the parent of ``conf/``), wherever the process runs.
+
+``${run_folder:}`` names a folder that belongs to this run alone (UTC start time and process
+id), for the files a run writes and reads back or logs to MLflow: overlapping runs never touch
+each other's. (Kedro's ``versioned: true`` would do the same, but kedro-mlflow's artifact
+datasets give their inner dataset a save version of its own, which Kedro 1.x refuses.)
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kedro.config import OmegaConfigLoader
+from omegaconf import OmegaConf
+
+from codepro_leads.store_urls import absolute_store_url
+
+
+class ProjectConfigLoader(OmegaConfigLoader):
+    """Kedro's OmegaConfigLoader plus the ``store_url``, ``project_path`` and ``run_folder``
+    resolvers, bound to this loader's project and run."""
+
+    def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
+        root = Path(conf_source).resolve().parent
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H.%M.%S.%f")[:-3]
+        run_folder = f"{started}Z-{os.getpid()}"
+        self._own_resolvers = {
+            "store_url": lambda url: absolute_store_url(url, root),
+            "project_path": lambda: root.as_posix(),
+            "run_folder": lambda: run_folder,
+        }
+        super().__init__(conf_source, *args, **kwargs)
+
+    def __getitem__(self, key: str) -> Any:
+        # OmegaConf resolvers are global and Kedro registers a name only once per process:
+        # bind ours to this loader every time it resolves, so a second session in the same
+        # process (tests, notebooks) gets its own project root and run folder.
+        for name, resolver in self._own_resolvers.items():
+            OmegaConf.register_new_resolver(name, resolver, replace=True)
+        return super().__getitem__(key)

@@ -1,0 +1,184 @@
+"""Reading a raw CodePro export (CSV): fast with pyarrow, line by line when lines are ragged.
+
+File-level problems (missing, empty, header only, repeated column names, a field too long to
+be a value) raise ``LeadDataError`` with one line naming the file. Row-level problems never
+stop the read: a line with the wrong number of fields comes back as a row whose
+``PARSE_ERROR_COLUMN`` says what was wrong, so validation rejects it with that reason and
+every line stays accounted for. Bytes that are not valid in the declared encoding are
+replaced (U+FFFD), counted per column and logged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
+
+from codepro_leads.errors import LeadDataError
+from codepro_leads.features.validation import PARSE_ERROR_COLUMN
+
+logger = logging.getLogger(__name__)
+
+# No lead field is anywhere near this long; a longer one is an unclosed quote swallowing lines.
+MAX_FIELD_CHARS = 100_000
+
+
+def read_raw_leads(
+    source: str | Path | IO[bytes], encoding: str = "utf-8", name: str | None = None
+) -> pd.DataFrame:
+    """A raw export as a frame of the file's columns (types inferred, text kept as text).
+
+    ``source`` is a path or a binary file object (an upload); ``name`` is how errors call it.
+    """
+    name = name or str(source)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise LeadDataError(f"{name}: unknown encoding {encoding!r}") from None
+    source = _checked_source(source, name)
+    try:
+        frame = _read_fast(source, encoding, name)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        # Ragged lines or bytes invalid in a non-UTF-8 encoding: slow path, keeps every line.
+        if hasattr(source, "seek"):
+            source.seek(0)
+        frame = _read_line_by_line(_read_bytes(source), encoding, name)
+    if frame.empty:
+        raise LeadDataError(f"{name}: has a header but no lead rows")
+    frame.attrs["source"] = name
+    return frame
+
+
+def _checked_source(source: str | Path | IO[bytes], name: str) -> str | IO[bytes]:
+    """A path (pyarrow reads it without a copy in Python) or an in-memory upload."""
+    if hasattr(source, "read"):
+        source = io.BytesIO(source.read())
+        empty = not source.getbuffer().nbytes
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise LeadDataError(f"{name}: file not found")
+        source, empty = str(path), path.stat().st_size == 0
+    if empty:
+        raise LeadDataError(f"{name}: file is empty (expected a CSV header and lead rows)")
+    return source
+
+
+def _read_bytes(source: str | IO[bytes]) -> bytes:
+    return source.read() if hasattr(source, "read") else Path(source).read_bytes()
+
+
+def _check_header(columns: list[str], name: str) -> None:
+    repeated = sorted(col for col, n in Counter(columns).items() if n > 1)
+    if repeated:
+        raise LeadDataError(f"{name}: repeated column name(s) in the header: {', '.join(repeated)}")
+
+
+def _read_fast(source: str | IO[bytes], encoding: str, name: str) -> pd.DataFrame:
+    """Multi-threaded pyarrow read with type inference (a column holding any text, say one
+    'abc' among counts, comes back as text; validation rejects the bad rows)."""
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    table = pa_csv.read_csv(
+        source, read_options=pa_csv.ReadOptions(encoding="utf8" if utf8 else encoding)
+    )
+    _check_header(table.column_names, name)
+    schema = table.schema
+    # self_destruct frees each Arrow column once converted: lower peak memory.
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()  # hand Arrow's freed buffers back to the OS
+    undecodable = {}
+    for field in schema:
+        if pa.types.is_binary(field.type):  # bytes that are not valid UTF-8
+            values = frame[field.name]
+            bad = values.map(_is_undecodable, na_action="ignore").fillna(False).astype(bool)
+            undecodable[field.name] = int(bad.sum())
+            frame[field.name] = values.map(
+                lambda v: v.decode("utf-8", errors="replace"), na_action="ignore"
+            )
+        elif pa.types.is_string(field.type) and len(frame):
+            _check_field_lengths(frame[field.name], name, field.name)
+    _log_undecodable(undecodable, encoding, name)
+    frame.attrs["undecodable_values"] = {col: n for col, n in undecodable.items() if n}
+    return frame
+
+
+def _is_undecodable(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _check_field_lengths(values: pd.Series, name: str, column: str) -> None:
+    longest = values.str.len().max()
+    if longest > MAX_FIELD_CHARS:
+        row = int(values.str.len().to_numpy().argmax())
+        raise LeadDataError(
+            f"{name}: column {column!r}, data row {row + 1}: a field over "
+            f"{MAX_FIELD_CHARS:,} characters (an unclosed quote?)"
+        )
+
+
+def _log_undecodable(counts: dict[str, int], encoding: str, name: str) -> None:
+    counts = {col: n for col, n in counts.items() if n}
+    if counts:
+        logger.warning(
+            "%s: values with bytes that are not valid %s, replaced with U+FFFD: %s "
+            "(if the export uses another encoding, e.g. cp1252, declare it)",
+            name,
+            encoding,
+            ", ".join(f"{col} {n}" for col, n in sorted(counts.items())),
+        )
+
+
+def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
+    """Parse with the csv module; lines with the wrong field count become parse-error rows."""
+    text = data.decode(encoding, errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    start = 1  # first line of the record being read, for the error message
+    try:
+        header = next(reader, None)
+        if not header:
+            raise LeadDataError(f"{name}: first line is empty (expected a CSV header)")
+        _check_header(header, name)
+        width = len(header)
+        rows, errors = [], []
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            if not row:
+                continue  # blank line: not a lead
+            if len(row) == width:
+                rows.append(row)
+                errors.append(None)
+            else:
+                rows.append([None] * width)
+                errors.append(f"malformed line {start}: {len(row)} fields, header has {width}")
+    except csv.Error:  # the only one csv raises here: a field over the size limit
+        raise LeadDataError(
+            f"{name}: line {start}: a field over {MAX_FIELD_CHARS:,} characters "
+            "(an unclosed quote?)"
+        ) from None
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    undecodable = {
+        col: int(frame[col].str.contains("\ufffd", regex=False).fillna(False).sum())
+        for col in header
+    }
+    _log_undecodable(undecodable, encoding, name)
+    frame = frame.replace({"": None})
+    frame[PARSE_ERROR_COLUMN] = errors
+    frame.attrs["undecodable_values"] = {col: n for col, n in undecodable.items() if n}
+    return frame

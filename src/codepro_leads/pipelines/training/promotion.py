@@ -1,0 +1,151 @@
+"""The promotion gate: the candidate against the quality floor and against the current champion,
+both judged on test leads that neither model was fitted on.
+
+The decision only records what should happen; ``ModelAliasDataset`` and ``PromotionHook`` move
+the alias once the whole training run has succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from codepro_leads.mlflow_metrics import metric_value
+from codepro_leads.scoring.scorer import LeadScorer
+
+if TYPE_CHECKING:  # the node only reads what the catalog loaded; no MLflow import here
+    from codepro_leads.datasets.model_registry import RegisteredModel
+
+logger = logging.getLogger(__name__)
+
+
+def compare_with_champion(
+    champion: RegisteredModel | None,
+    candidate: LeadScorer,
+    test: pd.DataFrame,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """AUC of the candidate and of the current champion on the candidate's test leads created
+    after the champion's fitting window (``training_data.fit_until``).
+
+    The candidate never fits on its test leads and the champion never saw leads created after
+    its window, so neither model trained on these. When there are too few of them (fewer than
+    ``registry.min_comparison_leads``, or a single class), ``not_compared`` says why and no AUC
+    is given. The rows used are recorded: their count and first and last creation date.
+    """
+    date, label = params["columns"]["date"], params["columns"]["label"]
+    comparison = {
+        "champion_version": None,
+        "champion_data_sha256": None,
+        "not_compared": None,
+        "comparison_rows": 0,
+        "comparison_first_created": None,
+        "comparison_last_created": None,
+        "candidate_auc": None,
+        "champion_auc": None,
+    }
+    if champion is None:
+        return comparison
+    # Models logged before the window was recorded have no training_data.
+    training_data = getattr(champion.model, "training_data", None) or {}
+    comparison.update(
+        champion_version=champion.version, champion_data_sha256=training_data.get("sha256")
+    )
+    fit_until = training_data.get("fit_until")
+    if fit_until is None:
+        comparison["not_compared"] = (
+            f"champion v{champion.version} does not record which leads it was fitted on"
+        )
+        return comparison
+    unseen = test[test[date] > pd.Timestamp(fit_until)]
+    minimum = params["registry"]["min_comparison_leads"]
+    leads = f"test leads created after champion v{champion.version} was fitted (after {fit_until})"
+    if len(unseen) < minimum:
+        comparison["not_compared"] = f"only {len(unseen)} {leads}, fewer than {minimum}"
+    elif unseen[label].nunique() < 2:
+        comparison["not_compared"] = (
+            f"the {len(unseen)} {leads} all have {label}={unseen[label].iloc[0]}"
+        )
+    else:
+        y_true = unseen[label].to_numpy()
+        comparison.update(
+            comparison_rows=len(unseen),
+            comparison_first_created=str(unseen[date].min()),
+            comparison_last_created=str(unseen[date].max()),
+            candidate_auc=float(roc_auc_score(y_true, candidate.predict_proba(unseen))),
+            champion_auc=float(roc_auc_score(y_true, champion.model.scorer.predict_proba(unseen))),
+        )
+    if comparison["not_compared"]:
+        logger.info("No comparison with the champion: %s", comparison["not_compared"])
+    else:
+        logger.info(
+            "On %d %s: AUC %.4f (candidate) vs %.4f (champion)",
+            len(unseen),
+            leads,
+            comparison["candidate_auc"],
+            comparison["champion_auc"],
+        )
+    return comparison
+
+
+def decide_promotion(
+    test_metrics: dict[str, Any],
+    comparison: dict[str, Any],
+    model_card: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Champion only if the candidate passes the quality floor (test metrics) and is not worse
+    than the champion, on leads neither trained on, by more than the tolerance; otherwise
+    challenger. Returns the alias, the reason and the comparison it rests on.
+
+    Retrained on the very data the champion was trained on, the candidate must be strictly
+    better: an identical rerun is no reason to move the alias (and, when the two cannot be
+    compared, it is not promoted). Otherwise, when no comparison is possible, the quality floor
+    alone decides, and the reason says so.
+    """
+    floor = params["quality_floor"]
+    measured = {name: metric_value(test_metrics[f"test_{name}"]) for name in floor}
+    failed = [
+        f"{name} {measured[name]:.4f} < {minimum}"
+        for name, minimum in floor.items()
+        if measured[name] < minimum
+    ]
+    version = comparison["champion_version"]
+    same_data = comparison["champion_data_sha256"] == model_card["training_data"]["sha256"]
+    tolerance = 0.0 if same_data else params["registry"]["tolerance"]
+    new_auc, old_auc = comparison["candidate_auc"], comparison["champion_auc"]
+    test_auc = f"test AUC {metric_value(test_metrics['test_roc_auc']):.4f}"
+    if failed:
+        alias, reason = "challenger", "below the quality floor: " + ", ".join(failed)
+    elif version is None:
+        alias, reason = "champion", f"first model to pass the quality floor ({test_auc})"
+    elif comparison["not_compared"] and same_data:
+        alias = "challenger"
+        reason = (
+            f"not compared with champion v{version} ({comparison['not_compared']}): "
+            "same training data, no reason to replace it"
+        )
+    elif comparison["not_compared"]:
+        alias = "champion"
+        reason = (
+            f"not compared with champion v{version} ({comparison['not_compared']}): "
+            f"promoted on the quality floor alone ({test_auc})"
+        )
+    else:
+        versus = (
+            f"test AUC {new_auc:.4f} vs champion v{version} {old_auc:.4f} on "
+            f"{comparison['comparison_rows']} test leads created "
+            f"{comparison['comparison_first_created']} to {comparison['comparison_last_created']}"
+        )
+        if (new_auc > old_auc) if same_data else (new_auc >= old_auc - tolerance):
+            alias, reason = "champion", f"{versus}, tolerance {tolerance}"
+        else:
+            note = (
+                "same training data, not better" if same_data else f"worse by more than {tolerance}"
+            )
+            alias, reason = "challenger", f"{versus}: {note}"
+    logger.info("Promotion decision: %s (%s)", alias, reason)
+    return {"alias": alias, "reason": reason, **comparison}

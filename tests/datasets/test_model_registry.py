@@ -1,0 +1,275 @@
+"""Registry datasets against a real SQLite MLflow store, with a tiny pyfunc model: what counts
+as "no champion", one-line registry failures, and the promotion gate's life cycle (decide,
+then commit or fail: no alias moves before the run has succeeded)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import mlflow
+import pytest
+from kedro.io import DataCatalog, DatasetError
+from kedro.pipeline import Node, Pipeline
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.tracking import MlflowClient
+
+from codepro_leads.datasets.model_registry import (
+    ModelAliasDataset,
+    ModelRegistryError,
+    RegisteredModelDataset,
+)
+from codepro_leads.errors import ModelNotFoundError
+from codepro_leads.hooks import PromotionHook
+
+
+class TinyModel(mlflow.pyfunc.PythonModel):
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def predict(self, context, model_input, params=None):
+        return model_input
+
+
+class Registry:
+    """One registered model name in a store, and the moves a training run makes on it."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.uri, self.name, self.client = uri, name, MlflowClient()
+
+    def train(self, label: str) -> str:
+        """A finished run that registered a new version; returns its run id."""
+        with mlflow.start_run() as run:
+            self.log(label)
+        return run.info.run_id
+
+    def log(self, label: str) -> None:
+        mlflow.pyfunc.log_model(
+            name="model",
+            python_model=TinyModel(label),
+            registered_model_name=self.name,
+            pip_requirements=["mlflow"],  # skips inferring them in a subprocess (seconds)
+        )
+
+    def gate(self, run_id: str) -> ModelAliasDataset:
+        gate = ModelAliasDataset(model_name=self.name)
+        gate.begin(run_id, self.uri, self.uri)
+        return gate
+
+    def version(self, version: int) -> ModelVersion:
+        return self.client.get_model_version(self.name, str(version))
+
+    def promote(self, version: int) -> None:
+        self.client.set_registered_model_alias(self.name, "champion", version)
+
+
+def _use_store(monkeypatch: pytest.MonkeyPatch, root: Path) -> str:
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    monkeypatch.chdir(root)  # the default artifact root is ./mlruns
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", uri)
+    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", uri)
+    # An earlier in-process Kedro run leaves its experiment active: not in this store.
+    mlflow.set_experiment("Default")
+    return uri
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory) -> str:
+    """One SQLite store for the module (creating one takes seconds); each test registers its
+    own model name, so no test sees another's versions."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _use_store(monkeypatch, tmp_path_factory.mktemp("registry"))
+
+
+@pytest.fixture
+def registry(shared_store, request) -> Registry:
+    yield Registry(shared_store, request.node.name.replace("_", "-"))
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+def _decision(alias: str, champion_version: str | None = None) -> dict:
+    return {
+        "alias": alias,
+        "reason": "test reason",
+        "champion_version": champion_version,
+        "comparison_rows": 1200,
+        "comparison_first_created": "2022-01-20 00:00:00",
+        "comparison_last_created": "2022-02-14 00:00:00",
+    }
+
+
+def _load_error(dataset: RegisteredModelDataset) -> BaseException:
+    """The error behind Kedro's DatasetError wrapper."""
+    with pytest.raises(DatasetError) as error:
+        dataset.load()
+    return error.value.__cause__
+
+
+def test_absent_model_or_alias_loads_as_none_only_when_optional(registry):
+    optional = RegisteredModelDataset(model_name=registry.name, optional=True)
+    assert optional.load() is None  # no registered model of that name
+    registry.train("a")
+    assert optional.load() is None  # the model has no champion
+    error = _load_error(RegisteredModelDataset(model_name=registry.name))
+    assert isinstance(error, ModelNotFoundError)
+    assert str(error) == (
+        f"no champion model in {registry.uri}: run `kedro run --pipeline training` first"
+    )
+
+
+def test_loads_the_champion_or_a_pinned_version(registry):
+    registry.train("a")
+    registry.train("b")
+    registry.promote(1)
+    champion = RegisteredModelDataset(model_name=registry.name, optional=True).load()
+    assert (champion.version, champion.model.label) == ("1", "a")
+    pinned = RegisteredModelDataset(model_name=registry.name, model_version=2).load()
+    assert (pinned.version, pinned.model.label) == ("2", "b")
+    error = _load_error(RegisteredModelDataset(model_name=registry.name, model_version=3))
+    assert str(error) == (
+        f"no version 3 of model {registry.name} in {registry.uri}: "
+        "run `kedro run --pipeline training` first"
+    )
+
+
+def test_registry_failure_is_not_taken_for_no_champion(tmp_path, monkeypatch):
+    uri = _use_store(monkeypatch, tmp_path)  # a store of its own: this test breaks it
+    Registry(uri, "scorer").train("a")
+    # A missing table fails like a locked database (SQLAlchemy's OperationalError, which
+    # MLflow raises as TEMPORARILY_UNAVAILABLE): a failure, even for an optional model.
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        db.execute("DROP TABLE registered_model_aliases")
+    error = _load_error(RegisteredModelDataset(model_name="scorer", optional=True))
+    assert isinstance(error, ModelRegistryError)
+    assert str(error) == (
+        f"model registry {uri}: looking up scorer@champion failed: "
+        "(sqlite3.OperationalError) no such table: registered_model_aliases"
+    )
+
+
+def test_champion_whose_files_are_gone_stops_with_one_line(registry):
+    registry.train("a")
+    registry.promote(1)
+    model_id = registry.version(1).source.removeprefix("models:/")  # the logged model
+    shutil.rmtree(Path(mlflow.get_logged_model(model_id).artifact_location).parent)
+    error = _load_error(RegisteredModelDataset(model_name=registry.name, optional=True))
+    assert isinstance(error, ModelRegistryError)
+    assert str(error) == (
+        f"model registry {registry.uri}: loading models:/{registry.name}/1 failed: "
+        "No such artifact: ''"
+    )
+
+
+def test_decision_moves_no_alias_until_commit(registry):
+    run_id = registry.train("a")
+    gate = registry.gate(run_id)
+    gate.save(_decision("champion"))
+    assert registry.version(1).aliases == []
+    assert gate.commit() == _decision("champion")
+    version = registry.version(1)
+    assert version.aliases == ["champion"]
+    assert version.tags == {
+        "promotion": "test reason",
+        "comparison_rows": "1200",
+        "comparison_first_created": "2022-01-20 00:00:00",
+        "comparison_last_created": "2022-02-14 00:00:00",
+    }
+    tags = registry.client.get_run(run_id).data.tags
+    assert (tags["model_version"], tags["promotion_alias"], tags["comparison_rows"]) == (
+        "1",
+        "champion",
+        "1200",
+    )
+    recorded = registry.client.download_artifacts(run_id, "promotion.json")
+    assert json.loads(Path(recorded).read_text()) == {"model_version": 1, **_decision("champion")}
+    assert gate.commit() is None  # applied once
+
+
+def test_failed_run_gets_no_alias_and_is_tagged_failed(registry):
+    first = registry.gate(registry.train("a"))
+    first.save(_decision("champion"))
+    first.commit()
+    run_id = registry.train("b")
+    gate = registry.gate(run_id)
+    gate.save(_decision("champion", champion_version="1"))
+    gate.fail(OSError("disk full"))
+    assert gate.commit() is None  # the decision is gone
+    assert registry.version(1).aliases == ["champion"]
+    failed = registry.version(2)
+    assert failed.aliases == []
+    assert failed.tags == {
+        "run_status": "failed",
+        "promotion": "not promoted: the training run failed (OSError)",
+    }
+    assert registry.client.get_run(run_id).data.tags["promotion_reason"] == (
+        "not promoted: the training run failed (OSError)"
+    )
+
+
+def test_champion_moved_by_another_run_meanwhile_makes_a_challenger(registry):
+    registry.train("a")
+    registry.promote(1)
+    candidate = registry.gate(registry.train("b"))  # v2, compared with v1
+    candidate.save(_decision("champion", champion_version="1"))
+    registry.train("c")  # v3: another training that promoted itself while v2's run went on
+    registry.promote(3)
+    applied = candidate.commit()
+    assert applied["alias"] == "challenger"
+    assert applied["reason"] == "champion changed during the run (v1 -> v3): not compared"
+    assert registry.version(3).aliases == ["champion"]
+    assert registry.version(2).aliases == ["challenger"]
+    assert registry.version(2).tags["promotion"] == applied["reason"]
+
+
+def test_two_first_models_at_once_keep_the_first_committed(registry):
+    first, second = registry.gate(registry.train("a")), registry.gate(registry.train("b"))
+    first.save(_decision("champion"))
+    second.save(_decision("champion"))  # both found no champion
+    first.commit()
+    assert second.commit()["reason"] == (
+        "champion changed during the run (no champion -> v1): not compared"
+    )
+    assert (registry.version(1).aliases, registry.version(2).aliases) == (
+        ["champion"],
+        ["challenger"],
+    )
+
+
+def test_decision_without_a_tracked_run_or_a_registered_model_fails(registry):
+    with pytest.raises(DatasetError, match=f"no MLflow run to promote {registry.name} from"):
+        ModelAliasDataset(model_name=registry.name).save(_decision("champion"))
+    with mlflow.start_run() as run:
+        pass  # logs no model
+    registry.train("a")  # another run's version
+    with pytest.raises(
+        DatasetError, match=f"run {run.info.run_id} registered no '{registry.name}'"
+    ):
+        registry.gate(run.info.run_id).save(_decision("champion"))
+
+
+def test_hook_commits_only_its_own_sessions_decision(registry):
+    """The hook object lives as long as the process; each session's decision stays in that
+    session's catalog."""
+    hook = PromotionHook()
+    pipeline = Pipeline([Node(func=lambda: _decision("champion"), inputs=None, outputs="decision")])
+
+    failed = DataCatalog({"decision": ModelAliasDataset(model_name=registry.name)})
+    with mlflow.start_run():
+        hook.before_pipeline_run(pipeline=pipeline, catalog=failed)
+        registry.log("a")
+        failed.save("decision", _decision("champion"))
+        hook.on_pipeline_error(error=ValueError(), pipeline=pipeline, catalog=failed)
+
+    succeeded = DataCatalog({"decision": ModelAliasDataset(model_name=registry.name)})
+    with mlflow.start_run():
+        hook.before_pipeline_run(pipeline=pipeline, catalog=succeeded)
+        registry.log("b")
+        succeeded.save("decision", _decision("champion"))
+    # kedro-mlflow ends the MLflow run before this hook commits: no active run is needed.
+    hook.after_pipeline_run(pipeline=pipeline, catalog=succeeded)
+    assert registry.version(1).aliases == []
+    assert registry.version(1).tags["run_status"] == "failed"
+    assert registry.version(2).aliases == ["champion"]

@@ -1,0 +1,201 @@
+"""The promotion gate's nodes alone: the comparison on leads neither model trained on, and
+every branch of the decision."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.pipelines.training.promotion import compare_with_champion, decide_promotion
+from tests.conftest import load_params
+
+
+@pytest.fixture(scope="module")
+def params():
+    training = load_params("training")
+    return {**training, "registry": {**training["registry"], "min_comparison_leads": 4}}
+
+
+class ColumnScorer:
+    """Stands in for a LeadScorer: its probability is a column of the leads."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def predict_proba(self, leads: pd.DataFrame):
+        return leads[self.column].to_numpy()
+
+
+def _test_leads() -> pd.DataFrame:
+    # The first four leads are older than the champion's fit_until: the champion may have
+    # trained on them, and it ranks them perfectly while the candidate gets them all wrong.
+    return pd.DataFrame(
+        {
+            "lead_id": range(8),
+            "created_date": pd.date_range("2022-01-01", periods=8, freq="D"),
+            "app_complete_flag": [1, 0, 1, 0, 1, 0, 1, 0],
+            "candidate": [0.1, 0.9, 0.2, 0.8, 0.9, 0.1, 0.8, 0.2],
+            "champion": [0.9, 0.1, 0.8, 0.2, 0.4, 0.6, 0.7, 0.3],
+        }
+    )
+
+
+def _champion(training_data: dict | None) -> RegisteredModel:
+    model = SimpleNamespace(scorer=ColumnScorer("champion"))
+    if training_data is not None:
+        model.training_data = training_data
+    return RegisteredModel(name="codepro-lead-scorer", version="3", model=model)
+
+
+FITTED = {"sha256": "old-data", "fit_until": "2022-01-04 00:00:00"}
+
+
+def test_no_champion_nothing_to_compare(params):
+    comparison = compare_with_champion(None, ColumnScorer("candidate"), _test_leads(), params)
+    assert comparison == {
+        "champion_version": None,
+        "champion_data_sha256": None,
+        "not_compared": None,
+        "comparison_rows": 0,
+        "comparison_first_created": None,
+        "comparison_last_created": None,
+        "candidate_auc": None,
+        "champion_auc": None,
+    }
+
+
+def test_compares_on_test_leads_created_after_the_champion_was_fitted(params):
+    comparison = compare_with_champion(
+        _champion(FITTED), ColumnScorer("candidate"), _test_leads(), params
+    )
+    assert comparison == {
+        "champion_version": "3",
+        "champion_data_sha256": "old-data",
+        "not_compared": None,
+        "comparison_rows": 4,
+        "comparison_first_created": "2022-01-05 00:00:00",
+        "comparison_last_created": "2022-01-08 00:00:00",
+        "candidate_auc": 1.0,
+        "champion_auc": 0.75,
+    }
+
+
+@pytest.mark.parametrize(
+    ("training_data", "leads", "why"),
+    [
+        (
+            {**FITTED, "fit_until": "2022-01-05 00:00:00"},
+            _test_leads(),
+            "only 3 test leads created after champion v3 was fitted (after 2022-01-05 00:00:00), "
+            "fewer than 4",
+        ),
+        (
+            FITTED,
+            _test_leads().assign(app_complete_flag=[1, 0, 1, 0, 1, 1, 1, 1]),
+            "the 4 test leads created after champion v3 was fitted (after 2022-01-04 00:00:00) "
+            "all have app_complete_flag=1",
+        ),
+        (None, _test_leads(), "champion v3 does not record which leads it was fitted on"),
+        ({"sha256": "old-data"}, _test_leads(), "champion v3 does not record which leads it was"),
+    ],
+)
+def test_says_why_when_no_comparison_is_possible(params, training_data, leads, why):
+    comparison = compare_with_champion(
+        _champion(training_data), ColumnScorer("candidate"), leads, params
+    )
+    assert comparison["not_compared"].startswith(why)
+    assert (comparison["comparison_rows"], comparison["candidate_auc"]) == (0, None)
+
+
+def _metrics(auc=0.82, precision=0.7, recall=0.8):
+    values = {"roc_auc": auc, "precision": precision, "recall": recall}
+    return {f"test_{k}": {"value": v, "step": 0} for k, v in values.items()}
+
+
+def _comparison(candidate=None, champion=None, sha=None, not_compared=None, version="3"):
+    compared = candidate is not None
+    return {
+        "champion_version": version,
+        "champion_data_sha256": sha,
+        "not_compared": not_compared,
+        "comparison_rows": 1200 if compared else 0,
+        "comparison_first_created": "2022-01-20 00:00:00" if compared else None,
+        "comparison_last_created": "2022-02-14 00:00:00" if compared else None,
+        "candidate_auc": candidate,
+        "champion_auc": champion,
+    }
+
+
+CARD = {"training_data": {"sha256": "new-data"}}
+ON = "on 1200 test leads created 2022-01-20 00:00:00 to 2022-02-14 00:00:00"
+TOO_FEW = "only 12 test leads created after champion v3 was fitted (after x), fewer than 1000"
+
+
+@pytest.mark.parametrize(
+    ("metrics", "comparison", "alias", "reason"),
+    [
+        (
+            _metrics(),
+            _comparison(version=None),
+            "champion",
+            "first model to pass the quality floor (test AUC 0.8200)",
+        ),
+        (
+            _metrics(precision=0.6),
+            _comparison(0.9, 0.8, "old-data"),
+            "challenger",
+            "below the quality floor: precision 0.6000 < 0.65",
+        ),
+        (
+            _metrics(),
+            _comparison(0.817, 0.820, "old-data"),
+            "champion",
+            f"test AUC 0.8170 vs champion v3 0.8200 {ON}, tolerance 0.005",
+        ),
+        (
+            _metrics(),
+            _comparison(0.814, 0.820, "old-data"),
+            "challenger",
+            f"test AUC 0.8140 vs champion v3 0.8200 {ON}: worse by more than 0.005",
+        ),
+        (
+            _metrics(),
+            _comparison(0.820, 0.820, "new-data"),
+            "challenger",
+            f"test AUC 0.8200 vs champion v3 0.8200 {ON}: same training data, not better",
+        ),
+        (
+            _metrics(),
+            _comparison(0.821, 0.820, "new-data"),
+            "champion",
+            f"test AUC 0.8210 vs champion v3 0.8200 {ON}, tolerance 0.0",
+        ),
+        (
+            _metrics(),
+            _comparison(sha="old-data", not_compared=TOO_FEW),
+            "champion",
+            f"not compared with champion v3 ({TOO_FEW}): "
+            "promoted on the quality floor alone (test AUC 0.8200)",
+        ),
+        (
+            _metrics(),
+            _comparison(sha="new-data", not_compared=TOO_FEW),
+            "challenger",
+            f"not compared with champion v3 ({TOO_FEW}): "
+            "same training data, no reason to replace it",
+        ),
+    ],
+)
+def test_promotion_gate(params, metrics, comparison, alias, reason):
+    decision = decide_promotion(metrics, comparison, CARD, params)
+    # The decision carries the comparison it rests on (rows used and their dates included).
+    assert decision == {"alias": alias, "reason": reason, **comparison}
+
+
+def test_promotion_reads_metrics_loaded_back_from_mlflow(params):
+    history = {k: [{"value": v["value"], "step": 0}] for k, v in _metrics(recall=0.5).items()}
+    decision = decide_promotion(history, _comparison(version=None), CARD, params)
+    assert decision["reason"] == "below the quality floor: recall 0.5000 < 0.75"

@@ -1,0 +1,154 @@
+"""The logged model is self-contained: `mlflow models serve` runs it from a fresh virtualenv
+built only from the model's own requirements.txt, outside the project (no checkout on the
+path, the project not installed, no PYTHONPATH), and answers over HTTP with the scorer's
+scores. Takes 1 to 3 minutes, most of it pip."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from codepro_leads.features.processing import prepare_leads
+from tests.scoring.test_pyfunc import (
+    log_model,
+    new_leads,
+    records,
+    refuse_nan,
+    tracking_store,
+    train_model,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(port: int, payload: Any) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read(), parse_constant=refuse_nan)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _wait_until_up(port: int, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail(f"mlflow models serve did not come up:\n{log.read_text()[-3000:]}")
+            time.sleep(1)
+
+
+def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp_path):
+    started = time.monotonic()
+    model = train_model()
+    with tracking_store(tmp_path):
+        uri = log_model(model)
+        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "model")))
+
+    venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
+    pip_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    pip = subprocess.run(
+        [venv / "bin/python", "-m", "pip", "install", "-q", "-r", local / "requirements.txt"],
+        env=pip_env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    # Only the virtualenv: the project is neither installed there nor on the path.
+    clean_env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    no_project = subprocess.run(
+        [venv / "bin/python", "-c", "import codepro_leads"],
+        env=clean_env,
+        cwd=elsewhere,
+        capture_output=True,
+    )
+    assert no_project.returncode != 0
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [
+                venv / "bin/mlflow",
+                "models",
+                "serve",
+                "-m",
+                str(local),
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=clean_env,
+            cwd=elsewhere,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # uvicorn runs in a child: stop the whole group
+        )
+    try:
+        _wait_until_up(port, server, log)
+        raw = new_leads(model.processing_params).astype({"total_leads_droppped": object})
+        raw.loc[2, "total_leads_droppped"] = "1e20"
+        status, body = _post(port, {"dataframe_records": records(raw)})
+        empty_status, empty = _post(port, {"dataframe_records": []})
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"fresh virtualenv + serve + requests: {time.monotonic() - started:.0f} s")
+
+    assert status == 200
+    answer = pd.DataFrame(body["predictions"])
+    assert answer["lead_id"].tolist() == raw["lead_id"].tolist()
+    assert answer["rejected_reason"].tolist() == [
+        None,
+        None,
+        "total_leads_droppped: above 1e+06 ('1e20')",
+        None,
+        None,
+        None,
+    ]
+    valid = raw.drop(index=2)
+    expected = model.scorer.score(prepare_leads(valid, model.processing_params)[0])
+    scored = answer.drop(index=2).reset_index(drop=True)
+    assert np.abs(scored["probability"] - expected["probability"]).max() < 1e-12
+    assert scored["grade"].tolist() == expected["grade"].tolist()
+    factors = [c for c in expected.columns if "factor" in c and not c.endswith("_effect")]
+    assert (
+        scored[factors].to_numpy().tolist()
+        == expected[factors].where(expected[factors].notna(), None).to_numpy().tolist()
+    )
+    assert empty_status == 400
+    assert empty["message"].endswith("Error: no leads: send at least one record")
