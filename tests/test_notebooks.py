@@ -26,6 +26,16 @@ TINY_SELECTION = {
 }
 
 
+def _stores(root) -> set:
+    """SQLite stores and MLflow folders in ``root`` and ``root/notebooks``."""
+    return {
+        path
+        for folder in (root, root / "notebooks")
+        for pattern in ("*.db", "mlruns", "logs.log")
+        for path in folder.glob(pattern)
+    }
+
+
 def test_notebooks_are_committed_without_outputs():
     assert NOTEBOOKS == ["01_explore_leads.ipynb", "02_model_selection.ipynb"]
     for name in NOTEBOOKS:
@@ -41,6 +51,7 @@ def executed(tmp_path_factory):
     """Both notebooks executed in a small project: {name: (notebook, project root)}."""
     from nbclient import NotebookClient
 
+    repository_stores = _stores(PROJECT_ROOT)
     with pytest.MonkeyPatch.context() as monkeypatch:
         project = make_project(tmp_path_factory.mktemp("notebooks"), monkeypatch)
         run_pipeline(project, "demo_data", {"demo_data": {"rows": 3000, "new_rows": 100}})
@@ -62,12 +73,12 @@ def executed(tmp_path_factory):
             )
             client.execute(env=env)
             results[name] = notebook
-        yield results, project
+        yield results, project, repository_stores
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_top_to_bottom_and_shows_plots(executed, name):
-    results, _ = executed
+    results, _, _ = executed
     outputs = [output for cell in results[name].cells for output in cell.get("outputs", [])]
     assert not [output for output in outputs if output.output_type == "error"]
     images = [output for output in outputs if "image/png" in output.get("data", {})]
@@ -75,7 +86,7 @@ def test_notebook_runs_top_to_bottom_and_shows_plots(executed, name):
 
 
 def test_notebooks_create_no_store_outside_the_project_paths(executed):
-    _, project = executed
+    _, project, repository_stores = executed
     notebooks = project / "notebooks"
     strays = sorted(
         {
@@ -87,5 +98,5 @@ def test_notebooks_create_no_store_outside_the_project_paths(executed):
     # Fails while the tracking URI resolves against the kernel's working directory
     # (notebooks/mlflow.db); the project-root resolution lives in settings/hooks.
     assert strays == []
-    assert not list(PROJECT_ROOT.joinpath("notebooks").glob("*.db"))
     assert sorted(p.name for p in project.glob("*.db")) == ["mlflow.db"]
+    assert _stores(PROJECT_ROOT) == repository_stores  # nothing new where pytest was started

@@ -134,6 +134,12 @@ def select_models(
             verbose=False,
         )
         leaderboard = experiment.pull()
+        # What compare_models was asked to run (its default: pycaret's turbo models).
+        available = experiment.models()
+        requested = set(
+            models.get("include")
+            or set(available.index[available["Turbo"]]) - set(models.get("exclude") or [])
+        )
         compare_seconds = time.perf_counter() - started - setup_seconds
 
         # One thread per model: pycaret already runs folds and search draws in parallel
@@ -155,10 +161,9 @@ def select_models(
         tuning_won = winner_params != plain(configured.get_params())
 
     leaderboard = leaderboard.rename_axis("id").reset_index()
-    ran = set(leaderboard["id"])
-    requested = set(models.get("include") or ran)
-    if requested - ran:
-        logger.warning("Models that failed and are not on the leaderboard: %s", requested - ran)
+    failed = sorted(requested - set(leaderboard["id"]))
+    if failed:  # only with errors: ignore
+        logger.warning("Models that failed and are not on the leaderboard: %s", ", ".join(failed))
     metric_key = _metric_name(metric)
     metrics: dict[str, float] = {}
     for row in leaderboard.to_dict("records"):
@@ -191,6 +196,7 @@ def select_models(
     }
     best = leaderboard.iloc[0]
     result = {
+        "failed_models": failed,
         "best_model": {"id": best["id"], "name": best["Model"], metric_key: float(best[metric])},
         "leaderboard_metric": metric,
         "tuning": {**tuned_params, "winner_params": winner_params},
