@@ -60,7 +60,8 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server a test starts)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -73,8 +74,9 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
-def _stop(server: subprocess.Popen) -> None:
-    """SIGTERM to the server's whole process group (postmaster and backends), then SIGKILL."""
+def stop_process_group(server: subprocess.Popen) -> None:
+    """SIGTERM to a server's whole process group (started with ``start_new_session``: the
+    server and its children), then SIGKILL if it has not exited."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, sig)
@@ -130,7 +132,7 @@ def postgres_server() -> Iterator[int]:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"initdb failed:\n{init.stderr}")
 
-    port = _free_port()
+    port = free_port()
     with log.open("w") as log_file:
         server = subprocess.Popen(
             _as_server_user(
@@ -148,7 +150,7 @@ def postgres_server() -> Iterator[int]:
         _wait_until_ready(server, port, log)
         yield port
     finally:
-        _stop(server)
+        stop_process_group(server)
         shutil.rmtree(root, ignore_errors=True)
 
 

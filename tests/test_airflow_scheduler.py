@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import PROJECT_ROOT, make_project, run_pipeline
+from tests.services import free_port
 
 pytestmark = pytest.mark.airflow
 
@@ -42,12 +42,6 @@ DAGS = {  # dag_id: (schedule, tasks)
     "codepro-leads-model-selection": (None, ["model_selection"]),
 }
 RUN_TIMEOUT = 240  # seconds for one DAG run; ~20-50 s each on 2 idle cores
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _airflow_env(home: Path, project: Path, api_port: int) -> dict[str, str]:
@@ -67,8 +61,8 @@ def _airflow_env(home: Path, project: Path, api_port: int) -> dict[str, str]:
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{api_port}",
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
         # Never on all interfaces, even if something starts a log server anyway.
-        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
-        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(_free_port()),
+        AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+        AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",  # loopback only, throw-away
         # Only the runs this test triggers: no scheduled run when a DAG is unpaused.
         AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
@@ -85,7 +79,7 @@ class Airflow:
 
     def __init__(self, home: Path, project: Path) -> None:
         self.home, self.project = home, project
-        self.api_port = _free_port()
+        self.api_port = free_port()
         self.env = _airflow_env(home, project, self.api_port)
         self.api = f"http://127.0.0.1:{self.api_port}/api/v2"
         self.processes: dict[str, subprocess.Popen] = {}
@@ -198,8 +192,10 @@ def airflow(tmp_path, monkeypatch):
 def test_dags_run_on_a_real_scheduler(airflow):
     airflow.wait_for(
         "every DAG to be parsed",
-        lambda: airflow.request("GET", "/dags?dag_id_pattern=codepro-leads")["total_entries"]
-        == len(DAGS),
+        lambda: (
+            airflow.request("GET", "/dags?dag_id_pattern=codepro-leads")["total_entries"]
+            == len(DAGS)
+        ),
         timeout=120,
     )
     # The CLI prints a graphviz warning on stdout before the JSON.

@@ -6,10 +6,7 @@ SQLite file or local MLflow folder appears in the project."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import create_engine
 
 from tests.conftest import make_project
+from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -43,16 +41,10 @@ def _database(port: int, name: str) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def mlflow_server(postgres_server, tmp_path) -> Iterator[str]:
     """An MLflow tracking server on a PostgreSQL backend store, artifacts in a shared folder."""
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "mlflow-server.log").open("w")
     server = subprocess.Popen(
         [BIN / "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
@@ -78,12 +70,7 @@ def mlflow_server(postgres_server, tmp_path) -> Iterator[str]:
                 time.sleep(0.5)
         yield url
     finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=15)
-                break
+        stop_process_group(server)
         log.close()
 
 

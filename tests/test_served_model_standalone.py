@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -30,14 +28,9 @@ from tests.scoring.test_pyfunc import (
     tracking_store,
     train_model,
 )
+from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post(port: int, payload: Any) -> tuple[int, Any]:
@@ -95,7 +88,7 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
     )
     assert no_project.returncode != 0
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with open(log, "wb") as output:
         server = subprocess.Popen(
@@ -125,8 +118,7 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
         status, body = _post(port, {"dataframe_records": records(raw)})
         empty_status, empty = _post(port, {"dataframe_records": []})
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_process_group(server)
     print(f"fresh virtualenv + serve + requests: {time.monotonic() - started:.0f} s")
 
     assert status == 200

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
 from codepro_leads.errors import ModelNotFoundError
 from tests.conftest import make_project, run_pipeline
+from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -194,15 +194,9 @@ def test_missing_champion_stops_with_one_clear_line(tmp_path, monkeypatch):
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_served_model_answers_with_the_batch_scores(project):
     run_pipeline(project, "inference")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
@@ -226,6 +220,7 @@ def test_served_model_answers_with_the_batch_scores(project):
         cwd=project,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # uvicorn runs in a child: stop the whole group
     )
     try:
         deadline = time.monotonic() + 120
@@ -248,8 +243,7 @@ def test_served_model_answers_with_the_batch_scores(project):
         with urllib.request.urlopen(request, timeout=60) as response:
             served = pd.DataFrame(json.loads(response.read())["predictions"])
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_process_group(server)
 
     batch = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
     batch = batch.set_index("lead_id").loc[raw["lead_id"]]
