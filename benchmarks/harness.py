@@ -14,8 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = """
@@ -42,8 +40,12 @@ print(json.dumps({
 
 
 def load_params(name: str) -> dict[str, Any]:
-    text = (PROJECT_ROOT / "conf" / "base" / f"parameters_{name}.yml").read_text()
-    return yaml.safe_load(text)[name]
+    """The ``name`` block of the base parameters, resolved as Kedro does."""
+    from codepro_leads.config_loader import ProjectConfigLoader
+    from codepro_leads.settings import CONFIG_LOADER_ARGS
+
+    loader = ProjectConfigLoader(str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)
+    return loader["parameters"][name]
 
 
 def scratch_project() -> Path:

@@ -12,6 +12,7 @@ import pytest
 from kedro.framework.startup import bootstrap_project
 
 from codepro_leads.config_loader import ProjectConfigLoader
+from codepro_leads.settings import CONFIG_LOADER_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,9 +27,7 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 def load_params(pipeline: str) -> dict[str, Any]:
     """The ``<pipeline>`` block of the project's base parameters, resolved as Kedro does
     (interpolations between parameter files included)."""
-    loader = ProjectConfigLoader(
-        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base"
-    )
+    loader = ProjectConfigLoader(str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)
     return loader["parameters"][pipeline]
 
 
