@@ -5,6 +5,7 @@ Kedro picks up ``cli`` from this module and lets it override its built-in comman
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -13,34 +14,38 @@ from kedro.framework.cli.project import run as kedro_run
 from codepro_leads.errors import UserFacingError
 
 
-def _user_facing_error(exc: BaseException | None) -> UserFacingError | None:
-    """The UserFacingError behind ``exc`` (Kedro wraps dataset and node errors), if any."""
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and the errors behind it (Kedro wraps dataset and node errors)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, UserFacingError):
-            return exc
+        yield exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
+
+
+def _one_line(exc: BaseException) -> str | None:
+    """The line to print instead of a traceback, if the error is one a user can act on."""
+    for error in _chain(exc):
+        if isinstance(error, UserFacingError):
+            return str(error)
+    for error in _chain(exc):
+        text = str(error)
+        # MLflow retries a tracking server that does not answer, then raises this (a score
+        # database that does not answer is another error, and keeps its own message).
+        if text.startswith("API request to") and (
+            "Max retries exceeded" in text or "Connection refused" in text
+        ):
+            import mlflow  # only on this error path: the CLI itself stays light
+
+            return f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}"
     return None
-
-
-def _unreachable_store(exc: BaseException) -> str | None:
-    """One line for a tracking server that does not answer (MLflow retries, then raises a
-    long chain of connection errors)."""
-    text = str(exc)
-    if "Max retries exceeded" not in text and "Connection refused" not in text:
-        return None
-    import mlflow  # only on this error path: the CLI itself stays light
-
-    return f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}"
 
 
 def _run(**kwargs: Any) -> Any:
     try:
         return kedro_run.callback(**kwargs)
     except Exception as exc:
-        user_error = _user_facing_error(exc)
-        message = str(user_error) if user_error is not None else _unreachable_store(exc)
+        message = _one_line(exc)
         if message is None:
             raise
         raise click.ClickException(message) from None

@@ -69,7 +69,11 @@ class PromotionHook:
     @hook_impl
     def after_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
         for gate in self._gates(pipeline, catalog):
-            gate.commit()
+            try:
+                gate.commit()
+            except Exception as error:  # Kedro calls no on_pipeline_error after this hook
+                gate.fail(error)
+                raise
 
     @hook_impl
     def on_pipeline_error(

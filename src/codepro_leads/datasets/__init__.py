@@ -12,6 +12,7 @@ _HOMES = {
     "LeadScorerModelDataset": "scorer_model_dataset",
     "ModelAliasDataset": "model_registry",
     "OptionalParquetDataset": "optional_parquet_dataset",
+    "OptionalYAMLDataset": "optional_yaml_dataset",
     "RawLeadsDataset": "raw_leads_dataset",
     "RegisteredModel": "model_registry",
     "RegisteredModelDataset": "model_registry",

@@ -57,6 +57,10 @@ class AtomicDataset(AbstractDataset[Any, Any]):
         with atomic_path(self._filepath) as temporary:
             self._dataset(temporary).save(data)
 
+    def preview(self, **kwargs: Any) -> Any:
+        """The wrapped dataset's kedro-viz preview, when it has one."""
+        return self._reader.preview(**kwargs)
+
     def _exists(self) -> bool:
         return self._filepath.exists()
 

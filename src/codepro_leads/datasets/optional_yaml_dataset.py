@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from kedro.io import AbstractDataset
+
+from codepro_leads.datasets.atomic import atomic_path
 
 
 class OptionalYAMLDataset(AbstractDataset[dict[str, Any], dict[str, Any] | None]):
@@ -26,18 +26,8 @@ class OptionalYAMLDataset(AbstractDataset[dict[str, Any], dict[str, Any] | None]
         return yaml.safe_load(self._filepath.read_text()) or {}
 
     def save(self, data: dict[str, Any]) -> None:
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        text = yaml.safe_dump(data, sort_keys=False)
-        fd, temporary = tempfile.mkstemp(
-            dir=self._filepath.parent, prefix=f".{self._filepath.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "w") as file:
-                file.write(text)
-            os.replace(temporary, self._filepath)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(self._filepath) as temporary:
+            temporary.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

@@ -17,12 +17,12 @@ import pandas as pd
 from codepro_leads.features.validation import (
     PARSE_ERROR_COLUMN,
     Reasons,
+    as_text,
     check_columns,
     is_blank,
     split_key,
     to_date,
     to_number,
-    to_text,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,17 @@ def raw_columns(params: dict[str, Any]) -> list[str]:
         *params["flag_columns"],
         *sorted(interaction_columns(params)),
     ]
+
+
+def without_label(raw_leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """New leads as scoring sees them: a label column, if an export carries one, is dropped
+    (scoring never uses it, and with it blank flags would be rejected and repeats dropped)."""
+    label = params["label_column"]
+    if label not in raw_leads.columns:
+        return raw_leads
+    unlabeled = raw_leads.drop(columns=label)
+    unlabeled.attrs = dict(raw_leads.attrs)
+    return unlabeled
 
 
 def validate_raw_leads(
@@ -90,7 +101,7 @@ def validate_raw_leads(
 
     max_count = params["max_count"]
     for col in [params["city_column"], *params["categorical_columns"]]:
-        columns[col] = to_text(raw[col])
+        columns[col] = as_text(raw[col])
     for col in params["count_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons, max_count=max_count)
     for col in interaction_columns(params):

@@ -145,7 +145,7 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
     """Parse with the csv module; lines with the wrong field count become parse-error rows."""
     text = data.decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
-    csv.field_size_limit(MAX_FIELD_CHARS)
+    previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)  # process-wide: restored below
     start = 1  # first line of the record being read, for the error message
     try:
         header = next(reader, None)
@@ -172,6 +172,8 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
             f"{name}: line {start}: a field over {MAX_FIELD_CHARS:,} characters "
             "(an unclosed quote?)"
         ) from None
+    finally:
+        csv.field_size_limit(previous_limit)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     undecodable = {
         col: int(frame[col].str.contains("\ufffd", regex=False).fillna(False).sum())

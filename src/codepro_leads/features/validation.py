@@ -133,11 +133,6 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers, pd.Series(bad, index=values.index)
 
 
-def to_text(values: pd.Series) -> pd.Series:
-    """Trimmed strings with empty values as missing, kept in Arrow (compact, fast to filter)."""
-    return as_text(values)
-
-
 def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse ISO 8601 dates.
 

@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
 from codepro_leads.errors import LeadDataError
-from codepro_leads.features.processing import prepare_leads
+from codepro_leads.features.processing import prepare_leads, without_label
 from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
@@ -68,7 +68,7 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         key = self.processing_params["key_column"]
         # Scoring never uses the label; without it no lead is dropped as a duplicate, so every
         # input row is either scored or rejected.
-        raw = model_input.drop(columns=self.processing_params["label_column"], errors="ignore")
+        raw = without_label(model_input, self.processing_params)
         raw = raw.set_axis([str(col).strip() for col in raw.columns], axis=1)
         raw = raw.reset_index(drop=True)
         raw.attrs["source"] = "request"  # names the input in a missing-column message

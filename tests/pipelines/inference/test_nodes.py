@@ -13,7 +13,7 @@ import pytest
 
 from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.pipelines.inference import create_pipeline, nodes
-from tests.conftest import load_params
+from tests.conftest import load_params, make_raw
 
 
 @pytest.fixture(scope="module")
@@ -109,11 +109,24 @@ def test_stored_scores_have_one_shape_whatever_the_number_of_factors():
 
 def test_row_accounting_stops_before_anything_is_written():
     scored = _two_leads()
-    passed, report = nodes.account_for_scored_rows({"rows_read": 3, "rows_rejected": 1}, scored)
+    counts = {"rows_read": 3, "rows_rejected": 1, "duplicates_dropped": 0}
+    passed, report = nodes.account_for_scored_rows(counts, scored)
     assert passed is scored
-    assert report == {"rows_read": 3, "rows_rejected": 1, "rows_scored": 2}
-    with pytest.raises(RuntimeError, match="read 4 new leads but scored 2 and rejected 1"):
-        nodes.account_for_scored_rows({"rows_read": 4, "rows_rejected": 1}, scored)
+    assert report == {**counts, "rows_scored": 2}
+    with pytest.raises(
+        RuntimeError,
+        match="read 4 new leads but scored 2, rejected 1 and dropped 0 as duplicates",
+    ):
+        nodes.account_for_scored_rows({**counts, "rows_read": 4}, scored)
+
+
+def test_a_label_column_in_new_leads_is_dropped_as_the_served_model_does(processing_params):
+    raw = make_raw(processing_params, [{"app_complete_flag": None}, {}])
+    unlabeled = nodes.drop_label(raw, processing_params)
+    assert "app_complete_flag" not in unlabeled.columns
+    assert unlabeled.columns.tolist() == [c for c in raw.columns if c != "app_complete_flag"]
+    plain = raw.drop(columns="app_complete_flag")
+    assert nodes.drop_label(plain, processing_params) is plain
 
 
 class _Reference:

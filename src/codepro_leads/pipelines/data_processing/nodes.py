@@ -44,10 +44,15 @@ def account_for_rows(
     fail the run if not, else pass the outputs on with the report."""
     report = {**intake, **duplicates, "rows_out": len(model_input)}
     accounted = report["rows_out"] + report["rows_rejected"] + report["duplicates_dropped"]
-    if accounted != report["rows_read"] or len(rejected) != report["rows_rejected"]:
+    if len(rejected) != report["rows_rejected"]:
+        raise RuntimeError(
+            f"Row accounting failed: {len(rejected)} rejected rows, but validation counted "
+            f"{report['rows_rejected']}"
+        )
+    if accounted != report["rows_read"]:
         raise RuntimeError(
             f"Row accounting failed: read {report['rows_read']} rows but "
-            f"{report['rows_out']} out + {len(rejected)} rejected + "
+            f"{report['rows_out']} out + {report['rows_rejected']} rejected + "
             f"{report['duplicates_dropped']} duplicates = {accounted}"
         )
     logger.info(

@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.features.processing import without_label
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.scoring import plots
 
@@ -46,16 +47,23 @@ def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
 
 
+def drop_label(new_leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """New leads without a label column, as the served model sees them."""
+    return without_label(new_leads, params)
+
+
 def account_for_scored_rows(
     processing_report: dict[str, Any], scored: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Check rows read = rows scored + rows rejected before anything is written; fail the run
     if not, else pass the scores on with the counts."""
     report = {**processing_report, "rows_scored": len(scored)}
-    if report["rows_read"] != report["rows_scored"] + report["rows_rejected"]:
+    accounted = report["rows_scored"] + report["rows_rejected"] + report["duplicates_dropped"]
+    if report["rows_read"] != accounted:
         raise RuntimeError(
             f"Row accounting failed: read {report['rows_read']} new leads but scored "
-            f"{report['rows_scored']} and rejected {report['rows_rejected']}"
+            f"{report['rows_scored']}, rejected {report['rows_rejected']} and dropped "
+            f"{report['duplicates_dropped']} as duplicates"
         )
     logger.info(
         "New leads: %d read = %d scored + %d rejected",

@@ -17,7 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     processing = pipeline(
         data_processing.create_pipeline(),
         namespace="new_leads",
-        inputs={"raw_leads": "new_leads"},
+        inputs={"raw_leads": "unlabeled_new_leads"},
         # In memory: written below, once the scores are stored.
         outputs={
             "model_input_leads": "model_input_new_leads",
@@ -29,6 +29,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             # New leads need their own key: row numbers would collide across batches.
             "params:data_processing.missing_key": "params:inference.missing_key",
         },
+    )
+    unlabeled = Node(
+        func=nodes.drop_label,
+        inputs=["new_leads", "params:data_processing"],
+        outputs="unlabeled_new_leads",
+        name="drop_label",
     )
     scoring = Pipeline(
         [
@@ -88,4 +94,4 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
-    return processing + scoring
+    return Pipeline([unlabeled]) + processing + scoring

@@ -11,13 +11,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
 from codepro_leads.mlflow_metrics import metric_value
-from codepro_leads.scoring.scorer import LeadScorer
 
 if TYPE_CHECKING:  # the node only reads what the catalog loaded; no MLflow import here
     from codepro_leads.datasets.model_registry import RegisteredModel
+    from codepro_leads.scoring.scorer import LeadScorer
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +69,8 @@ def compare_with_champion(
             f"the {len(unseen)} {leads} all have {label}={unseen[label].iloc[0]}"
         )
     else:
+        from sklearn.metrics import roc_auc_score
+
         y_true = unseen[label].to_numpy()
         comparison.update(
             comparison_rows=len(unseen),
