@@ -122,6 +122,7 @@ def tracking_store(root: Path) -> Iterator[None]:
     uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # restored on exit
+        monkeypatch.chdir(root)  # the Default experiment keeps artifacts in ./mlruns
         mlflow.set_tracking_uri(uri)
         # An earlier in-process Kedro run leaves its experiment active: not in this store.
         mlflow.set_experiment("Default")
