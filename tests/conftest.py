@@ -39,8 +39,13 @@ LOW_FLOOR = {"training": {"quality_floor": {"roc_auc": 0.6, "precision": 0.5, "r
 
 def use_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Work in project ``root``: its directory, its own SQLite MLflow store."""
+    uri = f"sqlite:///{root / 'mlflow.db'}"
     monkeypatch.chdir(root)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # An earlier in-process session set MLflow's process-wide URIs, which win over the
+    # variable: point them here too (restored after the test).
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", uri)
+    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", uri)
     bootstrap_project(root)
     return root
 
