@@ -42,10 +42,11 @@ def use_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     uri = f"sqlite:///{root / 'mlflow.db'}"
     monkeypatch.chdir(root)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    # An earlier in-process session set MLflow's process-wide URIs, which win over the
-    # variable: point them here too (restored after the test).
+    # An earlier in-process session set MLflow's process-wide tracking URI, which wins over
+    # the variable: point it here too, and let the registry follow whatever tracking URI a
+    # client is given (both restored after the test).
     monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", uri)
-    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", uri)
+    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", None)
     bootstrap_project(root)
     return root
 
