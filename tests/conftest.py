@@ -16,8 +16,8 @@ from codepro_leads.settings import CONFIG_LOADER_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-# Servers the tests start themselves (PostgreSQL).
-pytest_plugins = ["tests.services"]
+# Servers and tools the tests start themselves (PostgreSQL, Chromium).
+pytest_plugins = ["tests.services", "tests.browser"]
 
 # As the Makefile does: no telemetry prompt or upload from in-process sessions and subprocesses.
 os.environ.setdefault("DO_NOT_TRACK", "1")
