@@ -1,4 +1,4 @@
-"""Project hooks (kedro-mlflow's hooks come from its plugin entry point)."""
+"""Project hooks (kedro-mlflow's, for tracked runs only, are in mlflow_tracking_hook.py)."""
 
 from __future__ import annotations
 

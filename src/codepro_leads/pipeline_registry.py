@@ -1,28 +1,17 @@
 """Named pipelines: ``kedro run --pipelines <name>``."""
 
+from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
-
-from codepro_leads.pipelines import (
-    data_processing,
-    demo_data,
-    inference,
-    model_selection,
-    profiling,
-    training,
-)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Each pipeline reads what the previous one persisted, so each also runs on its own."""
-    processing = data_processing.create_pipeline()
-    training_pipeline = training.create_pipeline()
-    return {
-        "demo_data": demo_data.create_pipeline(),
-        "data_processing": processing,
-        "training": training_pipeline,
-        "inference": inference.create_pipeline(),
-        "__default__": processing + training_pipeline,
-        # Experimentation, run by name: not part of __default__.
-        "profiling": profiling.create_pipeline(),
-        "model_selection": model_selection.create_pipeline(),
-    }
+    """Each pipeline reads what the previous one persisted, so each also runs on its own.
+
+    ``find_pipelines`` imports only the pipelines the run asked for (Kedro tells it which), so
+    ``kedro run --pipelines data_processing`` never imports the inference pipeline's MLflow
+    model code. ``profiling`` and ``model_selection`` are experimentation, run by name.
+    """
+    pipelines = find_pipelines(raise_errors=True)
+    if "__default__" in pipelines:  # every pipeline was loaded
+        pipelines["__default__"] = pipelines["data_processing"] + pipelines["training"]
+    return pipelines

@@ -1,4 +1,4 @@
-"""Project settings. kedro-mlflow registers its own hooks through its plugin entry point."""
+"""Project settings."""
 
 import os
 import warnings
@@ -7,6 +7,7 @@ from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
 from codepro_leads.hooks import PipelineTimer, PromotionHook
+from codepro_leads.mlflow_tracking_hook import TrackedRunsMlflowHook
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
@@ -20,7 +21,11 @@ warnings.filterwarnings("ignore", message=".*Add type hints to the `predict`", c
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
-HOOKS = (PipelineTimer(), PromotionHook())
+# Registered last, so called before PromotionHook: the MLflow run starts before its
+# before_pipeline_run (trylast anyway) and kedro-mlflow ends it first, as with the plugin hook.
+HOOKS = (PipelineTimer(), PromotionHook(), TrackedRunsMlflowHook())
+# kedro-mlflow's plugin hook is replaced by TrackedRunsMlflowHook (MLflow only for tracked runs).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
