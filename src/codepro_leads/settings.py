@@ -6,7 +6,7 @@ import warnings
 from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
-from codepro_leads.hooks import PipelineTimer, PromotionHook
+from codepro_leads.hooks import ArrowMemoryRelease, PipelineTimer, PromotionHook
 from codepro_leads.mlflow_tracking_hook import TrackedRunsMlflowHook
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
@@ -23,7 +23,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
 # Registered last, so called before PromotionHook: the MLflow run starts before its
 # before_pipeline_run (trylast anyway) and kedro-mlflow ends it first, as with the plugin hook.
-HOOKS = (PipelineTimer(), PromotionHook(), TrackedRunsMlflowHook())
+HOOKS = (PipelineTimer(), ArrowMemoryRelease(), PromotionHook(), TrackedRunsMlflowHook())
 # kedro-mlflow's plugin hook is replaced by TrackedRunsMlflowHook (MLflow only for tracked runs).
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
 
