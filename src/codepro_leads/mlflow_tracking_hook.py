@@ -51,6 +51,13 @@ def _untracked_pipelines(context: KedroContext) -> list[str]:
     return list(conf.get("tracking", {}).get("disable_tracking", {}).get("pipelines", []))
 
 
+def _is_open_here(run_id: str) -> bool:
+    import mlflow
+
+    run = mlflow.active_run()
+    return run is not None and run.info.run_id == run_id
+
+
 class TrackedRunsMlflowHook:
     """Delegates to kedro-mlflow's ``MlflowHook`` unless the run needs no MLflow at all."""
 
@@ -58,6 +65,7 @@ class TrackedRunsMlflowHook:
         self.__name__ = PLUGIN_NAME  # pluggy's plugin name: the entry point is then skipped
         self._hook: MlflowHook | None = None
         self._context: KedroContext | None = None
+        self._logged: set[str] = set()  # node inputs whose parameters this run has logged
 
     def _start(self, context: KedroContext) -> MlflowHook:
         from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
@@ -80,7 +88,7 @@ class TrackedRunsMlflowHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        self._hook, self._context = None, context
+        self._hook, self._context, self._logged = None, context, set()
         # Kedro sets the requested pipelines just before a run creates its context (None for
         # __default__ and for sessions that run nothing); private, so a missing one means
         # "set up MLflow", as kedro-mlflow always does.
@@ -117,8 +125,23 @@ class TrackedRunsMlflowHook:
     def before_node_run(
         self, node: Node, catalog: CatalogProtocol, inputs: dict[str, Any], is_async: bool
     ) -> None:
-        if self._hook is not None:
-            self._hook.before_node_run(node=node, catalog=catalog, inputs=inputs, is_async=is_async)
+        hook = self._hook
+        if hook is None:
+            return
+        # kedro-mlflow logs the parameters every node takes, one SQL transaction per value, at
+        # every node: the training nodes share params:training, ~470 calls for ~40 values.
+        # A run's parameters do not change: each input is logged once.
+        fresh = {name: value for name, value in inputs.items() if name not in self._logged}
+        self._logged.update(inputs)
+        # It also re-opens its run at every node for runners that run nodes in other threads;
+        # in the thread where the run is open that only stacks the same run again.
+        run_id = hook.run_id
+        if run_id is not None and _is_open_here(run_id):
+            hook.run_id = None
+        try:
+            hook.before_node_run(node=node, catalog=catalog, inputs=fresh, is_async=is_async)
+        finally:
+            hook.run_id = run_id
 
     @hook_impl
     def after_pipeline_run(
