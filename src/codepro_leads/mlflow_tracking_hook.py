@@ -51,6 +51,28 @@ def _untracked_pipelines(context: KedroContext) -> list[str]:
     return list(conf.get("tracking", {}).get("disable_tracking", {}).get("pipelines", []))
 
 
+def _batched_hook() -> MlflowHook:
+    """kedro-mlflow's hook, logging a node's parameters in one call instead of one per value."""
+    import mlflow
+    from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+    from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
+
+    class BatchedMlflowHook(MlflowHook):
+        def before_node_run(self, *args: Any, **kwargs: Any) -> None:
+            self._batch: dict[str, Any] = {}
+            super().before_node_run(*args, **kwargs)
+            if self._batch:
+                mlflow.log_params(self._batch)
+
+        def _log_param(self, name: str, value: Any) -> None:
+            if len(str(value)) <= MAX_PARAM_VAL_LENGTH:
+                self._batch[name] = value
+            else:  # kedro-mlflow's long_params_strategy (fail, tag or truncate)
+                super()._log_param(name, value)
+
+    return BatchedMlflowHook()
+
+
 def _is_open_here(run_id: str) -> bool:
     import mlflow
 
@@ -68,10 +90,8 @@ class TrackedRunsMlflowHook:
         self._logged: set[str] = set()  # node inputs whose parameters this run has logged
 
     def _start(self, context: KedroContext) -> MlflowHook:
-        from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
-
         # One per session: kedro-mlflow's module-level hook remembers the previous run's id.
-        self._hook = MlflowHook()
+        self._hook = _batched_hook()
         self._hook.after_context_created(context=context)
         return self._hook
 
