@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -62,8 +61,6 @@ def main() -> None:
     python = sys.executable
     kedro = str(Path(python).with_name("kedro"))
     run_args = ["run", "--pipelines", "data_processing", "--params", f"raw_leads_path={raw}"]
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 
     modules = project / "loaded_modules.json"
     timed_process([python, "-c", _LIST_MODULES, str(modules), *run_args], cwd=project)

@@ -21,6 +21,11 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# As the Makefile does. Without them kedro-telemetry's catalog hook imports every dataset class
+# of the project (MLflow included) in every run, and sends statistics over the network.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+
 _CHILD = """
 import json, sys, time
 from pathlib import Path
