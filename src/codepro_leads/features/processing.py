@@ -127,9 +127,11 @@ def validate_raw_leads(
         ],
         axis=1,
     )
-    valid = pd.DataFrame(columns, copy=False)
     if bad.any():
-        valid = valid.loc[~bad].set_axis(pd.RangeIndex(int((~bad).sum())), copy=False)
+        # A column at a time, each freed once filtered: never two copies of the valid leads.
+        keep = ~bad.to_numpy()
+        columns = {name: columns.pop(name)[keep].reset_index(drop=True) for name in list(columns)}
+    valid = pd.DataFrame(columns, copy=False)
     valid[key_name] = tidy_key(valid[key_name])
     if label in valid.columns:
         valid[label] = valid[label].astype("int8")
