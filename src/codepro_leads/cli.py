@@ -1,4 +1,5 @@
-"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line.
+"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line; and
+``alias-history``, the audit trail of the registry aliases.
 
 Kedro picks up ``cli`` from this module and lets it override its built-in commands.
 """
@@ -59,3 +60,29 @@ def cli() -> None:
 cli.add_command(
     click.Command(name="run", params=kedro_run.params, callback=_run, help=kedro_run.help)
 )
+
+
+@cli.command(name="alias-history")
+@click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+def alias_history(env: str | None) -> None:
+    """Print every move of the champion and challenger aliases, oldest first (training,
+    promote and rollback: who, why, when, from which version)."""
+    from kedro.framework.session import KedroSession
+
+    try:
+        with KedroSession.create(env=env) as session:
+            rows = session.load_context().catalog.load("alias_history")
+    except Exception as exc:
+        message = _one_line(exc)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+    if rows.empty:
+        click.echo("No alias changes recorded yet.")
+        return
+    shown = rows.drop(columns=["event_id"]).assign(
+        changed_at=rows["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        previous_version=rows["previous_version"].fillna("-"),
+        run_id=rows["run_id"].fillna("-"),
+    )
+    click.echo(shown.to_string(index=False))
