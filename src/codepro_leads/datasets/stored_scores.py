@@ -90,7 +90,7 @@ def _empty() -> pd.DataFrame:
 class StoredScoresDataset(AbstractDataset[None, StoredScores]):
     """Catalog::
 
-        stored_scores:
+        scored_leads_lookup:
           type: codepro_leads.datasets.stored_scores.StoredScoresDataset
           table_name: scored_leads
           credentials: {con: ${globals:lead_scores_db_url}}

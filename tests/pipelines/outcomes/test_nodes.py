@@ -261,7 +261,7 @@ def test_report_metrics_are_series_per_version_and_role_by_week():
 def test_pipeline_nodes_and_hand_offs():
     nodes = {node.name: node for node in create_pipeline().nodes}
     assert nodes["validate_outcomes"].inputs[0] == "lead_outcomes"
-    assert nodes["join_stored_scores"].inputs[1] == "stored_scores"
+    assert nodes["join_stored_scores"].inputs[1] == "scored_leads_lookup"
     # The report and metrics wait for the table's receipt.
     assert "stored_performance" in nodes["report_realized_performance"].inputs
     assert nodes["store_realized_performance"].outputs[0] == "model_performance"

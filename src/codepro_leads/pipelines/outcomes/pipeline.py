@@ -23,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.join_stored_scores,
-                inputs=["known_outcomes", "stored_scores", "outcome_counts"],
+                inputs=["known_outcomes", "scored_leads_lookup", "outcome_counts"],
                 outputs=["scored_outcomes", "outcome_join_counts"],
                 name="join_stored_scores",
             ),
