@@ -142,11 +142,10 @@ SCORE_COLUMNS = {
 }
 
 
-def _store(tmp_path, with_role: bool) -> str:
+def _store(url: str, with_role: bool) -> str:
     """A score store as inference writes it (without the role column, as before shadow
     scoring, or with it), holding v1's scores of leads 0-5 and, with roles, v2's shadow
     scores of leads 0-2."""
-    url = f"sqlite:///{tmp_path / 'scores.db'}"
     rows = _scores().drop(columns="role").assign(score=1, up_factors="[]", down_factors="[]")
     UpsertTableDataset(
         "scored_leads", SCORE_COLUMNS, ["lead_id", "model_version"], {"con": url}
@@ -165,8 +164,15 @@ def _store(tmp_path, with_role: bool) -> str:
 
 
 @pytest.mark.parametrize("with_role", [False, True])
-def test_join_reads_only_the_exports_leads_and_counts_the_unmatched(tmp_path, with_role):
-    url = _store(tmp_path, with_role)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_join_reads_only_the_exports_leads_and_counts_the_unmatched(
+    tmp_path, request, backend, with_role
+):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'scores.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")  # a new database on the test server
+    url = _store(url, with_role)
     # batch_size 2: the lookup runs in several queries.
     lookup = StoredScoresDataset("scored_leads", {"con": url}, batch_size=2).load()
     outcomes = pd.DataFrame(
@@ -197,7 +203,8 @@ def test_join_reads_only_the_exports_leads_and_counts_the_unmatched(tmp_path, wi
 
 
 def test_accounting_mismatch_stops_the_run(tmp_path):
-    lookup = StoredScoresDataset("scored_leads", {"con": _store(tmp_path, False)}).load()
+    url = _store(f"sqlite:///{tmp_path / 'scores.db'}", with_role=False)
+    lookup = StoredScoresDataset("scored_leads", {"con": url}).load()
     outcomes = pd.DataFrame({"lead_id": ["1"], "created_date": pd.NaT, "completed": [1]})
     with pytest.raises(RuntimeError, match="Row accounting failed: read 3 outcomes"):
         join_stored_scores(outcomes, lookup, {"rows_read": 3, "rows_rejected": 1})
