@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
@@ -22,6 +23,7 @@ def realized_performance_figure(performance: pd.DataFrame) -> Figure:
             group["week"],
             group["test_auc"],
             linestyle="--",
+            marker="x",
             color=line.get_color(),
             label=f"{name}: test AUC",
         )
@@ -38,7 +40,11 @@ def realized_performance_figure(performance: pd.DataFrame) -> Figure:
         title="Completion rate by grade", xlabel="Scoring week (starting Monday)", ylabel="Rate"
     )
     grade_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    grade_ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
     grade_ax.tick_params(axis="x", labelrotation=30)
+    if not rows.empty:  # a few days around the weeks, not years around a single one
+        pad = pd.Timedelta(days=4)
+        grade_ax.set_xlim(rows["week"].min() - pad, rows["week"].max() + pad)
     for ax in (auc_ax, grade_ax):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize="small", loc="best")
