@@ -1,5 +1,6 @@
-"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line; and
-``alias-history``, the audit trail of the registry aliases.
+"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line; and the
+champion's audit trail: ``promote`` and ``rollback`` (the pipelines of those names, with a
+reason that may hold commas) and ``alias-history``.
 
 Kedro picks up ``cli`` from this module and lets it override its built-in commands.
 """
@@ -62,8 +63,45 @@ cli.add_command(
 )
 
 
+def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:
+    """``kedro run --pipelines <name>`` with these runtime parameters; one line on failure."""
+    from kedro.framework.session import KedroSession
+
+    try:
+        with KedroSession.create(env=env, runtime_params=runtime_params) as session:
+            session.run(pipeline_names=[name])
+    except Exception as exc:
+        message = _one_line(exc)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+
+
+_ENV = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+_REASON = click.option("--reason", required=True, help="Why: recorded in the alias history.")
+
+
+@cli.command(name="promote")
+@click.argument("model_version")
+@_REASON
+@_ENV
+def promote(model_version: str, reason: str, env: str | None) -> None:
+    """Make MODEL_VERSION the champion if its test metrics pass the quality floor; who, why
+    and when are recorded (``kedro run --pipelines promote``)."""
+    _run_pipeline("promote", {"model_version": model_version, "reason": reason}, env)
+
+
+@cli.command(name="rollback")
+@_REASON
+@_ENV
+def rollback(reason: str, env: str | None) -> None:
+    """Give the champion back to the version it replaced, as recorded in the alias history
+    (``kedro run --pipelines rollback``)."""
+    _run_pipeline("rollback", {"reason": reason}, env)
+
+
 @cli.command(name="alias-history")
-@click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+@_ENV
 def alias_history(env: str | None) -> None:
     """Print every move of the champion and challenger aliases, oldest first (training,
     promote and rollback: who, why, when, from which version)."""
