@@ -8,6 +8,7 @@ Kedro picks up ``cli`` from this module and lets it override its built-in comman
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -63,18 +64,27 @@ cli.add_command(
 )
 
 
-def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:
-    """``kedro run --pipelines <name>`` with these runtime parameters; one line on failure."""
-    from kedro.framework.session import KedroSession
-
+@contextmanager
+def _errors_in_one_line() -> Iterator[None]:
+    """A problem a user can act on ends the command in one line, as in ``run``."""
     try:
-        with KedroSession.create(env=env, runtime_params=runtime_params) as session:
-            session.run(pipeline_names=[name])
+        yield
     except Exception as exc:
         message = _one_line(exc)
         if message is None:
             raise
         raise click.ClickException(message) from None
+
+
+def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:
+    """``kedro run --pipelines <name>`` with these runtime parameters."""
+    from kedro.framework.session import KedroSession
+
+    with (
+        _errors_in_one_line(),
+        KedroSession.create(env=env, runtime_params=runtime_params) as session,
+    ):
+        session.run(pipeline_names=[name])
 
 
 _ENV = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
@@ -107,14 +117,8 @@ def alias_history(env: str | None) -> None:
     promote and rollback: who, why, when, from which version)."""
     from kedro.framework.session import KedroSession
 
-    try:
-        with KedroSession.create(env=env) as session:
-            rows = session.load_context().catalog.load("alias_history")
-    except Exception as exc:
-        message = _one_line(exc)
-        if message is None:
-            raise
-        raise click.ClickException(message) from None
+    with _errors_in_one_line(), KedroSession.create(env=env) as session:
+        rows = session.load_context().catalog.load("alias_history")
     if rows.empty:
         click.echo("No alias changes recorded yet.")
         return

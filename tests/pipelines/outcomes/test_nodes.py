@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from codepro_leads.datasets.stored_scores import StoredScoresDataset
 from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
-from codepro_leads.errors import LeadDataError
+from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.pipelines.outcomes import create_pipeline
 from codepro_leads.pipelines.outcomes.nodes import (
     join_stored_scores,
@@ -272,3 +272,19 @@ def test_pipeline_nodes_and_hand_offs():
     # The report and metrics wait for the table's receipt.
     assert "stored_performance" in nodes["report_realized_performance"].inputs
     assert nodes["store_realized_performance"].outputs[0] == "model_performance"
+
+
+def test_weeks_of_creation_instead_of_scoring_and_an_unknown_choice():
+    # Scored on one day, created over two weeks: grouped by creation week on request.
+    joined = _scores().assign(
+        completed=COMPLETED,
+        created_date=pd.to_datetime(["2022-02-13"] * 3 + ["2022-02-14"] * 3),
+    )
+    params = {**PARAMS, "min_matched_leads": 1, "week_of": "created_date"}
+    rows = measure_realized_performance(joined, pd.DataFrame(), {"export_sha256": "x"}, params)
+    assert rows["week"].tolist() == [pd.Timestamp("2022-02-07"), pd.Timestamp("2022-02-14")]
+    assert rows["leads"].tolist() == [3, 3]
+    with pytest.raises(ConfigError, match="outcomes.week_of must be scored_at or created_date"):
+        measure_realized_performance(
+            joined, pd.DataFrame(), {"export_sha256": "x"}, {**params, "week_of": "week"}
+        )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from codepro_leads.errors import LeadDataError
+from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features.processing import validate_raw_leads
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 
@@ -139,6 +139,10 @@ def measure_realized_performance(
     and a status: ``degraded`` when the realized AUC is more than ``max_auc_drop`` below it on
     at least ``min_matched_leads`` leads, ``insufficient_data`` on fewer (or one class only),
     else ``ok``."""
+    if params["week_of"] not in ("scored_at", "created_date"):
+        raise ConfigError(
+            f"outcomes.week_of must be scored_at or created_date, not {params['week_of']!r}"
+        )
     test_auc = _test_auc_by_version(versions)
     week = joined[params["week_of"]].dt.to_period("W-SUN").dt.start_time
     evaluated_at = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
