@@ -1,17 +1,55 @@
 """Named pipelines: ``kedro run --pipelines <name>``."""
 
-from kedro.framework.project import find_pipelines
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from importlib import import_module
+
 from kedro.pipeline import Pipeline
 
 
-def register_pipelines() -> dict[str, Pipeline]:
-    """Each pipeline reads what the previous one persisted, so each also runs on its own.
+def _create(module: str, function: str = "create_pipeline") -> Callable[[Mapping], Pipeline]:
+    return lambda _: getattr(import_module(f"codepro_leads.pipelines.{module}"), function)()
 
-    ``find_pipelines`` imports only the pipelines the run asked for (Kedro tells it which), so
+
+# Each pipeline reads what the previous one persisted, so each also runs on its own.
+_FACTORIES: dict[str, Callable[[Mapping], Pipeline]] = {
+    "demo_data": _create("demo_data"),
+    "data_processing": _create("data_processing"),
+    "training": _create("training"),
+    "inference": _create("inference"),
+    "__default__": lambda made: made["data_processing"] + made["training"],
+    # Realized performance of stored scores, from a later labeled export.
+    "outcomes": _create("outcomes"),
+    # Champion changes by hand, audited.
+    "promote": _create("promote"),
+    "rollback": _create("promote", "create_rollback_pipeline"),
+    # Experimentation, run by name: not part of __default__.
+    "profiling": _create("profiling"),
+    "model_selection": _create("model_selection"),
+}
+
+
+class _LazyPipelines(Mapping):
+    """Creates a pipeline, importing its modules, when Kedro first asks for it by name:
     ``kedro run --pipelines data_processing`` never imports the inference pipeline's MLflow
-    model code. ``profiling`` and ``model_selection`` are experimentation, run by name.
-    """
-    pipelines = find_pipelines(raise_errors=True)
-    if "__default__" in pipelines:  # every pipeline was loaded
-        pipelines["__default__"] = pipelines["data_processing"] + pipelines["training"]
-    return pipelines
+    model code. Listing them all (``kedro registry list``, kedro-viz) creates every one."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Pipeline] = {}
+
+    def __getitem__(self, name: str) -> Pipeline:
+        if name not in self._made:
+            self._made[name] = _FACTORIES[name](self)  # KeyError: Kedro suggests close names
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FACTORIES)
+
+    def __len__(self) -> int:
+        return len(_FACTORIES)
+
+
+def register_pipelines() -> Mapping[str, Pipeline]:
+    """The project's pipelines by name, each created on first use."""
+    return _LazyPipelines()
