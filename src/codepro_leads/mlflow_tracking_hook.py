@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 
 if TYPE_CHECKING:
     from kedro.framework.context import KedroContext
-    from kedro.io import CatalogProtocol
+    from kedro.io import CatalogProtocol, DataCatalog
     from kedro.pipeline import Node, Pipeline
     from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 
@@ -73,6 +73,33 @@ def _batched_hook() -> MlflowHook:
     return BatchedMlflowHook()
 
 
+class _MetricDatasets:
+    """The catalog as kedro-mlflow's ``after_catalog_created`` uses it: it only renames its
+    metric datasets, but walks ``items()``, which materialises every entry (~1,200, each
+    parameter is one) and imports every dataset class (MLflow models, LightGBM, matplotlib):
+    seconds. This view reads the configured type names and materialises the metric datasets
+    alone."""
+
+    def __init__(self, catalog: DataCatalog) -> None:
+        self._catalog = catalog
+
+    def _type(self, name: str) -> str:
+        configured = self._catalog.config_resolver.config.get(name)
+        if configured is not None:  # as written in the catalog: short or full module path
+            return str(configured.get("type", ""))
+        return self._catalog.get_type(name) or ""  # materialised already: no import
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [
+            (name, self._catalog[name])
+            for name in self._catalog
+            if self._type(name).startswith("kedro_mlflow.io.metrics.")
+        ]
+
+    def __setitem__(self, name: str, dataset: Any) -> None:
+        self._catalog[name] = dataset
+
+
 def _is_open_here(run_id: str) -> bool:
     import mlflow
 
@@ -98,7 +125,7 @@ class TrackedRunsMlflowHook:
     def _catalog_created(self, catalog: CatalogProtocol) -> None:
         # kedro-mlflow reads only the catalog (its metric datasets get their names).
         self._hook.after_catalog_created(
-            catalog=catalog,
+            catalog=_MetricDatasets(catalog),
             conf_catalog=None,
             conf_creds=None,
             parameters=None,

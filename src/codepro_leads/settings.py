@@ -21,6 +21,14 @@ warnings.filterwarnings("ignore", message=".*Add type hints to the `predict`", c
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
+# DO_NOT_TRACK=1 (the usual spelling, as the Makefile sets it) also switches off MLflow's usage
+# telemetry, which only honours "true": otherwise every tracked run fetches its config over the
+# network and flushes its queue at exit.
+if os.environ.get("DO_NOT_TRACK", "").lower() in ("1", "true", "yes"):
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# mlflow.start_run imports IPython (1 s) to look for a Databricks serverless GPU job to resume.
+os.environ.setdefault("MLFLOW_ENABLE_SGC_RUN_RESUMPTION_FOR_DATABRICKS_JOBS", "false")
+
 # LightGBM's OpenMP threads busy-wait for each other by default: on 2 cores shared with other
 # runs a fit took 10x longer (78 s instead of 7 s for 240k leads under load). Passive threads
 # sleep instead. Read when LightGBM loads OpenMP, i.e. after these settings.

@@ -96,6 +96,8 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     has no champion to beat); otherwise it stops the run with one clear line. Any other registry
     failure, or a version whose files cannot be loaded, stops the run with one clear line
     (``ModelRegistryError``): it is never mistaken for "no model".
+
+    ``load_args`` go to ``mlflow.pyfunc.load_model``.
     """
 
     def __init__(
@@ -104,9 +106,11 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         alias: str = "champion",
         model_version: str | int | None = None,
         optional: bool = False,
+        load_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
+        self._load_args = load_args or {}
         self._alias = alias
         self._version = None if model_version in (None, "") else str(model_version)
         self._optional = optional
@@ -140,7 +144,7 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         uri = f"models:/{self._model_name}/{found.version}"
         logger.info("Loading %s (run %s)", uri, found.run_id)
         try:
-            model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+            model = mlflow.pyfunc.load_model(uri, **self._load_args).unwrap_python_model()
         except Exception as error:  # missing files, unreadable pickle...: unusable either way
             raise _registry_error(client, f"loading {uri}", error) from error
         return RegisteredModel(name=self._model_name, version=str(found.version), model=model)
