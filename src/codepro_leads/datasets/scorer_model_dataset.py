@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import pickle
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
+import mlflow.pyfunc
+import mlflow.utils.environment
 from kedro_mlflow.io.models import MlflowModelTrackingDataset
 from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, ColSpec, Schema
@@ -52,7 +56,27 @@ class LeadScorerModelDataset(MlflowModelTrackingDataset):
                 code_paths=[str(PACKAGE_DIR)],
                 pip_requirements=[f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
             )
-            super()._save(str(SERVED_MODEL))
+            with _no_requirements_check():
+                super()._save(str(SERVED_MODEL))
+
+
+@contextmanager
+def _no_requirements_check() -> Iterator[None]:
+    """Without MLflow's check of the model's requirements against the installed packages,
+    when logging the model and when loading it back to validate its input example.
+
+    The pins are the installed versions themselves, so the check cannot warn; it would still
+    map every installed distribution to its modules (~1 s)."""
+    name = "warn_dependency_requirement_mismatches"
+    modules = (mlflow.utils.environment, mlflow.pyfunc)
+    checks = [getattr(module, name) for module in modules]
+    for module in modules:
+        setattr(module, name, lambda requirements: None)
+    try:
+        yield
+    finally:
+        for module, check in zip(modules, checks, strict=True):
+            setattr(module, name, check)
 
 
 def raw_rows_signature(columns: list[str]) -> ModelSignature:
