@@ -77,3 +77,51 @@ def test_session_without_a_run_gets_kedro_mlflow_config(project):
     with KedroSession.create(project_path=project) as session:
         context = session.load_context()
     assert context.mlflow.tracking.disable_tracking.pipelines == ["demo_data", "data_processing"]
+
+
+def test_kedro_mlflow_names_its_metric_datasets_without_materialising_the_catalog():
+    """kedro-mlflow's catalog hook sees the metric datasets alone: an entry whose class cannot
+    even be imported stays untouched, and the metric dataset still gets its name as prefix."""
+    from kedro.io import DataCatalog
+    from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+
+    from codepro_leads.mlflow_tracking_hook import _MetricDatasets
+
+    catalog = DataCatalog.from_config(
+        {
+            "model_metrics": {"type": "kedro_mlflow.io.metrics.MlflowMetricsHistoryDataset"},
+            "unimportable": {"type": "no_such_package.NoSuchDataset"},
+        }
+    )
+    catalog["params:training"] = {"min_class_leads": 100}
+    view = _MetricDatasets(catalog)
+    assert [name for name, _ in view.items()] == ["model_metrics"]
+    MlflowHook().after_catalog_created(
+        catalog=view,
+        conf_catalog=None,
+        conf_creds=None,
+        parameters=None,
+        save_version=None,
+        load_versions=None,
+    )
+    assert catalog["model_metrics"]._prefix == "model_metrics"
+    assert catalog.get_type("params:training") == "kedro.io.memory_dataset.MemoryDataset"
+
+
+def test_do_not_track_switches_mlflow_telemetry_off():
+    """DO_NOT_TRACK=1 (as the Makefile sets it) reaches MLflow, which only reads "true"."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_DISABLE_TELEMETRY"}
+    # The variable MLflow reads (mlflow.environment_variables.MLFLOW_DISABLE_TELEMETRY), as
+    # settings leave it for MLflow to read later.
+    code = "import os, codepro_leads.settings; print(os.environ.get('MLFLOW_DISABLE_TELEMETRY'))"
+    out = {}
+    for value in ("1", "0"):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "DO_NOT_TRACK": value},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[value] = result.stdout.split()[-1]
+    assert out == {"1": "true", "0": "None"}
