@@ -7,6 +7,7 @@ from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
 from codepro_leads.hooks import PipelineTimer, PromotionHook
+from codepro_leads.mlflow_lineage import MlflowLineageHook
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
@@ -20,7 +21,7 @@ warnings.filterwarnings("ignore", message=".*Add type hints to the `predict`", c
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
-HOOKS = (PipelineTimer(), PromotionHook())
+HOOKS = (PipelineTimer(), PromotionHook(), MlflowLineageHook())
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
