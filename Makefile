@@ -18,7 +18,7 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run demo-data test lint benchmark viz serve mlflow-ui dags clean
+.PHONY: install run demo-data test lint benchmark viz serve mlflow-ui dags clean app
 
 install: $(STAMP)
 
@@ -68,6 +68,13 @@ serve: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} \
 	  $(BIN)/mlflow models serve -m models:/codepro-lead-scorer@champion --env-manager local \
 	  --host 127.0.0.1 --port 5001
+
+# The sales app on http://127.0.0.1:$(APP_PORT) (make app APP_PORT=8502): the champion and the
+# score store of this project's conf (MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL win).
+APP_PORT ?= 8501
+app: $(STAMP)
+	$(BIN)/streamlit run src/codepro_leads/app/main.py --server.address 127.0.0.1 \
+	  --server.port $(APP_PORT) --server.headless true --browser.gatherUsageStats false
 
 # MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry).
 mlflow-ui: $(STAMP)
