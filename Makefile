@@ -70,11 +70,11 @@ serve: $(STAMP)
 	  --host 127.0.0.1 --port 5001
 
 # The sales app on http://127.0.0.1:$(APP_PORT) (make app APP_PORT=8502): the champion and the
-# score store of this project's conf (MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL win).
+# score store of this project's conf (MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL win); headless,
+# no usage statistics (codepro_leads/app/__main__.py).
 APP_PORT ?= 8501
 app: $(STAMP)
-	$(BIN)/streamlit run src/codepro_leads/app/main.py --server.address 127.0.0.1 \
-	  --server.port $(APP_PORT) --server.headless true --browser.gatherUsageStats false
+	$(BIN)/python -m codepro_leads.app --port $(APP_PORT)
 
 # MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry).
 mlflow-ui: $(STAMP)

@@ -53,7 +53,7 @@ if not submitted:
     st.stop()
 
 values = {
-    params["key_column"]: lead_id.strip(),
+    params["key_column"]: lead_id.strip() or None,  # blank: missing, as in an export
     params["date_column"]: created.isoformat(),
     params["city_column"]: city,
     "first_platform_c": platform,
