@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from codepro_leads.app import wording
+from codepro_leads.app import store, wording
 from tests.app.conftest import open_page
 from tests.conftest import run_pipeline
 
@@ -152,6 +152,26 @@ def test_an_empty_store_says_how_to_get_scores(trained_project):
         "No scores of this champion in the store yet",
         "No monitoring runs yet",
     ]
+    assert [h.value for h in app.subheader][-1] == "Challenger"  # no realized performance
+
+
+def test_realized_performance_is_shown_once_recorded(trained_project):
+    performance = pd.DataFrame(
+        {
+            "model_version": ["1", "1"],
+            "role": ["champion", "champion"],
+            "week": pd.to_datetime(["2022-02-21", "2022-02-14"]),
+            "leads": [800, 700],
+            "realized_auc": [0.79, 0.81],
+        }
+    )
+    engine = sa.create_engine(f"sqlite:///{trained_project / 'data' / 'lead_scores.db'}")
+    performance.to_sql(store.PERFORMANCE, engine, index=False)
+    app = open_page("model_health")
+    assert app.subheader[-1].value == "Realized performance (leads whose outcome is known)"
+    shown = app.dataframe[-1].value
+    assert shown["week"].tolist() == sorted(performance["week"])
+    assert shown["realized_auc"].tolist() == [0.81, 0.79]
 
 
 def _stored(project) -> pd.DataFrame:
