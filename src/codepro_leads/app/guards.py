@@ -8,14 +8,18 @@ import streamlit as st
 
 from codepro_leads.app import sources
 from codepro_leads.datasets.model_registry import RegisteredModel
-from codepro_leads.errors import UserFacingError
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def project_or_stop() -> sources.Sources:
+    """The registry and store of the working directory's project; otherwise why not."""
     try:
         return sources.current_sources()
-    except (FileNotFoundError, UserFacingError) as error:
-        st.error(str(error))
+    except Exception as error:  # not in a project, unreadable or unresolvable configuration
+        st.error(f"Cannot read the project's configuration: {_first_line(error)}")
         st.stop()
 
 
@@ -32,12 +36,8 @@ def champion_or_stop(found: sources.Sources) -> RegisteredModel:
     return model
 
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
 def store_or_stop(found: sources.Sources) -> sa.Engine:
-    """A connection pool to the score store, checked once; otherwise the reason, in a line."""
+    """The score store's connection pool, checked at each page load; otherwise why not."""
     try:
         engine = sources.store_engine(found.scores_url)
         with engine.connect():
