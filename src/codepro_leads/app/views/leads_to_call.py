@@ -67,11 +67,17 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
+        "lead_id": "Lead",
+        "score": "Score",
+        "grade": "Grade",
         "probability": st.column_config.ProgressColumn(
             "Chance to complete", format="percent", min_value=0.0, max_value=1.0
         ),
         "is_junk": st.column_config.CheckboxColumn("Junk"),
         "raises_score": "Raises the score",
         "lowers_score": "Lowers the score",
+        "created_date": st.column_config.DatetimeColumn("Created"),
+        "model_version": "Model version",
+        "scored_at": st.column_config.DatetimeColumn("Scored at"),
     },
 )
