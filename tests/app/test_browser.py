@@ -77,7 +77,7 @@ def test_a_lead_typed_in_the_browser_gets_the_champions_score(chromium, app_url,
             page.get_by_label("Leads dropped").fill("3")
             page.get_by_text("Referred by someone").click()
             submit.click()
-            page.get_by_text("Lead B-42").wait_for(timeout=60_000)
+            page.get_by_text("Lead B-42 scored by ").wait_for(timeout=60_000)  # the last element
             values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=SCREENSHOT, full_page=True)

@@ -87,4 +87,7 @@ for column, direction, title in zip(
     factors = wording.factors_of_row(row, direction)
     lines = [f"- {wording.factor_in_words(label)} ({wording.strength(e)})" for label, e in factors]
     column.markdown("\n".join([f"**{title}**", *(lines or ["- nothing stands out"])]))
-st.caption(f"Model {champion.name} v{champion.version}; scored in {result.seconds * 1000:.1f} ms.")
+st.caption(  # the page's last element: once it shows, the whole answer is on screen
+    f"Lead {row['lead_id']} scored by {champion.name} v{champion.version} "
+    f"in {result.seconds * 1000:.1f} ms."
+)
