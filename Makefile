@@ -53,10 +53,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# Issue 11's five figures, each with its target (defaults = the issue's sizes; medians of fresh
+# processes). Slow: about 10 minutes on 2 cores.
 benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_data_processing.py
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_serving.py
 
 # One Airflow DAG file per pipeline (settings: conf/base/airflow.yml). The files are committed;
 # a test regenerates them and fails on any difference.
