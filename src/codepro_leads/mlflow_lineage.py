@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import tempfile
 import warnings
 from datetime import UTC, datetime
@@ -53,9 +54,11 @@ class MlflowLineageHook:
     # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
+        self._run, self._catalog = None, catalog
+        if "mlflow" not in sys.modules:  # an untracked run (data_processing): no MLflow run
+            return
         import mlflow
 
-        self._run, self._catalog = None, catalog
         active = mlflow.active_run()
         if active is None:
             return
