@@ -57,7 +57,9 @@ def prepare_records(
 ) -> PreparedRecords | None:
     """The lead preparation and encoding of ``frame`` (raw rows, as the scoring server parses
     a request), or None when a column or value is not plain."""
-    columns = [str(col) for col in frame.columns]
+    if not all(isinstance(col, str) for col in frame.columns):
+        return None
+    columns = list(frame.columns)
     key_col = _key_column(columns, params)
     label = params["label_column"]
     required = raw_columns(params)
