@@ -481,3 +481,14 @@ KNOWN_LEAD_ANSWER = {
     "down_factor_3_effect": pytest.approx(-0.13333893099106728, abs=1e-12),
     "rejected_reason": None,
 }
+
+
+def test_in_process_predict_answers_as_http(logged):
+    raw = new_leads(logged["model"].processing_params)
+    raw.loc[4, "referred_lead"] = 3
+    in_process = logged["served"].predict(pd.DataFrame(records(raw)))
+    _, body = post(logged["served"], {"dataframe_records": records(raw)})
+
+    in_process["created_date"] = [d and d.isoformat() for d in in_process["created_date"]]
+    assert in_process.to_dict(orient="records") == body["predictions"]
+    assert body["predictions"][4]["rejected_reason"] == "referred_lead: not 0 or 1 (3)"

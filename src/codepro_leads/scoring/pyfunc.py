@@ -2,8 +2,14 @@
 
 It runs the shared lead preparation (``codepro_leads.features``: the functions the
 data_processing pipeline runs as nodes), then the fitted LeadScorer with the settings it
-carries, so ``mlflow models serve`` answers with the batch scores. Only MLflow, pandas, NumPy
-and the project's ``features`` and ``scoring`` code are imported: no Kedro, no datasets.
+carries, so ``mlflow models serve`` answers with the batch scores. Plain requests of up to
+``FAST_PATH_MAX_ROWS`` rows are prepared record by record instead (``scoring.records``: the
+same rules without pandas' per-operation cost) and meet the same ``LeadScorer.score_matrix``.
+Only MLflow, pandas, NumPy and the project's ``features`` and ``scoring`` code are imported:
+no Kedro, no datasets.
+
+In-process callers (the app) score exactly as over HTTP, model loaded once:
+``mlflow.pyfunc.load_model("models:/codepro-lead-scorer@champion").predict(pd.DataFrame(records))``.
 
 It is logged as MLflow "model from code" (``served_model.py``), not as a pickled Python
 object: its fitted state travels as the artifact ``STATE_ARTIFACT``.
@@ -72,8 +78,8 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
     ) -> pd.DataFrame:
         """Scores of the raw rows ``model_input``: what the scoring server sends back as JSON.
 
-        In-process callers (the app) call it through ``mlflow.pyfunc.load_model(uri).predict``
-        with ``pd.DataFrame(records)``, which is how the scoring server parses a request.
+        The scoring server parses a request's records with ``pd.DataFrame(records)``; in-process
+        callers pass the same frame to ``mlflow.pyfunc.load_model(uri).predict``.
         """
         if len(model_input) == 0:
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
