@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 KEDRO := $(BIN)/kedro
 RAW := data/01_raw/leadscoring.csv
+OUTCOMES := data/01_raw/new_leads_outcomes.csv
 # Pipelines exported as Airflow DAGs by `make dags`: the top-level keys of conf/base/airflow.yml
 # but `default` (each needs its schedule there anyway). DAGS_DIR: where the DAG files go.
 DAG_PIPELINES := $(shell sed -n 's/^\([a-z_]*\):.*/\1/p' conf/base/airflow.yml | grep -vx default | paste -sd, -)
@@ -30,16 +31,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-# Demo leads are generated once; delete data/01_raw/*.csv to rebuild them.
-$(RAW): | $(STAMP)
+# Demo leads (and their later outcomes) are generated once; delete data/01_raw/*.csv to
+# rebuild them.
+$(RAW) $(OUTCOMES) &: | $(STAMP)
 	$(KEDRO) run --pipelines demo_data
 
-demo-data: $(RAW)
+demo-data: $(RAW) $(OUTCOMES)
 
-run: $(STAMP) $(RAW)
+# Ends with the realized performance of the scores, from the leads' later outcomes.
+run: $(STAMP) $(RAW) $(OUTCOMES)
 	$(KEDRO) run --pipelines data_processing
 	$(KEDRO) run --pipelines training
 	$(KEDRO) run --pipelines inference
+	$(KEDRO) run --pipelines outcomes
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

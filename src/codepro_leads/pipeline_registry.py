@@ -7,7 +7,9 @@ from codepro_leads.pipelines import (
     demo_data,
     inference,
     model_selection,
+    outcomes,
     profiling,
+    promote,
     training,
 )
 
@@ -22,6 +24,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         "training": training_pipeline,
         "inference": inference.create_pipeline(),
         "__default__": processing + training_pipeline,
+        # Realized performance of stored scores, from a later labeled export.
+        "outcomes": outcomes.create_pipeline(),
+        # Champion changes by hand, audited.
+        "promote": promote.create_pipeline(),
+        "rollback": promote.create_rollback_pipeline(),
         # Experimentation, run by name: not part of __default__.
         "profiling": profiling.create_pipeline(),
         "model_selection": model_selection.create_pipeline(),
