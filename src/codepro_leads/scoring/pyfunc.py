@@ -69,6 +69,7 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         with open(context.artifacts[STATE_ARTIFACT], "rb") as handle:
             vars(self).update(pickle.load(handle))
+        _ = self.scorer.contribution_tables  # built at load, not by the first request
 
     def predict(
         self,
