@@ -9,7 +9,7 @@ then a lookup per tree, summed in tree order as LightGBM sums: contributions equ
 ``pred_contrib`` to rounding (~1e-16), raw scores are bit-identical to its ``raw_score``.
 
 A value's cell per feature comes from a global class (numbers: the interval between the
-thresholds of all trees, a zero class when a tree treats zero as missing, and NaN; category
+thresholds of all trees, the band LightGBM reads as zero, and NaN; category
 codes: each code some tree names, and any other code), which each tree maps to its own
 decisions. The decision rules mirror LightGBM's ``Tree::NumericalDecision`` and
 ``Tree::CategoricalDecision``. LightGBM itself explains, at scoring time, the trees with more
@@ -26,7 +26,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-# LightGBM's kZeroThreshold (a float literal in its source, compared as a double).
+# LightGBM's kZeroThreshold (a float literal in its source): its predictor reads any value
+# within it of zero as 0.0.
 _ZERO = float(np.float32(1e-35))
 # Rows looked up at once: bounds the (trees x rows x features) gather to a few MB.
 _BLOCK_ROWS = 2048
@@ -71,27 +72,13 @@ class _FeatureClasses:
             self.representatives = [*codes.astype(float), -1.0]
             return
         self.thresholds = np.unique([split.threshold for split in splits])
-        self.has_zero = any(split.missing_type == "Zero" for split in splits)
-        if self.has_zero and any(
-            split.missing_type != "Zero" and -_ZERO <= split.threshold < _ZERO for split in splits
-        ):
-            raise ValueError("a threshold inside the zero band of a zero-as-missing feature")
-        # Class i <= len(thresholds): values in (thresholds[i-1], thresholds[i]]; then the
-        # zero band (if some split treats zero as missing); then NaN.
+        # Class i <= len(thresholds): values in (thresholds[i-1], thresholds[i]] outside the
+        # zero band; then the zero band (LightGBM reads it as 0.0); then NaN.
         bounds = [-math.inf, *self.thresholds.tolist(), math.inf]
         self.representatives = [
-            self._inside(low, high) for low, high in zip(bounds[:-1], bounds[1:], strict=True)
+            _inside(low, high) for low, high in zip(bounds[:-1], bounds[1:], strict=True)
         ]
-        if self.has_zero:
-            self.representatives.append(0.0)
-        self.representatives.append(math.nan)
-
-    def _inside(self, low: float, high: float) -> float:
-        """A value in (low, high], outside the zero band when that is a class of its own."""
-        candidates = [high, np.nextafter(low, math.inf), low + 1.0, high - 1.0, -1.0, 1.0]
-        inside = [float(v) for v in candidates if low < v <= high and math.isfinite(v)]
-        outside_zero = [v for v in inside if not (self.has_zero and abs(v) <= _ZERO)]
-        return (outside_zero or inside or [0.0])[0]  # an interval inside the band is unreachable
+        self.representatives += [0.0, math.nan]
 
     def classify(self, values: np.ndarray) -> np.ndarray:
         """Each value's class (an index into ``representatives``)."""
@@ -102,10 +89,16 @@ class _FeatureClasses:
             classes[known] = self.code_class[codes[known].astype(np.intp)]
             return classes
         classes = np.searchsorted(self.thresholds, values, side="left")
-        if self.has_zero:
-            classes[np.abs(values) <= _ZERO] = len(self.representatives) - 2
+        classes[np.abs(values) <= _ZERO] = len(self.representatives) - 2
         classes[np.isnan(values)] = len(self.representatives) - 1
         return classes
+
+
+def _inside(low: float, high: float) -> float:
+    """A value in (low, high] outside the zero band (0.0 if none: the interval is unreachable)."""
+    candidates = [high, np.nextafter(low, math.inf), low + 1.0, high - 1.0, -1.0, 1.0]
+    inside = [float(v) for v in candidates if low < v <= high and math.isfinite(v)]
+    return next((v for v in inside if abs(v) > _ZERO), 0.0)
 
 
 class ContributionTables:
