@@ -193,8 +193,8 @@ class ContributionTables:
         for f, classes in self.features.items():
             cell += self.cell_part[f][:, classes.classify(matrix[:, f])]
         if len(self.outputs):
-            per_tree = self.contributions[cell]  # trees x rows x (features + 1)
-            output = self.outputs[cell]
+            per_tree = np.take(self.contributions, cell, axis=0)  # trees x rows x (features + 1)
+            output = np.take(self.outputs, cell)
         else:
             per_tree = np.zeros((self.n_trees, len(matrix), self.n_features + 1))
             output = np.zeros((self.n_trees, len(matrix)))
@@ -202,8 +202,12 @@ class ContributionTables:
             one_tree: dict[str, Any] = {"start_iteration": tree, "num_iteration": 1}
             per_tree[tree] = self.booster.predict(matrix, pred_contrib=True, **one_tree)
             output[tree] = self.booster.predict(matrix, raw_score=True, **one_tree)
-        # LightGBM adds tree after tree: accumulate (unlike sum) keeps that order.
-        return np.add.accumulate(per_tree, axis=0)[-1], np.add.accumulate(output, axis=0)[-1]
+        # Tree after tree, as LightGBM adds them (np.add.accumulate would too, but far slower).
+        contributions, raw = per_tree[0].copy(), output[0].copy()
+        for tree in range(1, self.n_trees):
+            contributions += per_tree[tree]
+            raw += output[tree]
+        return contributions, raw
 
 
 def _splits(node: dict[str, Any]) -> list[_Split]:
