@@ -38,8 +38,8 @@ class LeadScorer:
 
     @cached_property
     def contribution_tables(self) -> ContributionTables:
-        """The model's exact contributions and raw scores as per-tree lookup tables (built on
-        first use: ~1 s for the demo champion)."""
+        """The model's exact contributions and raw scores as per-tree lookup tables, built on
+        first use (demo champion: 90 trees, ~0.4M cells, ~28 MB, seconds to build)."""
         return ContributionTables(self.model.booster_)
 
     def contributions(self, leads: pd.DataFrame) -> np.ndarray:
