@@ -59,8 +59,11 @@ def executed(tmp_path_factory):
         run_pipeline(project, "model_selection", TINY_SELECTION)
         shutil.copytree(PROJECT_ROOT / "notebooks", project / "notebooks")
         # The kernel gets the environment a data scientist has: no MLFLOW_TRACKING_URI, so the
-        # project's own default store applies.
-        env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+        # project's own default store applies, and no MPLBACKEND (importing streamlit, as the
+        # app's tests do in this process, sets it to Agg: no inline plots).
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MPLBACKEND")
+        }
         env.update(DO_NOT_TRACK="1", KEDRO_DISABLE_TELEMETRY="1")
         results = {}
         for name in NOTEBOOKS:
