@@ -79,19 +79,29 @@ class _ParquetSink:
     def __init__(self, file: _UnnamedFile) -> None:
         self._file = file
         self._writer: pq.ParquetWriter | None = None
+        self._first_empty: pd.DataFrame | None = None
+
+    def _open(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        # Text columns stay text even when the first batch holds none of their values.
+        schema = pa.schema(
+            [
+                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                for f in table.schema
+            ],
+            metadata=table.schema.metadata,
+        )
+        self._writer = pq.ParquetWriter(self._file.stream, schema)
 
     def write(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            # No rows, no types to go by (a key column without values is text): the first
+            # batch with rows fixes the schema, an empty one only if no other comes.
+            if self._first_empty is None:
+                self._first_empty = frame
+            return
         if self._writer is None:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            # Text columns stay text even when the first batch holds none of their values.
-            schema = pa.schema(
-                [
-                    pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                    for f in table.schema
-                ],
-                metadata=table.schema.metadata,
-            )
-            self._writer = pq.ParquetWriter(self._file.stream, schema)
+            self._open(frame)
         try:
             table = pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as error:
@@ -101,6 +111,9 @@ class _ParquetSink:
         self._writer.write_table(table)
 
     def close(self) -> None:
+        if self._writer is None and self._first_empty is not None:
+            self._open(self._first_empty)
+            self._writer.write_table(self._writer.schema.empty_table())
         if self._writer is not None:
             self._writer.close()
 
