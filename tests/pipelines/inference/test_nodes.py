@@ -194,7 +194,7 @@ def test_keys_repeated_across_batches_are_rejected_as_within_one(processing_para
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(bounds=st.lists(st.integers(min_value=1, max_value=13), max_size=4, unique=True))
 def test_processing_in_batches_equals_processing_the_whole_file(processing_params, bounds):
