@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from kedro.io import AbstractDataset, DatasetError, Version
@@ -65,7 +66,17 @@ class _UnnamedFile:
             self._named = self.final.with_name(
                 f".{self.final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}"
             )
-            os.link(f"/proc/self/fd/{self._fd}", self._named, follow_symlinks=True)
+            folder = os.open(self.final.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:  # a dir fd makes Python call linkat(AT_SYMLINK_FOLLOW), which names the file
+                os.link(
+                    f"/proc/self/fd/{self._fd}",
+                    self._named.name,
+                    src_dir_fd=folder,
+                    dst_dir_fd=folder,
+                    follow_symlinks=True,
+                )
+            finally:
+                os.close(folder)
         os.replace(self._named, self.final)  # atomic within the folder
         self._named = None
 
@@ -110,6 +121,13 @@ class _ParquetSink:
             ) from None
         self._writer.write_table(table)
 
+    def abandon(self) -> None:
+        """Close the writer of a file that will never be published (so it does not write its
+        footer to a closed file when garbage-collected)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def close(self) -> None:
         if self._writer is None and self._first_empty is not None:
             self._open(self._first_empty)
@@ -131,12 +149,26 @@ class _CsvSink:
                 f"{self._file.final}: a batch has columns {list(frame.columns)}, "
                 f"the first had {self._columns}"
             )
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = _whole_seconds(pa.Table.from_pandas(frame, preserve_index=False))
         header = self._file.stream.tell() == 0
         pa_csv.write_csv(table, self._file.stream, pa_csv.WriteOptions(include_header=header))
 
+    def abandon(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
+
+
+def _whole_seconds(table: pa.Table) -> pa.Table:
+    """Timestamps that are whole seconds as seconds, so the CSV says ``2026-03-01 10:00:00``
+    as pandas writes it, not ``...10:00:00.000000000``."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.unit != "s":
+            seconds = pc.cast(table[i], pa.timestamp("s", field.type.tz), safe=False)
+            if pc.all(pc.equal(pc.cast(seconds, field.type), table[i])).as_py() is not False:
+                table = table.set_column(i, field.name, seconds)
+    return table
 
 
 _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
@@ -185,7 +217,9 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]
             for name, path in self._paths().items():
                 file = _UnnamedFile(path)
                 unpublished.callback(file.discard)
-                files[name] = (file, _SINKS[file.final.suffix](file))
+                sink = _SINKS[file.final.suffix](file)
+                unpublished.callback(sink.abandon)  # runs before the discard above
+                files[name] = (file, sink)
             batches = 0
             with ExitStack() as transactions:
                 appends = {

@@ -122,11 +122,16 @@ def process_batches(
     """``process_batch`` over the raw batches, lazily, with the keys of the earlier batches
     (a key repeating an earlier batch's is rejected, as within a batch: keep-first over the
     whole file)."""
-    earlier = KeySet()
-    for raw in raw_batches:
-        batch, keys = process_batch(raw, processing, missing_key, earlier)
-        earlier.add(keys)
-        yield batch
+
+    # An inner generator: Kedro would save each batch of a generator-function node on its own.
+    def processed() -> Iterator[ProcessedBatch]:
+        earlier = KeySet()
+        for raw in raw_batches:
+            batch, keys = process_batch(raw, processing, missing_key, earlier)
+            earlier.add(keys)
+            yield batch
+
+    return processed()
 
 
 def process_batch(
