@@ -159,7 +159,7 @@ def test_batches_of_one_save_are_one_transaction(url):
         yield _scores([1], score=20)
         raise RuntimeError("row accounting failed")  # ...which the failure rolls back
 
-    with pytest.raises(RuntimeError, match="row accounting failed"):
+    with pytest.raises(DatasetError, match="row accounting failed"):
         table.save(batches_then_failure())
     assert _stored(table) == {
         "lead_id": ["1", "2", "3"],
@@ -183,5 +183,5 @@ def test_a_declared_added_column_is_added_to_an_older_table_with_its_value(url):
         "lead_id": ["1", "2", "3"],
         "role": ["champion", "champion", "shadow"],
     }
-    with pytest.raises(DatasetError, match=r"added columns \['lead_id'\] must be value columns"):
+    with pytest.raises(DatasetError, match=r"added columns \['lead_id'\] must be declared value"):
         UpsertTableDataset("t", COLUMNS, KEY, {"con": url}, added_columns={"lead_id": "x"})

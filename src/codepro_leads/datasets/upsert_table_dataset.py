@@ -106,7 +106,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         not_declared = [col for col in self._added if col not in columns or col in key_columns]
         if not_declared:
             raise DatasetError(
-                f"{table_name}: added columns {not_declared} must be non-key columns"
+                f"{table_name}: added columns {not_declared} must be declared value columns"
             )
         self._keys = list(key_columns)
         self._url = credentials["con"]
