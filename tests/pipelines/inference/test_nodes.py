@@ -391,3 +391,48 @@ def test_score_new_leads_uses_the_models_own_factors():
     assert calls == [7]
     assert scored["model_version"].tolist() == ["3", "3"]
     assert scored["scored_at"].tolist() == [at, at]
+
+
+@pytest.fixture(scope="module")
+def small_scorer():
+    """A real LeadScorer on three features, one of them text with missing values."""
+    import lightgbm as lgb
+
+    from codepro_leads.scoring.calibration import PlattCalibrator
+    from codepro_leads.scoring.encoder import LeadEncoder
+    from codepro_leads.scoring.scorer import LeadScorer
+
+    rng = np.random.default_rng(1)
+    leads = _leads_to_score(rng, 2000)
+    label = (
+        rng.random(len(leads)) < np.where(leads["platform"].eq("L0").fillna(False), 0.7, 0.3)
+    ).astype(int)
+    encoder = LeadEncoder.fit(leads, ["dropped", "tier"], ["platform"], 0.99)
+    model = lgb.LGBMClassifier(n_estimators=20, verbose=-1).fit(encoder.transform(leads), label)
+    bands = {"A": 75, "B": 50, "C": 25, "D": 0}
+    return LeadScorer(encoder, model, PlattCalibrator(0.9, 0.1), threshold=0.4, grade_bands=bands)
+
+
+def _leads_to_score(rng, n):
+    return pd.DataFrame(
+        {
+            "lead_id": np.arange(n),
+            "created_date": pd.Timestamp("2022-01-01") + pd.to_timedelta(np.arange(n), "s"),
+            "dropped": rng.integers(0, 8, n).astype(float),
+            "tier": rng.integers(1, 4, n),
+            "platform": pd.array(rng.choice(["L0", "L1", "L2", None], n), dtype="string[pyarrow]"),
+        }
+    )
+
+
+@pytest.mark.parametrize(("batch", "max_rows"), [(37, 10_000), (400, 10_000), (37, 20)])
+def test_known_scores_of_earlier_batches_are_the_scores_of_the_whole(small_scorer, batch, max_rows):
+    leads = _leads_to_score(np.random.default_rng(2), 1000)
+    whole = small_scorer.score(leads)
+    known = nodes.KnownScores(small_scorer.encoder.feature_names, max_rows)
+    batches = [
+        known.score(small_scorer, leads.iloc[i : i + batch].reset_index(drop=True), 50)
+        for i in range(0, len(leads), batch)
+    ]
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole, check_exact=True)
+    assert len(known._known) <= max(max_rows, batch)  # bounded (the first batch is kept)

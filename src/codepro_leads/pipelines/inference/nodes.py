@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
+LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
 
 
 # ---- reading and processing -------------------------------------------------------------
@@ -211,15 +212,81 @@ def _reject_earlier_keys(
 
 
 def score_new_leads(
-    leads: pd.DataFrame, model: RegisteredModel, params: dict[str, Any], scored_at: pd.Timestamp
+    leads: pd.DataFrame,
+    model: RegisteredModel,
+    params: dict[str, Any],
+    scored_at: pd.Timestamp,
+    known: KnownScores | None = None,
 ) -> pd.DataFrame:
     """Score every lead of a batch (explained in chunks: bounded memory), stamped with the
-    model version and the run's scoring time. How many factors explain a score is the
-    model's."""
-    scored = model.model.scorer.score(leads, chunk_size=params["chunk_size"])
+    model version and the run's scoring time; leads whose features an earlier batch had take
+    its scores from ``known``. How many factors explain a score is the model's."""
+    scorer = model.model.scorer
+    if known is None:
+        scored = scorer.score(leads, chunk_size=params["chunk_size"])
+    else:
+        scored = known.score(scorer, leads, params["chunk_size"])
     scored["model_version"] = model.version
     scored["scored_at"] = scored_at
     return scored
+
+
+class KnownScores:
+    """The scores of the distinct feature rows of the batches so far, so each is explained
+    once per run, as when the whole file is scored at once (1M leads share about 100k feature
+    rows, and a batch of 200k about half of them). A score depends on the features alone
+    (the model reads nothing else), and rows are matched on their exact values. At most
+    ``max_rows`` rows are kept: memory stays bounded whatever the file."""
+
+    def __init__(self, features: list[str], max_rows: int) -> None:
+        self._features = list(features)
+        self._max_rows = max_rows
+        self._known: pd.DataFrame | None = None
+
+    def score(self, scorer: Any, leads: pd.DataFrame, chunk_size: int) -> pd.DataFrame:
+        """``scorer.score(leads)``, explaining only the feature rows not seen before."""
+        if leads.empty:
+            return scorer.score(leads, chunk_size=chunk_size)
+        features = leads[self._features]
+        group = features.groupby(self._features, sort=False, dropna=False).ngroup().to_numpy()
+        first = np.unique(group, return_index=True)[1]  # the batch's distinct rows, by group
+        distinct = features.iloc[first].reset_index(drop=True)
+        found = self._look_up(distinct)
+        missing = np.isnan(found)
+        parts, order = [], np.empty(len(distinct), dtype=int)
+        if not missing.all():
+            parts.append(self._known.iloc[found[~missing].astype(int)])
+            order[~missing] = np.arange(len(parts[0]))
+        if missing.any():
+            new_rows = leads.iloc[first[missing]].reset_index(drop=True)
+            results = scorer.score(new_rows, chunk_size=chunk_size)
+            rows = pd.concat(
+                [distinct[missing].reset_index(drop=True), results.drop(columns=LEAD_COLUMNS)],
+                axis=1,
+            )
+            self._remember(rows)
+            order[missing] = len(distinct) - len(rows) + np.arange(len(rows))
+            parts.append(rows)
+        per_distinct = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        scored = per_distinct.drop(columns=self._features).iloc[order[group]]
+        scored = scored.reset_index(drop=True)
+        scored.insert(0, "lead_id", leads["lead_id"].to_numpy())
+        scored.insert(1, "created_date", leads["created_date"].to_numpy())
+        return scored
+
+    def _look_up(self, distinct: pd.DataFrame) -> np.ndarray:
+        """Row number in the known scores of each distinct row (NaN when unknown)."""
+        if self._known is None:
+            return np.full(len(distinct), np.nan)
+        known = self._known[self._features].assign(_row=np.arange(len(self._known)))
+        matched = distinct.merge(known, on=self._features, how="left", sort=False)
+        return matched["_row"].to_numpy(dtype=float)
+
+    def _remember(self, rows: pd.DataFrame) -> None:
+        if self._known is None:
+            self._known = rows
+        elif len(self._known) + len(rows) <= self._max_rows:
+            self._known = pd.concat([self._known, rows], ignore_index=True)
 
 
 def _now() -> pd.Timestamp:
@@ -284,13 +351,22 @@ def score_batches(
     if challenger is not None:
         totals.shadow_version = challenger.version
     scorer = champion.model.scorer
+    known = {
+        model.version: KnownScores(model.model.scorer.encoder.feature_names, params["known_rows"])
+        for model in (champion, challenger)
+        if model is not None
+    }
 
     def outputs() -> Iterator[dict[str, pd.DataFrame]]:
         for batch in batches:
-            scored = score_new_leads(batch.leads, champion, params, totals.scored_at)
+            scored = score_new_leads(
+                batch.leads, champion, params, totals.scored_at, known[champion.version]
+            )
             table = store_rows(scored, CHAMPION)
             if challenger is not None:
-                shadow = score_new_leads(batch.leads, challenger, params, totals.scored_at)
+                shadow = score_new_leads(
+                    batch.leads, challenger, params, totals.scored_at, known[challenger.version]
+                )
                 table = pd.concat([table, store_rows(shadow, SHADOW)], ignore_index=True)
                 totals.shadow_rows += len(shadow)
             totals.add(batch, scored, scorer.reference.counts(scorer.encoder, batch.leads))
