@@ -232,7 +232,7 @@ def _champion(version="3", scores=None):
 
     scorer = SimpleNamespace(
         reference=_Reference(),
-        encoder=None,
+        encoder=SimpleNamespace(feature_names=["lead_id"]),  # each lead its own feature row
         grade_bands={"A": 75, "B": 50, "C": 25, "D": 0},
         score=score,
     )
