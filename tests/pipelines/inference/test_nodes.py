@@ -296,7 +296,7 @@ def _model_scores():
 
 
 def _batch(ids, rejected=0):
-    leads = pd.DataFrame({"lead_id": ids})
+    leads = pd.DataFrame({"lead_id": ids, "created_date": pd.Timestamp("2022-02-01")})
     counts = {
         "rows_read": len(ids) + rejected,
         "rows_rejected": rejected,
