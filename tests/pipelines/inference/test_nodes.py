@@ -232,7 +232,8 @@ def _champion(version="3", scores=None):
 
     scorer = SimpleNamespace(
         reference=_Reference(),
-        encoder=SimpleNamespace(feature_names=["lead_id"]),  # each lead its own feature row
+        # Each lead its own feature row.
+        encoder=SimpleNamespace(feature_names=["lead_id"], transform=lambda x: x[["lead_id"]]),
         grade_bands={"A": 75, "B": 50, "C": 25, "D": 0},
         score=score,
     )
@@ -429,7 +430,7 @@ def _leads_to_score(rng, n):
 def test_known_scores_of_earlier_batches_are_the_scores_of_the_whole(small_scorer, batch, max_rows):
     leads = _leads_to_score(np.random.default_rng(2), 1000)
     whole = small_scorer.score(leads)
-    known = nodes.KnownScores(small_scorer.encoder.feature_names, max_rows)
+    known = nodes.KnownScores(small_scorer.encoder, max_rows)
     batches = [
         known.score(small_scorer, leads.iloc[i : i + batch].reset_index(drop=True), 50)
         for i in range(0, len(leads), batch)

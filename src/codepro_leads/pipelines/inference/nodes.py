@@ -234,12 +234,13 @@ def score_new_leads(
 class KnownScores:
     """The scores of the distinct feature rows of the batches so far, so each is explained
     once per run, as when the whole file is scored at once (1M leads share about 100k feature
-    rows, and a batch of 200k about half of them). A score depends on the features alone
-    (the model reads nothing else), and rows are matched on their exact values. At most
-    ``max_rows`` rows are kept: memory stays bounded whatever the file."""
+    rows, and a batch of 200k about half of them). A score depends on the encoded features
+    alone (the model sees nothing else), and rows are matched on their exact encoded values.
+    At most ``max_rows`` rows are kept: memory stays bounded whatever the file."""
 
-    def __init__(self, features: list[str], max_rows: int) -> None:
-        self._features = list(features)
+    def __init__(self, encoder: Any, max_rows: int) -> None:
+        self._encoder = encoder
+        self._features = list(encoder.feature_names)
         self._max_rows = max_rows
         self._known: pd.DataFrame | None = None
 
@@ -247,8 +248,12 @@ class KnownScores:
         """``scorer.score(leads)``, explaining only the feature rows not seen before."""
         if leads.empty:
             return scorer.score(leads, chunk_size=chunk_size)
-        features = leads[self._features]
-        group = features.groupby(self._features, sort=False, dropna=False).ngroup().to_numpy()
+        features = self._encoder.transform(leads)
+        group = (
+            features.groupby(self._features, sort=False, dropna=False, observed=True)
+            .ngroup()
+            .to_numpy()
+        )
         first = np.unique(group, return_index=True)[1]  # the batch's distinct rows, by group
         distinct = features.iloc[first].reset_index(drop=True)
         found = self._look_up(distinct)
@@ -352,7 +357,7 @@ def score_batches(
         totals.shadow_version = challenger.version
     scorer = champion.model.scorer
     known = {
-        model.version: KnownScores(model.model.scorer.encoder.feature_names, params["known_rows"])
+        model.version: KnownScores(model.model.scorer.encoder, params["known_rows"])
         for model in (champion, challenger)
         if model is not None
     }
