@@ -1,23 +1,33 @@
 """Shared benchmark plumbing: demo files of N rows, a throw-away project, timed Kedro runs.
 
-Each pipeline run happens in a fresh Python process so that its peak RSS is its own.
+Each measured run happens in a fresh Python process so that its peak RSS is its own: wall
+time is the whole process (start-up and imports included), peak RSS is the child's own
+``ru_maxrss`` as the kernel reports it to the parent (``wait4``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# As the Makefile does. Without them kedro-telemetry's catalog hook imports every dataset class
+# of the project (MLflow included) in every run, and sends statistics over the network.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -30,11 +40,9 @@ with KedroSession.create(project_path=project, runtime_params=params) as session
     start = time.perf_counter()
     session.run(pipeline_names=[pipeline])
     session_seconds = time.perf_counter() - start
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({
     "session_seconds": session_seconds,
     "pipeline_seconds": HOOKS[0].last_seconds,
-    "peak_rss_mb": peak_mb,
 }))
 """
 
@@ -71,32 +79,51 @@ def write_demo_leads(path: Path, rows: int, labeled: bool = True) -> None:
     frame.to_csv(path, index=True)
 
 
+def timed_process(argv: list[str], cwd: Path | None = None) -> tuple[dict[str, float], str]:
+    """Run ``argv`` in a fresh process: ({wall_seconds, peak_rss_mb}, its standard output)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            sys.exit(f"{shlex.join(argv)} failed:\n{err.read()[-3000:]}")
+        return {"wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}, out.read()
+
+
 def timed_run(project: Path, pipeline: str, params: dict[str, Any]) -> dict[str, float]:
-    """Run one pipeline in a child process.
+    """Run one pipeline through ``KedroSession`` in a child process, as an Airflow task does.
 
     wall: the whole process (imports included); session: ``session.run`` (context set-up,
     kedro-mlflow included); pipeline: the runner alone (nodes and dataset I/O).
     """
-    import time
-
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(project), pipeline, json.dumps(params)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
+    figures, stdout = timed_process(
+        [sys.executable, "-c", _CHILD, str(project), pipeline, json.dumps(params)], cwd=project
     )
-    wall = time.perf_counter() - start
-    if out.returncode != 0:
-        sys.exit(f"{pipeline} run failed:\n{out.stderr[-3000:]}")
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"wall_seconds": wall, **figures}
+    return {**figures, **json.loads(stdout.strip().splitlines()[-1])}
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
 
 
 def report(label: str, runs: list[dict[str, float]]) -> None:
     """Print each run and the medians (shared machines are noisy)."""
     for i, run in enumerate(runs, 1):
         print(f"{label} run {i}: " + ", ".join(f"{k}={v:.2f}" for k, v in run.items()))
-    medians = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    medians = {k: median(runs, k) for k in runs[0]}
     print(f"{label} MEDIAN: " + ", ".join(f"{k}={v:.2f}" for k, v in medians.items()))
+
+
+def verdict(figure: str, value: float, target: float, unit: str) -> str:
+    """``figure: value unit (target < target unit) OK|MISSED``."""
+    status = "OK" if value < target else "MISSED"
+    return f"{figure}: {value:,.2f} {unit} (target < {target:,.2f} {unit}) {status}"
+
+
+def print_command() -> None:
+    """The command that produced the figures below."""
+    print(f"$ {shlex.join([os.path.relpath(sys.executable, PROJECT_ROOT), *sys.argv])}")

@@ -24,6 +24,7 @@ DAG_FILES = [
     "codepro_leads_data_processing_dag.py",
     "codepro_leads_inference_dag.py",
     "codepro_leads_model_selection_dag.py",
+    "codepro_leads_outcomes_dag.py",
     "codepro_leads_profiling_dag.py",
     "codepro_leads_training_dag.py",
 ]

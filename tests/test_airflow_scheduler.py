@@ -38,6 +38,7 @@ DAGS = {  # dag_id: (schedule, tasks)
     "codepro-leads-data-processing": ("0 2 * * 1", ["data_processing"]),
     "codepro-leads-training": ("0 4 * * 1", ["training"]),
     "codepro-leads-inference": ("0 0 * * *", ["inference"]),  # @daily
+    "codepro-leads-outcomes": ("0 6 * * 1", ["outcomes"]),
     "codepro-leads-profiling": (None, ["profiling"]),  # on demand
     "codepro-leads-model-selection": (None, ["model_selection"]),
 }
@@ -213,6 +214,10 @@ def test_dags_run_on_a_real_scheduler(airflow):
         "data_processing": airflow.run_dag("codepro-leads-data-processing"),
         "training": airflow.run_dag("codepro-leads-training", LOW_FLOOR),
         "inference": airflow.run_dag("codepro-leads-inference"),
+        # The demo's later labeled export of the 4,000 new leads.
+        "outcomes": airflow.run_dag(
+            "codepro-leads-outcomes", {"outcomes": {"min_matched_leads": 100}}
+        ),
     }
     print("\nDAG runs on the real scheduler (start to end):")
     for name, run in runs.items():
@@ -227,7 +232,7 @@ def test_dags_run_on_a_real_scheduler(airflow):
     experiment = client.get_experiment_by_name("codepro_leads")
     mlflow_runs = client.search_runs([experiment.experiment_id])
     # One MLflow run per DAG run, not per task; data_processing logs nothing by design.
-    assert sorted(r.info.run_name for r in mlflow_runs) == ["inference", "training"]
+    assert sorted(r.info.run_name for r in mlflow_runs) == ["inference", "outcomes", "training"]
     assert {r.info.status for r in mlflow_runs} == {"FINISHED"}
     training = next(r for r in mlflow_runs if r.info.run_name == "training")
     assert training.data.params["training.quality_floor.roc_auc"] == "0.6"  # from the conf
@@ -241,9 +246,13 @@ def test_dags_run_on_a_real_scheduler(airflow):
     with sqlite3.connect(project / "data" / "lead_scores.db") as db:
         scores = pd.read_sql("SELECT lead_id, model_version FROM scored_leads", db)
         monitoring = pd.read_sql("SELECT model_version, leads, status FROM monitoring_runs", db)
+        performance = pd.read_sql("SELECT model_version, role, leads FROM model_performance", db)
     assert (len(scores), scores["lead_id"].nunique()) == (4000, 4000)
     assert set(scores["model_version"]) == {"1"}
     assert monitoring.to_dict("records") == [{"model_version": "1", "leads": 4000, "status": "ok"}]
+    assert performance.to_dict("records") == [
+        {"model_version": "1", "role": "champion", "leads": 4000}
+    ]
 
     # Nothing resolved against the working directory of the Airflow processes.
     assert not {"data", "mlflow.db", "mlruns", "conf"} & {p.name for p in airflow.home.iterdir()}

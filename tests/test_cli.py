@@ -74,3 +74,26 @@ def test_stores_resolve_against_the_project_root_from_any_directory(trained_proj
     assert version == "1"
     assert url == f"sqlite:///{trained_project / 'data' / 'lead_scores.db'}"
     assert list(elsewhere.iterdir()) == []  # no stray store created where the process ran
+
+
+def test_champion_changes_by_hand_refused_in_one_line(trained_project):
+    # v1 is the fixture's champion; a reason with a comma needs the project command.
+    result = subprocess.run(
+        [KEDRO, "promote", "1", "--reason", "better, on outcomes"],
+        cwd=trained_project,
+        env={**os.environ, "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "Error: promote: v1 is already the champion"
+    result = _kedro_run(trained_project, "--pipelines", "promote", "--params", "model_version=1")
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Error: promote: a reason is required (--params reason=...)")
+    )
+    assert "Traceback" not in result.stderr + result.stdout

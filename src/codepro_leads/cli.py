@@ -1,4 +1,6 @@
-"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line.
+"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line; and the
+champion's audit trail: ``promote`` and ``rollback`` (the pipelines of those names, with a
+reason that may hold commas) and ``alias-history``.
 
 Kedro picks up ``cli`` from this module and lets it override its built-in commands.
 """
@@ -6,6 +8,7 @@ Kedro picks up ``cli`` from this module and lets it override its built-in comman
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -59,3 +62,69 @@ def cli() -> None:
 cli.add_command(
     click.Command(name="run", params=kedro_run.params, callback=_run, help=kedro_run.help)
 )
+
+
+@contextmanager
+def _errors_in_one_line() -> Iterator[None]:
+    """A problem a user can act on ends the command in one line, as in ``run``."""
+    try:
+        yield
+    except Exception as exc:
+        message = _one_line(exc)
+        if message is None:
+            raise
+        raise click.ClickException(message) from None
+
+
+def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:
+    """``kedro run --pipelines <name>`` with these runtime parameters."""
+    from kedro.framework.session import KedroSession
+
+    with (
+        _errors_in_one_line(),
+        KedroSession.create(env=env, runtime_params=runtime_params) as session,
+    ):
+        session.run(pipeline_names=[name])
+
+
+_ENV = click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+_REASON = click.option("--reason", required=True, help="Why: recorded in the alias history.")
+
+
+@cli.command(name="promote")
+@click.argument("model_version")
+@_REASON
+@_ENV
+def promote(model_version: str, reason: str, env: str | None) -> None:
+    """Make MODEL_VERSION the champion if its test metrics pass the quality floor; who, why
+    and when are recorded (``kedro run --pipelines promote``)."""
+    _run_pipeline("promote", {"model_version": model_version, "reason": reason}, env)
+
+
+@cli.command(name="rollback")
+@_REASON
+@_ENV
+def rollback(reason: str, env: str | None) -> None:
+    """Give the champion back to the version it replaced, as recorded in the alias history
+    (``kedro run --pipelines rollback``)."""
+    _run_pipeline("rollback", {"reason": reason}, env)
+
+
+@cli.command(name="alias-history")
+@_ENV
+def alias_history(env: str | None) -> None:
+    """Print every move of the champion and challenger aliases, oldest first (training,
+    promote and rollback: who, why, when, from which version)."""
+    from kedro.framework.session import KedroSession
+
+    with _errors_in_one_line(), KedroSession.create(env=env) as session:
+        rows = session.load_context().catalog.load("alias_history")
+    if rows.empty:
+        click.echo("No alias changes recorded yet.")
+        return
+    shown = rows.drop(columns=["event_id"]).assign(
+        changed_at=rows["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+        previous_version=rows["previous_version"].fillna("-"),
+        run_id=rows["run_id"].fillna("-"),
+    )
+    click.echo(shown.to_string(index=False))

@@ -10,16 +10,20 @@ import sqlite3
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from kedro.io import DataCatalog, DatasetError
 from kedro.pipeline import Node, Pipeline
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
+from codepro_leads.datasets.alias_history import AliasHistoryDataset
 from codepro_leads.datasets.model_registry import (
+    ChampionChangeDataset,
     ModelAliasDataset,
     ModelRegistryError,
     RegisteredModelDataset,
+    RegisteredVersionsDataset,
 )
 from codepro_leads.errors import ModelNotFoundError
 from codepro_leads.hooks import PromotionHook
@@ -273,3 +277,67 @@ def test_hook_commits_only_its_own_sessions_decision(registry):
     assert registry.version(1).aliases == []
     assert registry.version(1).tags["run_status"] == "failed"
     assert registry.version(2).aliases == ["champion"]
+
+
+def test_training_promotions_are_recorded_in_the_alias_history(registry, tmp_path):
+    credentials = {"con": f"sqlite:///{tmp_path / 'scores.db'}"}
+    for label, alias, champion in (("a", "champion", None), ("b", "challenger", "1")):
+        run_id = registry.train(label)
+        gate = ModelAliasDataset(model_name=registry.name, history_credentials=credentials)
+        gate.begin(run_id, registry.uri, registry.uri)
+        gate.save(_decision(alias, champion))
+        gate.commit()
+    history = AliasHistoryDataset(credentials).load()
+    assert history[["alias", "model_version", "previous_version", "action"]].values.tolist() == [
+        ["champion", "1", None, "training"],
+        ["challenger", "2", None, "training"],
+    ]
+    assert history["run_id"].tolist() == [registry.version(1).run_id, run_id]
+    assert history["reason"].tolist() == ["test reason", "test reason"]
+
+
+def test_champion_change_moves_tags_and_records_or_refuses_a_stale_plan(
+    registry, tmp_path, monkeypatch
+):
+    credentials = {"con": f"sqlite:///{tmp_path / 'scores.db'}"}
+    registry.train("a")
+    registry.train("b")
+    registry.promote(1)
+    monkeypatch.setenv("CODEPRO_USER", "ana")
+    change = ChampionChangeDataset(registry.name, history_credentials=credentials)
+    change.save({"version": "2", "expected_champion": "1", "action": "promote", "reason": "r"})
+    version = registry.version(2)
+    assert version.aliases == ["champion"]
+    assert {k: version.tags[k] for k in ("promotion", "promoted_by", "previous_champion")} == {
+        "promotion": "r",
+        "promoted_by": "ana",
+        "previous_champion": "1",
+    }
+    # Planned while v1 was champion, saved after v2 became champion: nothing moves.
+    with pytest.raises(DatasetError) as stale:
+        change.save({"version": "1", "expected_champion": "1", "action": "rollback", "reason": "x"})
+    assert isinstance(stale.value.__cause__, ModelRegistryError)
+    assert "the champion changed while checking (v1 -> v2)" in str(stale.value.__cause__)
+    assert registry.version(2).aliases == ["champion"]
+    history = AliasHistoryDataset(credentials).load()
+    assert history[
+        ["model_version", "previous_version", "action", "changed_by"]
+    ].values.tolist() == [["2", "1", "promote", "ana"]]
+
+
+def test_registered_versions_list_aliases_and_test_metrics(registry):
+    with mlflow.start_run() as run:
+        mlflow.log_metric("test_roc_auc", 0.81)
+        mlflow.log_metric("train_roc_auc", 0.9)
+        registry.log("a")
+    registry.train("b")
+    registry.promote(2)
+    versions = RegisteredVersionsDataset(registry.name).load()
+    assert versions[["version", "run_id", "aliases"]].values.tolist() == [
+        ["1", run.info.run_id, ""],
+        ["2", registry.version(2).run_id, "champion"],
+    ]
+    assert versions["test_roc_auc"].iloc[0] == 0.81
+    assert pd.isna(versions["test_roc_auc"].iloc[1])
+    assert "train_roc_auc" not in versions.columns
+    assert RegisteredVersionsDataset("no-such-model").load().empty

@@ -4,6 +4,13 @@
 - ``ModelAliasDataset``: saving a promotion decision records it for the version the current
   run registered; ``PromotionHook`` applies it (moves the alias) only once the whole run has
   succeeded, and tags the version as failed otherwise (kedro-mlflow cannot set aliases).
+- ``RegisteredVersionsDataset``: every version of a model with its aliases, tags and the test
+  metrics of the run that registered it (read-only).
+- ``ChampionChangeDataset``: saving a change made by hand (promote, rollback) moves
+  ``champion`` at once, with who, why and when as tags.
+
+Every alias move is appended to the alias history (``alias_history.AliasHistoryDataset``) when
+the dataset is given the score store's credentials.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import mlflow
+import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 from mlflow.entities import RunTag
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from codepro_leads.datasets.alias_history import AliasHistoryDataset, current_user, history_row
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
@@ -172,8 +181,14 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
 
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
 
-    def __init__(self, model_name: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        history_credentials: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self._model_name = model_name
+        self._history = _history(history_credentials)
         self.metadata = metadata
         self._run: _TrainingRun | None = None
         self._pending: tuple[int, dict[str, Any]] | None = None
@@ -243,6 +258,7 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             **comparison,
         }
         try:
+            previous = _version_by_alias(client, self._model_name, decision["alias"])
             client.set_registered_model_alias(self._model_name, decision["alias"], version)
             for key, value in {"promotion": decision["reason"], **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
@@ -250,6 +266,23 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             client.log_dict(run.run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
+        if self._history is not None:
+            self._history.save(
+                pd.DataFrame(
+                    [
+                        history_row(
+                            self._model_name,
+                            decision["alias"],
+                            str(version),
+                            None if previous is None else str(previous.version),
+                            action="training",
+                            reason=decision["reason"],
+                            changed_by=current_user(),
+                            run_id=run.run_id,
+                        )
+                    ]
+                )
+            )
         logger.info(
             "%s version %d -> @%s: %s",
             self._model_name,
@@ -283,6 +316,138 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
 
     def load(self) -> None:
         raise DatasetError("ModelAliasDataset is write-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name}
+
+
+def _history(credentials: dict[str, Any] | None) -> AliasHistoryDataset | None:
+    return None if credentials is None else AliasHistoryDataset(credentials=credentials)
+
+
+class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
+    """Every version of ``model_name``, one row each (oldest first): ``version``, ``run_id``,
+    ``aliases`` (comma-separated), ``tags`` (dict) and the test metrics of the run that
+    registered it, as ``test_roc_auc``, ``test_precision``, ... (NaN when the run is gone).
+    No registered model gives no rows. Read-only."""
+
+    def __init__(self, model_name: str, metadata: dict[str, Any] | None = None) -> None:
+        self._model_name = model_name
+        self.metadata = metadata
+
+    def load(self) -> pd.DataFrame:
+        client = MlflowClient()
+        try:
+            found = client.search_model_versions(f"name='{self._model_name}'")
+            # Search results carry no aliases: the registered model lists them.
+            aliases: dict[str, list[str]] = {}
+            if found:
+                model = client.get_registered_model(self._model_name)
+                for alias, version in (model.aliases or {}).items():
+                    aliases.setdefault(str(version), []).append(alias)
+            rows = []
+            for version in sorted(found, key=lambda v: int(v.version)):
+                metrics = _run_metrics(client, version.run_id)
+                rows.append(
+                    {
+                        "version": str(version.version),
+                        "run_id": version.run_id,
+                        "aliases": ",".join(sorted(aliases.get(str(version.version), []))),
+                        "tags": dict(version.tags or {}),
+                        **{k: v for k, v in metrics.items() if k.startswith("test_")},
+                    }
+                )
+        except MlflowException as error:
+            raise _registry_error(client, f"listing {self._model_name} versions", error) from error
+        columns = ["version", "run_id", "aliases", "tags"]
+        return pd.DataFrame(rows, columns=None if rows else columns)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("RegisteredVersionsDataset is read-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name}
+
+
+def _run_metrics(client: MlflowClient, run_id: str | None) -> dict[str, float]:
+    """The latest value of each metric of a run; none when the run was deleted."""
+    if not run_id:
+        return {}
+    try:
+        return dict(client.get_run(run_id).data.metrics)
+    except MlflowException as error:
+        if _is_not_found(error):
+            return {}
+        raise
+
+
+class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
+    """A change of ``champion`` made by hand: saving ``{"version", "expected_champion",
+    "action", "reason"}`` moves the alias to ``version`` at once, tags that version with
+    ``promotion`` (the reason), ``promoted_by``, ``promoted_at``, ``promotion_action`` and
+    ``previous_champion``, and appends the change to the alias history.
+
+    Saved by the last node of the promote and rollback pipelines, i.e. once every check has
+    passed. Optimistic concurrency: if the champion is no longer ``expected_champion`` (another
+    change happened since the checks), nothing moves and the save fails with one line.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        history_credentials: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._model_name = model_name
+        self._history = _history(history_credentials)
+        self.metadata = metadata
+
+    def save(self, change: dict[str, Any]) -> None:
+        client = MlflowClient()
+        version, expected = str(change["version"]), change["expected_champion"]
+        current = _version_by_alias(client, self._model_name, "champion")
+        now = None if current is None else str(current.version)
+        if now != expected:
+            raise ModelRegistryError(
+                f"{self._model_name}: the champion changed while checking "
+                f"({_name(expected)} -> {_name(now)}); nothing changed, run the command again"
+            )
+        row = history_row(
+            self._model_name,
+            "champion",
+            version,
+            now,
+            action=change["action"],
+            reason=change["reason"],
+            changed_by=current_user(),
+        )
+        tags = {
+            "promotion": change["reason"],
+            "promotion_action": change["action"],
+            "promoted_by": row["changed_by"],
+            "promoted_at": row["changed_at"].isoformat(timespec="seconds") + "Z",
+            "previous_champion": now or "none",
+        }
+        try:
+            client.set_registered_model_alias(self._model_name, "champion", version)
+            for key, value in tags.items():
+                client.set_model_version_tag(self._model_name, version, key, value)
+        except MlflowException as error:
+            raise _registry_error(client, f"moving champion to v{version}", error) from error
+        if self._history is not None:
+            self._history.save(pd.DataFrame([row]))
+        logger.info(
+            "%s: @champion %s -> v%s by %s (%s: %s)",
+            self._model_name,
+            _name(now),
+            version,
+            row["changed_by"],
+            change["action"],
+            change["reason"],
+        )
+
+    def load(self) -> None:
+        raise DatasetError("ChampionChangeDataset is write-only")
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name}

@@ -20,6 +20,7 @@ from typing import IO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
 from codepro_leads.errors import LeadDataError
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # No lead field is anywhere near this long; a longer one is an unclosed quote swallowing lines.
 MAX_FIELD_CHARS = 100_000
+
+_TEXT = pd.StringDtype("pyarrow")
 
 
 def read_raw_leads(
@@ -91,10 +94,15 @@ def _read_fast(source: str | IO[bytes], encoding: str, name: str) -> pd.DataFram
     )
     _check_header(table.column_names, name)
     schema = table.schema
-    # self_destruct frees each Arrow column once converted: lower peak memory.
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    for field in schema:
+        if pa.types.is_string(field.type) and table.num_rows:
+            _check_field_lengths(table[field.name], name, field.name)
+    # Text stays in Arrow (string[pyarrow]): no Python object per value. self_destruct frees
+    # each Arrow column once converted: lower peak memory.
+    frame = table.to_pandas(
+        split_blocks=True, self_destruct=True, types_mapper={pa.string(): _TEXT}.get
+    )
     del table
-    pa.default_memory_pool().release_unused()  # hand Arrow's freed buffers back to the OS
     undecodable = {}
     for field in schema:
         if pa.types.is_binary(field.type):  # bytes that are not valid UTF-8
@@ -104,8 +112,6 @@ def _read_fast(source: str | IO[bytes], encoding: str, name: str) -> pd.DataFram
             frame[field.name] = values.map(
                 lambda v: v.decode("utf-8", errors="replace"), na_action="ignore"
             )
-        elif pa.types.is_string(field.type) and len(frame):
-            _check_field_lengths(frame[field.name], name, field.name)
     _log_undecodable(undecodable, encoding, name)
     frame.attrs["undecodable_values"] = {col: n for col, n in undecodable.items() if n}
     return frame
@@ -119,10 +125,11 @@ def _is_undecodable(value: bytes) -> bool:
     return False
 
 
-def _check_field_lengths(values: pd.Series, name: str, column: str) -> None:
-    longest = values.str.len().max()
-    if longest > MAX_FIELD_CHARS:
-        row = int(values.str.len().to_numpy().argmax())
+def _check_field_lengths(values: pa.ChunkedArray, name: str, column: str) -> None:
+    lengths = pc.utf8_length(values)
+    longest = pc.max(lengths).as_py()
+    if longest is not None and longest > MAX_FIELD_CHARS:
+        row = pc.index(lengths, longest).as_py()
         raise LeadDataError(
             f"{name}: column {column!r}, data row {row + 1}: a field over "
             f"{MAX_FIELD_CHARS:,} characters (an unclosed quote?)"

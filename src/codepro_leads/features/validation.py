@@ -33,18 +33,18 @@ class Reasons:
     def __init__(self, index: pd.Index, skip: pd.Series) -> None:
         self.text = pd.Series("", index=index, dtype=object)
         self.counts: dict[str, int] = {}
-        self._skip = skip  # rows already rejected as a whole (malformed lines)
+        self._keep = ~np.asarray(skip, dtype=bool)  # skip: rows rejected whole (malformed)
 
     def add(self, mask: pd.Series, column: str, problem: str, values: pd.Series | None = None):
         """Record ``column: problem (value)`` for the rows in ``mask``."""
-        mask = mask & ~self._skip
+        mask = np.asarray(mask, dtype=bool) & self._keep
         n_bad = int(mask.sum())
         if n_bad == 0:
             return
         self.counts[f"{column}: {problem}"] = self.counts.get(f"{column}: {problem}", 0) + n_bad
         message = f"{column}: {problem}"
         if values is None:
-            detail = pd.Series(message, index=mask.index[mask])
+            detail = pd.Series(message, index=self.text.index[mask])
         else:
             detail = values[mask].map(lambda v: f"{message} ({_show(v)})")
         current = self.text[mask]
@@ -153,6 +153,9 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     # Times with an offset are converted to UTC; times without one are taken as they are.
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
     failed = text.notna() & dates.isna()
-    year = pd.to_numeric(text.str.extract(r"^(\d{4,})-", expand=False), errors="coerce")
-    out_of_range = failed & ((year < _FIRST_DATE.astype(object).year) | (year > 2261)).fillna(False)
-    return dates, failed & ~out_of_range, out_of_range.astype(bool)
+    # The year of the few values that failed: too early or too late for pandas, or no date.
+    year = pd.to_numeric(text[failed].str.extract(r"^(\d{4,})-", expand=False), errors="coerce")
+    too_far = (year < _FIRST_DATE.astype(object).year) | (year > 2261)
+    out_of_range = pd.Series(False, index=values.index)
+    out_of_range[too_far.index[too_far.to_numpy(dtype=bool, na_value=False)]] = True
+    return dates, failed & ~out_of_range, out_of_range

@@ -12,7 +12,12 @@ import pytest
 import yaml
 
 from codepro_leads.pipelines.demo_data import create_pipeline
-from codepro_leads.pipelines.demo_data.nodes import generate_labeled_leads, generate_new_leads
+from codepro_leads.pipelines.demo_data.nodes import (
+    _log_odds,
+    generate_labeled_leads,
+    generate_lead_outcomes,
+    generate_new_leads,
+)
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
 
@@ -246,7 +251,7 @@ def test_export_quirks_repeat_leads_and_plant_bad_values(demo, proc):
 
 def test_pipeline_nodes():
     nodes = {node.name: node for node in create_pipeline().nodes}
-    assert set(nodes) == {"generate_labeled_leads", "generate_new_leads"}
+    assert set(nodes) == {"generate_labeled_leads", "generate_new_leads", "generate_lead_outcomes"}
     labeled = nodes["generate_labeled_leads"]
     assert labeled.inputs == ["params:demo_data", "params:data_processing"]
     # The very datasets data_processing and inference read: a lineage edge, not a shared path.
@@ -254,3 +259,34 @@ def test_pipeline_nodes():
     new = nodes["generate_new_leads"]
     assert new.inputs == ["params:demo_data", "params:data_processing"]
     assert new.outputs == ["new_leads", "new_leads_true_propensity"]
+    outcomes = nodes["generate_lead_outcomes"]
+    assert outcomes.inputs == ["params:demo_data", "params:data_processing"]
+    assert outcomes.outputs == ["lead_outcomes"]  # what the outcomes pipeline reads
+
+
+def test_outcomes_are_the_new_leads_labeled_from_their_propensity(demo, proc):
+    new, propensity = generate_new_leads(demo, proc)
+    outcomes = generate_lead_outcomes(demo, proc)
+    assert list(outcomes.columns) == COLUMNS  # the raw export layout, label last
+    pd.testing.assert_frame_equal(outcomes[COLUMNS[:-1]], new)  # same keys, same values
+    assert set(outcomes["app_complete_flag"]) == {0, 1}
+    # Drawn from the propensity: the completion rate matches its mean within 3 standard errors.
+    p = propensity["propensity"].to_numpy()
+    rate = outcomes["app_complete_flag"].mean()
+    assert abs(rate - p.mean()) < 3 * np.sqrt((p * (1 - p)).sum()) / len(p)
+    pd.testing.assert_frame_equal(outcomes, generate_lead_outcomes(demo, proc))
+
+
+def test_drift_changes_what_makes_a_lead_complete(demo, proc):
+    """With drift, the level effects fade: the propensity the training leads followed ranks
+    the drifted leads' outcomes worse; without drift nothing changes."""
+    from sklearn.metrics import roc_auc_score
+
+    auc = {}
+    for drift in (0.0, 1.0):
+        params = {**demo, "drift": drift, "new_rows": 20_000}
+        outcomes = generate_lead_outcomes(params, proc)
+        learned = _log_odds(outcomes, demo["propensity"], proc)  # the undrifted effects
+        auc[drift] = roc_auc_score(outcomes["app_complete_flag"], learned)
+    assert auc[0.0] > 0.8
+    assert auc[1.0] < auc[0.0] - 0.1

@@ -74,6 +74,27 @@ def generate_new_leads(
     Returns:
         Raw leads without the label (keys continue after the labeled ones) and their propensity.
     """
+    leads, propensity = _new_leads(demo_params, processing_params)
+    columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
+    return leads[columns], _propensity_frame(leads, propensity)
+
+
+def generate_lead_outcomes(
+    demo_params: dict[str, Any], processing_params: dict[str, Any]
+) -> pd.DataFrame:
+    """The labeled export that arrives weeks after the new leads were scored: the same leads
+    (same keys and columns) with the label drawn from their true propensity."""
+    leads, propensity = _new_leads(demo_params, processing_params)
+    # A stream of its own: the new leads are the same whether outcomes are drawn or not.
+    rng = np.random.default_rng([demo_params["seed"], 2])
+    completed = (rng.random(len(leads)) < propensity).astype("int64")
+    return leads.assign(**{demo_params["label_column"]: completed})[demo_params["columns"]]
+
+
+def _new_leads(
+    demo_params: dict[str, Any], processing_params: dict[str, Any]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The new leads (raw columns, keys continuing after the labeled ones) and propensity."""
     # A stream of its own, derived from the seed, so new leads never repeat labeled ones.
     rng = np.random.default_rng([demo_params["seed"], 1])
     leads, propensity = _sample_leads(
@@ -86,8 +107,7 @@ def generate_new_leads(
         processing_params,
     )
     leads.index = leads.index + demo_params["rows"]
-    columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
-    return leads[columns], _propensity_frame(leads, propensity)
+    return leads, propensity
 
 
 def _sample_leads(
@@ -124,7 +144,10 @@ def _sample_leads(
     data.update(_sample_interactions(rng, n, params["interactions"]))
 
     leads = pd.DataFrame(data)
-    log_odds = _log_odds(leads, params["propensity"], processing_params)
+    # Drift also changes what the campaigns mean: their effects fade, so a model trained
+    # before it ranks the new leads worse (realized performance falls, not only the inputs).
+    level_scale = 1.0 - drift * shift["level_effect_fade"]
+    log_odds = _log_odds(leads, params["propensity"], processing_params, level_scale)
     return leads, 1.0 / (1.0 + np.exp(-log_odds))
 
 
@@ -204,13 +227,18 @@ def _sample_interactions(
 
 
 def _log_odds(
-    leads: pd.DataFrame, spec: dict[str, Any], processing_params: dict[str, Any]
+    leads: pd.DataFrame,
+    spec: dict[str, Any],
+    processing_params: dict[str, Any],
+    level_scale: float = 1.0,
 ) -> np.ndarray:
-    """The documented additive log-odds of completing the application (see the YAML)."""
+    """The documented additive log-odds of completing the application (see the YAML); the
+    effects of the listed levels are multiplied by ``level_scale``."""
     log_odds = np.full(len(leads), float(spec["intercept"]))
     for col, effects in spec["level_log_odds"].items():
         # Levels without their own effect (rare or new ones) share one common effect.
-        log_odds += leads[col].map(effects).fillna(spec["other_level_log_odds"][col]).to_numpy()
+        level = leads[col].map({k: v * level_scale for k, v in effects.items()})
+        log_odds += level.fillna(spec["other_level_log_odds"][col]).to_numpy()
     tier = add_city_tier(leads[["city_mapped"]], processing_params)["city_tier"]
     log_odds += tier.map(spec["city_tier_log_odds"]).to_numpy()
     # Missing counts mean 0 (as in data_processing), and 0 or 1 leads dropped add nothing.

@@ -1,0 +1,42 @@
+"""``python -m codepro_leads.app [--port N]`` (what ``make app`` runs): the app on 127.0.0.1,
+headless, without usage statistics, for the Kedro project of the working directory."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+MAIN = Path(__file__).with_name("main.py")
+
+
+def streamlit_command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(MAIN),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",  # no "Deploy" button
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m codepro_leads.app", description=__doc__)
+    parser.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (8501)")
+    command = streamlit_command(parser.parse_args(argv).port)
+    os.execv(command[0], command)  # the server is this process: stopping it stops the app
+
+
+if __name__ == "__main__":
+    main()

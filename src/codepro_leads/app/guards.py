@@ -1,0 +1,48 @@
+"""What every page needs before it can show anything: the champion, or the score store, or a
+clear message with the next step (never a stack trace)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import streamlit as st
+
+from codepro_leads.app import sources
+from codepro_leads.datasets.model_registry import RegisteredModel
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def project_or_stop() -> sources.Sources:
+    """The registry and store of the working directory's project; otherwise why not."""
+    try:
+        return sources.current_sources()
+    except Exception as error:  # not in a project, unreadable or unresolvable configuration
+        st.error(f"Cannot read the project's configuration: {_first_line(error)}")
+        st.stop()
+
+
+def champion_or_stop(found: sources.Sources) -> RegisteredModel:
+    """The loaded champion; otherwise a message naming the registry and how to get one."""
+    try:
+        model = sources.champion(found)
+    except Exception as error:  # unreachable or locked registry, unloadable model files
+        st.error(f"Cannot read the champion from {found.tracking_uri}: {_first_line(error)}")
+        st.stop()
+    if model is None:
+        st.warning(f"No champion model in {found.tracking_uri} yet. {sources.NO_CHAMPION_HINT}")
+        st.stop()
+    return model
+
+
+def store_or_stop(found: sources.Sources) -> sa.Engine:
+    """The score store's connection pool, checked at each page load; otherwise why not."""
+    try:
+        engine = sources.store_engine(found.scores_url)
+        with engine.connect():
+            return engine
+    except sa.exc.SQLAlchemyError as error:
+        where = sa.engine.make_url(found.scores_url).render_as_string(hide_password=True)
+        st.error(f"Cannot open the score store {where}: {_first_line(error)}")
+        st.stop()

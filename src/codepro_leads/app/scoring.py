@@ -1,0 +1,111 @@
+"""Scoring in the app: the champion's own ``predict`` (the code path of batch scoring and of
+the HTTP server), on a form's lead or on an uploaded CodePro export."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from codepro_leads.errors import LeadDataError
+from codepro_leads.features.processing import interaction_columns
+from codepro_leads.features.raw_csv import read_raw_leads
+from codepro_leads.scoring.pyfunc import LeadScoringModel
+
+# An upload above this is refused before it is read (the form says so above the uploader).
+MAX_UPLOAD_MB = 50
+
+
+def known_levels(model: LeadScoringModel) -> dict[str, list[str]]:
+    """Levels the form offers per categorical column: the ones the model learned, and for the
+    city the cities the project knows a tier of."""
+    params = model.processing_params
+    levels = {col: list(lv) for col, lv in model.scorer.encoder.categorical_levels.items()}
+    tiers = params["city_tiers"]
+    levels[params["city_column"]] = sorted({city for cities in tiers.values() for city in cities})
+    return levels
+
+
+def form_record(model: LeadScoringModel, values: dict[str, Any]) -> pd.DataFrame:
+    """One raw CodePro row (all columns, as an export has them) from the form's values; the
+    columns the form left out are missing, as in an export."""
+    params = model.processing_params
+    columns = [
+        params["key_column"],
+        params["date_column"],
+        params["city_column"],
+        *params["categorical_columns"],
+        *params["count_columns"],
+        *params["flag_columns"],
+        *interaction_columns(params),
+    ]
+    return pd.DataFrame([{col: values.get(col) for col in columns}])
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The model's answer (one row per input row, ``rejected_reason`` set on rejected rows)
+    and how long ``predict`` took."""
+
+    answer: pd.DataFrame
+    seconds: float
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        return self.answer[self.answer["rejected_reason"].notna()]
+
+    @property
+    def scored(self) -> pd.DataFrame:
+        return self.answer[self.answer["rejected_reason"].isna()]
+
+
+class UnusableInput(ValueError):
+    """Input the model cannot score at all (a missing column, an unreadable file): one line."""
+
+
+def predict(model: LeadScoringModel, raw: pd.DataFrame) -> Scored:
+    """The champion's answer to raw CodePro rows."""
+    started = time.perf_counter()
+    try:
+        answer = model.predict(None, raw)
+    except MlflowException as error:  # the model's message for input it cannot use
+        raise UnusableInput(error.message) from None
+    return Scored(answer=answer, seconds=time.perf_counter() - started)
+
+
+def score_upload(
+    model: LeadScoringModel,
+    content: bytes,
+    name: str,
+    step: Callable[[float, str], None] = lambda done, text: None,
+) -> Scored:
+    """Read an uploaded export with the pipelines' reader and score it; ``step(done, text)``
+    reports progress (0 to 1) between the phases."""
+    step(0.0, f"Reading {name}...")
+    try:
+        raw = read_raw_leads(io.BytesIO(content), name=name)
+    except LeadDataError as error:
+        raise UnusableInput(str(error)) from None
+    step(0.3, f"Checking and scoring {len(raw):,} rows...")
+    try:
+        scored = predict(model, raw)
+    except UnusableInput as error:
+        # The model names its input "request" (it serves HTTP too): name the file instead.
+        raise UnusableInput(f"{name}: {str(error).removeprefix('request: ')}") from None
+    step(1.0, f"Scored {len(scored.scored):,} leads, rejected {len(scored.rejected):,}.")
+    return scored
+
+
+def grade_counts(scored: pd.DataFrame, grades: list[str]) -> pd.DataFrame:
+    """Leads per grade, in the model's grade order (grades without leads included)."""
+    counts = scored["grade"].value_counts().reindex(grades, fill_value=0)
+    return pd.DataFrame({"grade": grades, "leads": counts.to_numpy()})
+
+
+def as_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()

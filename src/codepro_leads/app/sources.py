@@ -1,0 +1,115 @@
+"""Where the app's model and scores come from: the project's own configuration, so the app
+reads the registry and the score store the pipelines write (SQLite or PostgreSQL; the
+MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL variables win as they do for ``kedro run``).
+
+The champion and the store connection are loaded once per process (``st.cache_resource``);
+which version holds the alias is looked up again every minute, so a newly promoted champion
+is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import sqlalchemy as sa
+import streamlit as st
+from kedro.utils import find_kedro_project
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from codepro_leads.config_loader import ProjectConfigLoader
+from codepro_leads.datasets.model_registry import RegisteredModel, RegisteredModelDataset
+from codepro_leads.settings import CONFIG_LOADER_ARGS
+
+NO_CHAMPION_HINT = "Train one with `make run` (or `kedro run --pipelines training`)."
+NO_SCORES_HINT = "Score the new leads with `make run` (or `kedro run --pipelines inference`)."
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The project's registry and score store."""
+
+    project: Path
+    tracking_uri: str
+    model_name: str
+    scores_url: str
+
+
+@st.cache_resource(show_spinner=False)
+def project_sources(start: str) -> Sources:
+    """The registry and score store of the Kedro project holding ``start`` (local conf
+    included), resolved by the project's config loader as a ``kedro run`` would."""
+    project = find_kedro_project(Path(start))
+    if project is None:
+        raise FileNotFoundError(f"{start} is not inside a Kedro project: run the app from one")
+    loader = ProjectConfigLoader(str(project / "conf"), **CONFIG_LOADER_ARGS)
+    # kedro-mlflow adds this pattern in its hook; the app reads mlflow.yml without a session.
+    loader.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**", "**/mlflow*"]
+    globals_ = loader["globals"]
+    return Sources(
+        project=project,
+        tracking_uri=loader["mlflow"]["server"]["mlflow_tracking_uri"],
+        model_name=globals_["registered_model_name"],
+        scores_url=globals_["lead_scores_db_url"],
+    )
+
+
+def current_sources() -> Sources:
+    return project_sources(str(Path.cwd()))
+
+
+def _client(sources: Sources) -> MlflowClient:
+    return MlflowClient(tracking_uri=sources.tracking_uri, registry_uri=sources.tracking_uri)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def alias_version(sources: Sources, alias: str) -> ModelVersion | None:
+    """The version of the registered model holding ``alias``; None when there is none."""
+    try:
+        return _client(sources).get_model_version_by_alias(sources.model_name, alias)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=4)
+def load_version(sources: Sources, version: str) -> RegisteredModel:
+    """One registered version, loaded once per process (the same loader as the pipelines)."""
+    # MLflow resolves models:/ URIs with its process-wide URIs: point them at this project.
+    mlflow.set_tracking_uri(sources.tracking_uri)
+    mlflow.set_registry_uri(sources.tracking_uri)
+    return RegisteredModelDataset(sources.model_name, model_version=version).load()
+
+
+def champion(sources: Sources) -> RegisteredModel | None:
+    """The champion, loaded; None when the registry has none."""
+    found = alias_version(sources, "champion")
+    return None if found is None else load_version(sources, str(found.version))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def run_metrics(sources: Sources, run_id: str) -> dict[str, float]:
+    """The latest value of every metric the training run logged."""
+    return dict(_client(sources).get_run(run_id).data.metrics)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def run_csv_artifact(sources: Sources, run_id: str, path: str) -> bytes | None:
+    """A CSV the run logged (e.g. ``grade_table.csv``); None when it has none."""
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=path, tracking_uri=sources.tracking_uri
+        )
+    except (MlflowException, OSError):
+        return None
+    return Path(local).read_bytes()
+
+
+@st.cache_resource(show_spinner=False)
+def store_engine(url: str) -> sa.Engine:
+    """One connection pool to the score store per process."""
+    return sa.create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,136 @@
+"""Read-only queries of the score store: the latest champion score of each lead, the score
+distribution, the monitoring history and (when the outcomes loop records it) realized
+performance. Tables that do not exist yet read as empty, so a fresh store shows a hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+SCORES = "scored_leads"
+MONITORING = "monitoring_runs"
+PERFORMANCE = "model_performance"
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    """Which stored leads to list: grades (None: all), created between two days (inclusive),
+    junk flag (None: both)."""
+
+    grades: tuple[str, ...] | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    junk: bool | None = None
+
+
+def _table(engine: sa.Engine, name: str) -> sa.Table | None:
+    if not sa.inspect(engine).has_table(name):
+        return None
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
+def _champion_rows(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    # Stores written before the `role` column existed hold champion scores only.
+    return [table.c.role == "champion"] if "role" in table.c else []
+
+
+def _latest_scores(table: sa.Table) -> sa.Subquery:
+    """Each lead's most recent champion score (a lead rescored by a new champion has a row
+    per version)."""
+    rank = (
+        sa.func.row_number()
+        .over(partition_by=table.c.lead_id, order_by=table.c.scored_at.desc())
+        .label("recency")
+    )
+    return sa.select(table, rank).where(*_champion_rows(table)).subquery()
+
+
+def leads_to_call(engine: sa.Engine, wanted: LeadFilter) -> pd.DataFrame:
+    """The latest score of every lead matching ``wanted``, best score first."""
+    table = _table(engine, SCORES)
+    if table is None:
+        return pd.DataFrame()
+    latest = _latest_scores(table)
+    where = [latest.c.recency == 1]
+    if wanted.grades is not None:
+        where.append(latest.c.grade.in_(wanted.grades))
+    if wanted.created_from is not None:
+        where.append(latest.c.created_date >= wanted.created_from)
+    if wanted.created_to is not None:
+        where.append(latest.c.created_date < wanted.created_to + timedelta(days=1))
+    if wanted.junk is not None:
+        where.append(latest.c.is_junk == wanted.junk)
+    columns = [c for c in latest.c if c.name not in ("recency", "role")]
+    query = (
+        sa.select(*columns)
+        .where(*where)
+        .order_by(latest.c.score.desc(), latest.c.probability.desc(), latest.c.lead_id)
+    )
+    with engine.connect() as connection:
+        return pd.read_sql(query, connection)
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What the filters can offer: grades present and the span of creation dates."""
+
+    leads: int
+    grades: tuple[str, ...]
+    first_created: date | None
+    last_created: date | None
+
+
+def summary(engine: sa.Engine) -> StoreSummary:
+    table = _table(engine, SCORES)
+    if table is None:
+        return StoreSummary(0, (), None, None)
+    latest = _latest_scores(table)
+    current = sa.select(latest).where(latest.c.recency == 1).subquery()
+    with engine.connect() as connection:
+        leads, first, last = connection.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.min(current.c.created_date),
+                sa.func.max(current.c.created_date),
+            )
+        ).one()
+        grades = connection.scalars(sa.select(current.c.grade).distinct()).all()
+    return StoreSummary(
+        leads=int(leads),
+        grades=tuple(sorted(g for g in grades if g is not None)),
+        first_created=pd.Timestamp(first).date() if first is not None else None,
+        last_created=pd.Timestamp(last).date() if last is not None else None,
+    )
+
+
+def score_distribution(engine: sa.Engine, model_version: str) -> pd.DataFrame:
+    """Leads per score (0-100) among the latest champion scores of ``model_version``."""
+    table = _table(engine, SCORES)
+    if table is None:
+        return pd.DataFrame({"score": [], "leads": []})
+    latest = _latest_scores(table)
+    query = (
+        sa.select(latest.c.score, sa.func.count().label("leads"))
+        .where(latest.c.recency == 1, latest.c.model_version == model_version)
+        .group_by(latest.c.score)
+        .order_by(latest.c.score)
+    )
+    with engine.connect() as connection:
+        return pd.read_sql(query, connection)
+
+
+def whole_table(engine: sa.Engine, name: str, order_by: str) -> pd.DataFrame:
+    """Every row of a small reporting table (monitoring runs, realized performance); empty
+    when the table does not exist."""
+    table = _table(engine, name)
+    if table is None:
+        return pd.DataFrame()
+    query = sa.select(table)
+    if order_by in table.c:
+        query = query.order_by(table.c[order_by])
+    with engine.connect() as connection:
+        return pd.read_sql(query, connection)

@@ -1,0 +1,62 @@
+"""Score a file: a raw CodePro export in, every row scored or rejected with its reason."""
+
+import time
+
+import streamlit as st
+
+from codepro_leads.app import guards, scoring
+
+st.title("Score a file")
+found = guards.project_or_stop()
+champion = guards.champion_or_stop(found)
+model = champion.model
+grades = list(model.scorer.grade_bands)
+
+st.markdown(
+    f"Upload a CodePro lead export (CSV, **up to {scoring.MAX_UPLOAD_MB} MB**, about 500,000 "
+    "leads). Each row needs its lead id (a `lead_id` column or the export's leading unnamed "
+    "column); rows that break the data rules are listed with their reason, the others scored."
+)
+upload = st.file_uploader(
+    "CodePro export", type="csv", max_upload_size=scoring.MAX_UPLOAD_MB, key="upload"
+)
+if upload is None:
+    st.stop()
+
+# Scored once per uploaded file: a rerun of the page (a download, a resize) does not rescore.
+if st.session_state.get("scored_file", (None,))[0] != upload.file_id:
+    progress = st.progress(0.0)
+    started = time.perf_counter()
+    try:
+        result = scoring.score_upload(model, upload.getvalue(), upload.name, progress.progress)
+    except scoring.UnusableInput as error:
+        progress.empty()
+        st.error(str(error))
+        st.stop()
+    st.session_state["scored_file"] = (upload.file_id, result, time.perf_counter() - started)
+_, result, elapsed = st.session_state["scored_file"]
+
+scored, rejected = result.scored, result.rejected
+st.success(
+    f"{upload.name}: {len(result.answer):,} rows, {len(scored):,} scored, "
+    f"{len(rejected):,} rejected, in {elapsed:.1f} s (model {champion.name} v{champion.version})."
+)
+counts = scoring.grade_counts(scored, grades)
+left, right = st.columns([2, 1])
+left.bar_chart(counts, x="grade", y="leads", width="stretch", height=260)
+right.dataframe(counts, hide_index=True, width="stretch")
+if len(rejected):
+    st.subheader(f"Rejected rows ({len(rejected):,})")
+    key = model.processing_params["key_column"]
+    shown = rejected[[key, "rejected_reason"]].rename_axis("row").reset_index()
+    shown["row"] += 1  # data rows counted from 1, below the header
+    st.dataframe(shown, hide_index=True, width="stretch")
+st.download_button(
+    "Download the scored file (CSV)",
+    scoring.as_csv(result.answer),
+    file_name=upload.name.removesuffix(".csv") + "_scored.csv",
+    mime="text/csv",
+    key="download",
+    on_click="ignore",
+)
+st.dataframe(scored.head(1000), hide_index=True, width="stretch")

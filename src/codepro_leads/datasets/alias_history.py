@@ -1,0 +1,89 @@
+"""The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``.
+
+Rows are only ever added (each has its own ``event_id``), by the training run's automatic
+promotion, by ``kedro run --pipelines promote`` and by ``kedro run --pipelines rollback``. The
+table lives in the score store, so it is queryable with SQL beside the scores, by the app, and
+with ``kedro alias-history``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import uuid
+from typing import Any
+
+import pandas as pd
+
+from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
+
+TABLE = "alias_history"
+COLUMNS = {
+    "event_id": "text",
+    "changed_at": "timestamp",
+    "model_name": "text",
+    "alias": "text",  # champion or challenger
+    "model_version": "text",  # the version the alias now points at
+    "previous_version": "text",  # the version it pointed at before (null: none)
+    "action": "text",  # training (automatic), promote or rollback (by hand)
+    "changed_by": "text",
+    "reason": "text",
+    "run_id": "text",  # the MLflow run of a training; null for changes by hand
+}
+
+
+def current_user() -> str:
+    """Who is changing an alias: CODEPRO_USER when set (e.g. by a scheduler acting for
+    someone), else the operating-system user."""
+    return os.environ.get("CODEPRO_USER") or getpass.getuser()
+
+
+def history_row(
+    model_name: str,
+    alias: str,
+    version: str,
+    previous: str | None,
+    action: str,
+    reason: str,
+    changed_by: str,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """One history row, stamped with a new id and the current UTC time."""
+    return {
+        "event_id": uuid.uuid4().hex,
+        "changed_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+        "model_name": model_name,
+        "alias": alias,
+        "model_version": str(version),
+        "previous_version": None if previous is None else str(previous),
+        "action": action,
+        "changed_by": changed_by,
+        "reason": reason,
+        "run_id": run_id,
+    }
+
+
+class AliasHistoryDataset(UpsertTableDataset):
+    """``alias_history`` in the score store. Loading gives every row, oldest first; saving adds
+    rows (new event ids: nothing is ever replaced).
+
+    Catalog::
+
+        alias_history:
+          type: codepro_leads.datasets.alias_history.AliasHistoryDataset
+          credentials: {con: ${globals:lead_scores_db_url}}
+    """
+
+    def __init__(self, credentials: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            table_name=TABLE,
+            columns=COLUMNS,
+            key_columns=["event_id"],
+            credentials=credentials,
+            metadata=metadata,
+        )
+
+    def load(self) -> pd.DataFrame:
+        rows = super().load()
+        rows["changed_at"] = pd.to_datetime(rows["changed_at"])
+        return rows.sort_values("changed_at", kind="stable", ignore_index=True)

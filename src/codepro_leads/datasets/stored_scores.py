@@ -1,0 +1,124 @@
+"""Read access to the score store for a given set of leads, without loading the whole table.
+
+``scored_leads`` grows with every inference run (one row per lead and model version: millions of
+rows). A labeled export only needs the rows of its own leads, so loading this dataset gives a
+``StoredScores`` lookup, and the node asks it for those leads: the filter runs in the database
+(``lead_id IN (...)`` in batches, on the table's primary key), like a lazy partition of Kedro's
+``PartitionedDataset``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+from sqlalchemy import column, create_engine, event, inspect, literal, select, table
+from sqlalchemy.engine import Engine, make_url
+
+# Columns an outcome join needs; ``role`` (champion / shadow) is read when the store has it.
+_COLUMNS = ["lead_id", "model_version", "created_date", "probability", "grade", "is_junk"]
+_TIME_COLUMNS = ["created_date", "scored_at"]
+
+
+class StoredScores:
+    """The stored scores of a table, looked up by lead."""
+
+    def __init__(self, url: str, table_name: str, batch_size: int, busy_timeout_ms: int) -> None:
+        self._url = url
+        self._table_name = table_name
+        self._batch_size = batch_size
+        self._busy_timeout_ms = busy_timeout_ms
+
+    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
+        """Every stored score (every model version and role) of these leads: lead_id (text, as
+        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
+        A store without the table gives no rows; one without ``role`` gives role champion
+        (only the champion was scored before shadow scoring existed)."""
+        keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
+        frames = []
+        with self._engine() as engine, engine.connect() as conn:
+            inspector = inspect(conn)
+            if inspector.has_table(self._table_name):
+                stored = {col["name"] for col in inspector.get_columns(self._table_name)}
+                has_role = "role" in stored
+                scores = table(
+                    self._table_name,
+                    *(column(name) for name in [*_COLUMNS, "scored_at", "role"]),
+                )
+                role = scores.c.role if has_role else literal("champion").label("role")
+                wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
+                for start in range(0, len(keys), self._batch_size):
+                    batch = keys.iloc[start : start + self._batch_size].tolist()
+                    query = select(*wanted).where(scores.c.lead_id.in_(batch))
+                    frames.append(pd.read_sql(query, conn))
+        frames = [frame for frame in frames if len(frame)]
+        if not frames:
+            return _empty()
+        found = pd.concat(frames, ignore_index=True)
+        for name in _TIME_COLUMNS:
+            found[name] = pd.to_datetime(found[name])
+        return found.astype(
+            {"lead_id": str, "model_version": str, "probability": float, "is_junk": bool}
+        )
+
+    @contextmanager
+    def _engine(self) -> Iterator[Engine]:
+        engine = create_engine(self._url)
+        if make_url(self._url).get_backend_name() == "sqlite":
+            # Wait for a run that is storing scores instead of failing with "database is locked".
+            @event.listens_for(engine, "connect")
+            def _connect(dbapi_connection: Any, record: Any) -> None:
+                dbapi_connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _empty() -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in [*_COLUMNS, "role"]})
+    frame = frame.astype({"probability": float, "is_junk": bool})
+    for name in _TIME_COLUMNS:
+        frame[name] = pd.Series(dtype="datetime64[ns]")
+    return frame
+
+
+class StoredScoresDataset(AbstractDataset[None, StoredScores]):
+    """Catalog::
+
+        scored_leads_lookup:
+          type: codepro_leads.datasets.stored_scores.StoredScoresDataset
+          table_name: scored_leads
+          credentials: {con: ${globals:lead_scores_db_url}}
+
+    Read-only. ``batch_size``: lead ids per query (SQLite binds at most 32,766 values).
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        credentials: dict[str, Any],
+        batch_size: int = 10_000,
+        busy_timeout_s: float = 600.0,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if not credentials or "con" not in credentials:
+            raise DatasetError(f"{table_name}: credentials need a 'con' database URL")
+        self._lookup = StoredScores(
+            credentials["con"], table_name, batch_size, int(busy_timeout_s * 1000)
+        )
+        self._table_name = table_name
+        self.metadata = metadata
+
+    def load(self) -> StoredScores:
+        return self._lookup
+
+    def save(self, data: None) -> None:
+        raise DatasetError("StoredScoresDataset is read-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"table_name": self._table_name}

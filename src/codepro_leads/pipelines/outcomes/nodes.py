@@ -1,0 +1,297 @@
+"""Nodes that join a later labeled export to the scores given earlier and measure how right
+they were, per model version, role (champion / shadow) and scoring week.
+
+Row accounting: every row of the export is rejected (with its reason), matched to at least one
+stored score, or counted as unmatched; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from codepro_leads.errors import ConfigError, LeadDataError
+from codepro_leads.features.processing import validate_raw_leads
+from codepro_leads.mlflow_metrics import as_mlflow_metrics
+
+if TYPE_CHECKING:  # the nodes only use what the catalog loaded
+    from matplotlib.figure import Figure
+
+    from codepro_leads.datasets.stored_scores import StoredScores
+
+logger = logging.getLogger(__name__)
+
+OK, DEGRADED, INSUFFICIENT_DATA = "ok", "degraded", "insufficient_data"
+
+# The columns of the model_performance table (conf/base/catalog_outcomes.yml), in that order.
+PERFORMANCE_COLUMNS = [
+    "model_version",
+    "role",
+    "week",
+    "export_sha256",
+    "evaluated_at",
+    "leads",
+    "completions",
+    "completion_rate",
+    "realized_auc",
+    "test_auc",
+    "auc_drop",
+    "mean_probability",
+    "calibration_gap",
+    "junk_share",
+    "completions_kept",
+    "l2ac_kept",
+    "l2ac_lift",
+    "grade_leads",
+    "grade_completion_rate",
+    "status",
+]
+
+
+def validate_outcomes(
+    raw_outcomes: pd.DataFrame, processing_params: dict[str, Any], params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Check the labeled export with data_processing's rules (rejected rows get their reason),
+    keep each lead's key, creation date and outcome, and fingerprint them.
+
+    An export without the label column stops with one line naming the file and the column.
+    Outcomes need the lead key the scores were stored under (``params.missing_key``).
+    """
+    label = processing_params["label_column"]
+    if label not in raw_outcomes.columns:
+        source = raw_outcomes.attrs.get("source", "lead outcomes")
+        raise LeadDataError(f"{source}: missing required column(s): {label} (the outcome)")
+    valid, rejected, intake, _ = validate_raw_leads(
+        raw_outcomes, processing_params, params["missing_key"]
+    )
+    key, date = processing_params["key_column"], processing_params["date_column"]
+    outcomes = pd.DataFrame(
+        {
+            "lead_id": valid[key].astype(str),
+            "created_date": valid[date],
+            "completed": valid[label].astype("int8"),
+        }
+    )
+    # Content, not file bytes: the same leads and outcomes re-exported give the same digest.
+    digest = hashlib.sha256(
+        pd.util.hash_pandas_object(outcomes, index=False).to_numpy().tobytes()
+    ).hexdigest()
+    counts = {
+        "rows_read": intake["rows_read"],
+        "rows_rejected": intake["rows_rejected"],
+        "reject_reasons": intake["reject_reasons"],
+        "export_sha256": digest,
+    }
+    return outcomes, rejected, counts
+
+
+def join_stored_scores(
+    outcomes: pd.DataFrame, stored_scores: StoredScores, counts: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every stored score of the export's leads (each model version and role that scored
+    them) with the lead's outcome; counts matched and unmatched leads and checks that every
+    row read is accounted for."""
+    scores = stored_scores.for_leads(outcomes["lead_id"])
+    joined = scores.merge(
+        outcomes[["lead_id", "completed"]], on="lead_id", how="inner", validate="many_to_one"
+    )
+    matched = int(outcomes["lead_id"].isin(scores["lead_id"]).sum())
+    report = {
+        **counts,
+        "leads": len(outcomes),
+        "leads_matched": matched,
+        "leads_unmatched": len(outcomes) - matched,
+        "scores_joined": len(joined),
+    }
+    accounted = report["leads_matched"] + report["leads_unmatched"] + report["rows_rejected"]
+    if accounted != report["rows_read"]:
+        raise RuntimeError(
+            f"Row accounting failed: read {report['rows_read']} outcomes but matched "
+            f"{report['leads_matched']}, unmatched {report['leads_unmatched']} and rejected "
+            f"{report['rows_rejected']}"
+        )
+    log = logger.warning if report["leads_unmatched"] else logger.info
+    log(
+        "Outcomes: %d read = %d matched to stored scores + %d without any + %d rejected",
+        report["rows_read"],
+        report["leads_matched"],
+        report["leads_unmatched"],
+        report["rows_rejected"],
+    )
+    return joined, report
+
+
+def measure_realized_performance(
+    joined: pd.DataFrame,
+    versions: pd.DataFrame,
+    counts: dict[str, Any],
+    params: dict[str, Any],
+) -> pd.DataFrame:
+    """One row per model version, role and scoring week (weeks start on Monday, of
+    ``params.week_of``): realized AUC, completion rate overall and by grade, junk share and
+    completions kept at the stored threshold (``is_junk``), L2AC of the kept leads and its lift
+    over all leads, calibration (mean probability vs completion rate), the version's test AUC
+    and a status: ``degraded`` when the realized AUC is more than ``max_auc_drop`` below it on
+    at least ``min_matched_leads`` leads, ``insufficient_data`` on fewer (or one class only),
+    else ``ok``."""
+    if params["week_of"] not in ("scored_at", "created_date"):
+        raise ConfigError(
+            f"outcomes.week_of must be scored_at or created_date, not {params['week_of']!r}"
+        )
+    test_auc = _test_auc_by_version(versions)
+    week = joined[params["week_of"]].dt.to_period("W-SUN").dt.start_time
+    evaluated_at = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
+    rows = []
+    for (version, role, start), group in joined.groupby(
+        ["model_version", "role", week.rename("week")], sort=True
+    ):
+        metrics = realized_metrics(group["completed"], group["probability"], group["is_junk"])
+        metrics.update(_grade_metrics(group))
+        auc = test_auc.get(str(version), float("nan"))
+        rows.append(
+            {
+                "model_version": str(version),
+                "role": role,
+                "week": start,
+                "export_sha256": counts["export_sha256"],
+                "evaluated_at": evaluated_at,
+                **metrics,
+                "test_auc": auc,
+                "auc_drop": auc - metrics["realized_auc"],
+                "status": performance_status(
+                    metrics["leads"], metrics["realized_auc"], auc, params
+                ),
+            }
+        )
+    return pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS)
+
+
+def _test_auc_by_version(versions: pd.DataFrame) -> dict[str, float]:
+    if versions.empty or "test_roc_auc" not in versions.columns:
+        return {}
+    return dict(zip(versions["version"].astype(str), versions["test_roc_auc"], strict=True))
+
+
+def realized_metrics(
+    completed: pd.Series, probability: pd.Series, is_junk: pd.Series
+) -> dict[str, Any]:
+    """The realized metrics of one group of scored leads with known outcomes. NaN where a
+    figure has nothing behind it (AUC with a single class, L2AC of no kept lead)."""
+    from sklearn.metrics import roc_auc_score
+
+    y = completed.to_numpy(dtype=int)
+    p = probability.to_numpy(dtype=float)
+    kept = ~is_junk.to_numpy(dtype=bool)
+    rate = float(y.mean())
+    l2ac_kept = _ratio(y[kept].sum(), kept.sum())
+    return {
+        "leads": len(y),
+        "completions": int(y.sum()),
+        "completion_rate": rate,
+        "realized_auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
+        "mean_probability": float(p.mean()),
+        "calibration_gap": float(p.mean()) - rate,
+        "junk_share": float((~kept).mean()),
+        "completions_kept": _ratio(y[kept].sum(), y.sum()),
+        "l2ac_kept": l2ac_kept,
+        "l2ac_lift": _ratio(l2ac_kept, rate),
+    }
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+def _grade_metrics(group: pd.DataFrame) -> dict[str, str]:
+    """Leads and completion rate per grade, as JSON objects (grades in their order, A first)."""
+    by_grade = group.groupby("grade", sort=True)["completed"].agg(["size", "mean"])
+    return {
+        "grade_leads": json.dumps({g: int(n) for g, n in by_grade["size"].items()}),
+        "grade_completion_rate": json.dumps(
+            {g: round(float(r), 6) for g, r in by_grade["mean"].items()}
+        ),
+    }
+
+
+def performance_status(
+    leads: int, realized_auc: float, test_auc: float, params: dict[str, Any]
+) -> str:
+    """ok / degraded / insufficient_data (too few leads, one class, or no test AUC)."""
+    if leads < params["min_matched_leads"] or np.isnan(realized_auc) or np.isnan(test_auc):
+        return INSUFFICIENT_DATA
+    return DEGRADED if realized_auc < test_auc - params["max_auc_drop"] else OK
+
+
+def store_realized_performance(performance: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows for the model_performance table, and the receipt the report waits for."""
+    return performance, {"performance_rows_stored": len(performance)}
+
+
+def report_realized_performance(
+    performance: pd.DataFrame, counts: dict[str, Any], stored: dict[str, int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's report and its MLflow metrics (one series per version and role, the step
+    being the week as YYYYWW), made once the rows are stored; logs each row."""
+    for row in performance.itertuples(index=False):
+        log = logger.warning if row.status == DEGRADED else logger.info
+        log(
+            "Realized performance v%s %s, week of %s: %d leads, AUC %.4f (test %.4f), "
+            "completion %.3f, mean probability %.3f, junk %.3f keeps %.3f of completions, "
+            "L2AC lift %.2f, by grade %s: %s",
+            row.model_version,
+            row.role,
+            row.week.date(),
+            row.leads,
+            row.realized_auc,
+            row.test_auc,
+            row.completion_rate,
+            row.mean_probability,
+            row.junk_share,
+            row.completions_kept,
+            row.l2ac_lift,
+            row.grade_completion_rate,
+            row.status,
+        )
+    if performance.empty:
+        logger.warning("No realized performance: none of the export's leads has a stored score")
+    report = {
+        **counts,
+        **stored,
+        "performance": json.loads(performance.to_json(orient="records", date_format="iso")),
+    }
+    return report, _metrics(performance, counts)
+
+
+def _metrics(performance: pd.DataFrame, counts: dict[str, Any]) -> dict[str, Any]:
+    names = ["leads", "realized_auc", "test_auc", "completion_rate", "junk_share", "l2ac_lift"]
+    metrics = as_mlflow_metrics(
+        {name: counts[name] for name in ("leads_matched", "leads_unmatched", "rows_rejected")},
+        prefix="outcomes_",
+    )
+    for (version, role), rows in performance.groupby(["model_version", "role"], sort=True):
+        steps = rows["week"].dt.isocalendar().year * 100 + rows["week"].dt.isocalendar().week
+        for name in names:
+            history = [
+                {"value": float(value), "step": int(step)}
+                for value, step in zip(rows[name], steps, strict=True)
+                if not pd.isna(value)
+            ]
+            if history:
+                metrics[f"outcomes_v{version}_{role}_{name}"] = history
+    return metrics
+
+
+def plot_realized_performance(history: pd.DataFrame) -> Figure:
+    """Realized vs test AUC, and completion rate by grade, over scoring weeks, from every
+    evaluation so far (the latest one of each version, role and week)."""
+    from codepro_leads.pipelines.outcomes.plots import realized_performance_figure
+
+    latest = history.sort_values("evaluated_at").drop_duplicates(
+        ["model_version", "role", "week"], keep="last"
+    )
+    return realized_performance_figure(latest)

@@ -1,0 +1,110 @@
+"""Checks of a champion change made by hand. The nodes only decide; ``ChampionChangeDataset``
+moves the alias, tags the version (who, why, when, previous champion) and appends the change
+to the alias history."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from codepro_leads.errors import UserFacingError
+
+logger = logging.getLogger(__name__)
+
+
+class ChampionChangeRefused(UserFacingError, ValueError):
+    """A promotion or rollback that must not happen; the message says why, in one line."""
+
+
+def plan_promotion(
+    versions: pd.DataFrame, params: dict[str, Any], quality_floor: dict[str, float]
+) -> dict[str, Any]:
+    """Champion -> ``params.model_version``, only for an existing version of a successful
+    training run whose test metrics pass the quality floor, and with a reason."""
+    reason = _reason(params, "promote")
+    wanted = params.get("model_version")
+    if wanted in (None, ""):
+        raise ChampionChangeRefused(
+            "promote: which version? kedro run --pipelines promote "
+            "--params model_version=N,reason=..."
+        )
+    version = _version_row(versions, str(wanted))
+    champion = _champion(versions)
+    if champion == version["version"]:
+        raise ChampionChangeRefused(f"promote: v{champion} is already the champion")
+    if version["tags"].get("run_status") == "failed":
+        raise ChampionChangeRefused(f"promote: v{version['version']} comes from a failed run")
+    failed = []
+    for name, minimum in quality_floor.items():
+        value = version.get(f"test_{name}")
+        if value is None or pd.isna(value):
+            failed.append(f"no test {name}")
+        elif value < minimum:
+            failed.append(f"{name} {value:.4f} < {minimum}")
+    if failed:
+        raise ChampionChangeRefused(
+            f"promote: v{version['version']} is below the quality floor: " + ", ".join(failed)
+        )
+    logger.info("Promoting v%s (champion now: %s): %s", version["version"], champion, reason)
+    return {
+        "version": version["version"],
+        "expected_champion": champion,
+        "action": "promote",
+        "reason": reason,
+    }
+
+
+def plan_rollback(
+    versions: pd.DataFrame, history: pd.DataFrame, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Champion -> the version it replaced: the ``previous_version`` of the latest change
+    (other than a rollback) that made the current champion champion. Repeated rollbacks walk
+    further back."""
+    reason = _reason(params, "rollback")
+    champion = _champion(versions)
+    if champion is None:
+        raise ChampionChangeRefused("rollback: there is no champion to roll back")
+    made_champion = history[
+        (history["alias"] == "champion")
+        & (history["model_version"].astype(str) == champion)
+        & (history["action"] != "rollback")
+    ]
+    if made_champion.empty or pd.isna(made_champion["previous_version"].iloc[-1]):
+        raise ChampionChangeRefused(
+            f"rollback: the alias history records no champion before v{champion}"
+        )
+    previous = str(made_champion["previous_version"].iloc[-1])
+    _version_row(versions, previous)  # still registered
+    logger.info("Rolling back the champion from v%s to v%s: %s", champion, previous, reason)
+    return {
+        "version": previous,
+        "expected_champion": champion,
+        "action": "rollback",
+        "reason": reason,
+    }
+
+
+def _reason(params: dict[str, Any], command: str) -> str:
+    reason = params.get("reason")
+    if reason is None or not str(reason).strip():
+        raise ChampionChangeRefused(
+            f"{command}: a reason is required (--params reason=...), it goes in the audit trail"
+        )
+    return str(reason).strip()
+
+
+def _version_row(versions: pd.DataFrame, version: str) -> dict[str, Any]:
+    found = versions[versions["version"] == version] if len(versions) else versions
+    if found.empty:
+        known = ", ".join(versions["version"]) if len(versions) else "none"
+        raise ChampionChangeRefused(f"no version {version} in the registry (versions: {known})")
+    return found.iloc[0].to_dict()
+
+
+def _champion(versions: pd.DataFrame) -> str | None:
+    if versions.empty:
+        return None
+    holds = versions["aliases"].str.split(",").map(lambda aliases: "champion" in aliases)
+    return str(versions.loc[holds, "version"].iloc[0]) if holds.any() else None
