@@ -118,7 +118,8 @@ class LeadBatches:
                 longest = pc.max(pc.utf8_length(column)).as_py()
                 if longest is not None and longest > MAX_FIELD_CHARS:
                     raise _NotStreamable(f"a field over {MAX_FIELD_CHARS:,} characters")
-        frame = table.to_pandas()
+        # Text as string[pyarrow], as read_raw_leads gives it.
+        frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
         frame.attrs = {"source": self.name, "undecodable_values": {}}
         return frame
 
