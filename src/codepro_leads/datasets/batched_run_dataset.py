@@ -140,6 +140,7 @@ class _CsvSink:
     def __init__(self, file: _UnnamedFile) -> None:
         self._file = file
         self._columns: list[str] | None = None
+        self._written = False
 
     def write(self, frame: pd.DataFrame) -> None:
         if self._columns is None:
@@ -150,8 +151,12 @@ class _CsvSink:
                 f"the first had {self._columns}"
             )
         table = _whole_seconds(pa.Table.from_pandas(frame, preserve_index=False))
-        header = self._file.stream.tell() == 0
-        pa_csv.write_csv(table, self._file.stream, pa_csv.WriteOptions(include_header=header))
+        # Arrow writes the batch to memory, the file takes it as one append (handing Arrow the
+        # file object itself interleaves badly with its buffer on small batches).
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=not self._written))
+        self._file.stream.write(sink.getvalue().to_pybytes())
+        self._written = True
 
     def abandon(self) -> None:
         pass
