@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from kedro.io import Version
 
-from codepro_leads.datasets import BatchedRunDataset
-from codepro_leads.datasets.batched_run_dataset import _UnnamedFile
+from codepro_leads.datasets import BatchedRunDataset, batched_run_dataset
 
 VERSION = "2026-03-01T10.00.00.000Z"
 
@@ -46,9 +46,11 @@ def _stored(tmp_path):
         return conn.execute("SELECT lead_id, score FROM scores ORDER BY lead_id").fetchall()
 
 
-def _files(tmp_path):
+def _files(tmp_path, hidden=False):
     return sorted(
-        str(p.relative_to(tmp_path)) for p in (tmp_path / "out").rglob("*") if p.is_file()
+        str(p.relative_to(tmp_path))
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file() and (hidden or not p.name.startswith("."))
     )
 
 
@@ -73,20 +75,20 @@ def test_files_appear_only_after_the_store_committed(tmp_path, monkeypatch):
         seen.append(("during", _files(tmp_path), _stored(tmp_path)))
         yield _batch([2], [20])
 
-    publish = _UnnamedFile.publish
+    replace = batched_run_dataset.os.replace
 
-    def checked_publish(self):
-        seen.append(("publish", _stored(tmp_path)))  # another connection sees the rows
-        publish(self)
+    def checked_replace(source, target):
+        seen.append(("rename", _stored(tmp_path)))  # another connection sees the rows
+        replace(source, target)
 
-    monkeypatch.setattr(_UnnamedFile, "publish", checked_publish)
+    monkeypatch.setattr(batched_run_dataset.os, "replace", checked_replace)
     _dataset(tmp_path, versioned=False).save(batches())
     assert seen == [
         ("during", [], []),  # written, but neither named nor committed
-        ("publish", [("1", 10), ("2", 20)]),
-        ("publish", [("1", 10), ("2", 20)]),
+        ("rename", [("1", 10), ("2", 20)]),
+        ("rename", [("1", 10), ("2", 20)]),
     ]
-    assert _files(tmp_path) == ["out/export.csv", "out/scores.parquet"]
+    assert _files(tmp_path, hidden=True) == ["out/export.csv", "out/scores.parquet"]
 
 
 def test_a_failing_batch_leaves_no_row_and_no_file(tmp_path):
@@ -97,13 +99,24 @@ def test_a_failing_batch_leaves_no_row_and_no_file(tmp_path):
     with pytest.raises(Exception, match="Row accounting failed"):
         _dataset(tmp_path).save(batches())
     assert _stored(tmp_path) == []
-    assert _files(tmp_path) == []
+    assert _files(tmp_path, hidden=True) == []  # no temporary left behind either
 
 
 def test_a_batch_that_does_not_fit_the_first_stops_the_run(tmp_path):
     odd = _batch(["x"], [1])
     with pytest.raises(Exception, match="does not fit the columns of the first"):
         _dataset(tmp_path).save(iter([_batch([1], [10]), odd]))
-    assert _stored(tmp_path) == [] and _files(tmp_path) == []
+    assert _stored(tmp_path) == [] and _files(tmp_path, hidden=True) == []
     with pytest.raises(Exception, match=r"a batch holds \['table'\]"):
         _dataset(tmp_path).save(iter([{"table": _batch([1], [1])["table"]}]))
+
+
+def test_text_in_several_arrow_chunks_is_written_as_text(tmp_path):
+    # What pd.concat of string[pyarrow] frames gives: an empty chunk, then the value. Arrow 25
+    # writes such a column as NUL bytes when the batch comes without the header.
+    reason = pd.arrays.ArrowStringArray(pa.chunked_array([pa.array([], pa.string()), ["bad"]]))
+    first, second = _batch([1], [10]), _batch([2], [20])
+    second["export"] = second["export"].assign(note=reason)
+    _dataset(tmp_path, versioned=False).save(iter([first, second]))
+    export = (tmp_path / "out/export.csv").read_bytes()
+    assert export == b'"lead_id","score","note"\n1,10,"x"\n2,20,"bad"\n'

@@ -2,10 +2,12 @@
 
 Saving takes an iterable of batches, each a dict ``{output name: frame}``. Every batch goes
 into the stores' open transactions (``UpsertTableDataset.transaction``) and is appended to the
-files, which are written without a name (Linux ``O_TMPFILE``; elsewhere a hidden temporary
-name). When the iterable is exhausted the stores commit first, then every file gets its name
-at once. If the batches raise (a failed row accounting, say), a store fails or the process
-dies, the stores roll back and no file ever appears: a reader sees all of the run or none.
+files, each written to a hidden temporary name unique to the run beside its final name. When
+the iterable is exhausted the files are completed and closed, the stores commit, and only then
+is every file renamed to its name (``os.replace``, atomic within a folder). If the batches raise
+(a failed row accounting, say) or a store fails, the stores roll back and the temporaries are
+removed; a process that dies leaves at most a hidden temporary: a reader sees all of the run
+or none.
 
 Files: ``.parquet`` is written with Arrow's ``ParquetWriter`` (the first batch fixes the
 schema), ``.csv`` with Arrow's CSV writer (one header). With ``versioned: true`` each file
@@ -15,7 +17,6 @@ goes to Kedro's versioned path ``<filepath>/<save version>/<file name>``, like a
 
 from __future__ import annotations
 
-import errno
 import os
 import uuid
 from collections.abc import Iterable
@@ -38,57 +39,15 @@ class BatchSchemaError(UserFacingError, DatasetError):
     """A batch does not fit the file the earlier batches started."""
 
 
-class _UnnamedFile:
-    """A file being written in ``final``'s folder that has no name until ``publish``."""
-
-    def __init__(self, final: Path) -> None:
-        self.final = final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        self._named: Path | None = None
-        try:
-            # Unnamed: vanishes with the process if the run dies before publishing it.
-            self._fd = os.open(final.parent, os.O_TMPFILE | os.O_WRONLY, 0o666)
-        except (AttributeError, OSError) as error:
-            if isinstance(error, OSError) and error.errno not in (
-                errno.EOPNOTSUPP,
-                errno.EISDIR,
-                errno.EINVAL,
-            ):
-                raise
-            self._named = final.with_name(f".{final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
-            self._fd = os.open(self._named, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-        self.stream: BinaryIO = os.fdopen(self._fd, "wb", buffering=1 << 20)
-
-    def publish(self) -> None:
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        if self._named is None:
-            self._named = self.final.with_name(
-                f".{self.final.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            )
-            folder = os.open(self.final.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:  # a dir fd makes Python call linkat(AT_SYMLINK_FOLLOW), which names the file
-                os.link(
-                    f"/proc/self/fd/{self._fd}",
-                    self._named.name,
-                    src_dir_fd=folder,
-                    dst_dir_fd=folder,
-                    follow_symlinks=True,
-                )
-            finally:
-                os.close(folder)
-        os.replace(self._named, self.final)  # atomic within the folder
-        self._named = None
-
-    def discard(self) -> None:
-        self.stream.close()
-        if self._named is not None:
-            self._named.unlink(missing_ok=True)
+def _temporary_path(final: Path) -> Path:
+    """A hidden name beside ``final``, unique to this run (like ``atomic.atomic_path``)."""
+    return final.with_name(f".{final.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{final.suffix}")
 
 
 class _ParquetSink:
-    def __init__(self, file: _UnnamedFile) -> None:
-        self._file = file
+    def __init__(self, stream: BinaryIO, final: Path) -> None:
+        self._stream = stream
+        self._final = final
         self._writer: pq.ParquetWriter | None = None
         self._first_empty: pd.DataFrame | None = None
 
@@ -102,7 +61,7 @@ class _ParquetSink:
             ],
             metadata=table.schema.metadata,
         )
-        self._writer = pq.ParquetWriter(self._file.stream, schema)
+        self._writer = pq.ParquetWriter(self._stream, schema)
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -117,28 +76,29 @@ class _ParquetSink:
             table = pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as error:
             raise BatchSchemaError(
-                f"{self._file.final}: a batch does not fit the columns of the first: {error}"
+                f"{self._final}: a batch does not fit the columns of the first: {error}"
             ) from None
         self._writer.write_table(table)
 
-    def abandon(self) -> None:
-        """Close the writer of a file that will never be published (so it does not write its
-        footer to a closed file when garbage-collected)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def close(self) -> None:
+    def finish(self) -> None:
+        """Write the footer (an empty file with the columns if no batch had rows)."""
         if self._writer is None and self._first_empty is not None:
             self._open(self._first_empty)
             self._writer.write_table(self._writer.schema.empty_table())
+        self.close()
+
+    def close(self) -> None:
+        """Close the writer once, before its file (a writer left to the garbage collector
+        would write its footer to whatever file then has the descriptor)."""
         if self._writer is not None:
-            self._writer.close()
+            writer, self._writer = self._writer, None
+            writer.close()
 
 
 class _CsvSink:
-    def __init__(self, file: _UnnamedFile) -> None:
-        self._file = file
+    def __init__(self, stream: BinaryIO, final: Path) -> None:
+        self._stream = stream
+        self._final = final
         self._columns: list[str] | None = None
         self._written = False
 
@@ -147,18 +107,19 @@ class _CsvSink:
             self._columns = [str(col) for col in frame.columns]
         elif [str(col) for col in frame.columns] != self._columns:
             raise BatchSchemaError(
-                f"{self._file.final}: a batch has columns {list(frame.columns)}, "
+                f"{self._final}: a batch has columns {list(frame.columns)}, "
                 f"the first had {self._columns}"
             )
-        table = _whole_seconds(pa.Table.from_pandas(frame, preserve_index=False))
-        # Arrow writes the batch to memory, the file takes it as one append (handing Arrow the
-        # file object itself interleaves badly with its buffer on small batches).
+        # One chunk per column: Arrow 25's CSV writer writes a chunked text column whose first
+        # chunk is empty (a pd.concat of string[pyarrow] frames) as kilobytes of NUL bytes.
+        table = _whole_seconds(pa.Table.from_pandas(frame, preserve_index=False).combine_chunks())
+        # Arrow writes the batch to memory, the file takes it as one append; one header.
         sink = pa.BufferOutputStream()
         pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=not self._written))
-        self._file.stream.write(sink.getvalue().to_pybytes())
+        self._stream.write(sink.getvalue().to_pybytes())
         self._written = True
 
-    def abandon(self) -> None:
+    def finish(self) -> None:
         pass
 
     def close(self) -> None:
@@ -217,36 +178,47 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]
 
     def save(self, data: Iterable[dict[str, pd.DataFrame]]) -> None:
         expected = set(self._stores) | set(self._files)
-        with ExitStack() as unpublished:
-            files = {}
-            for name, path in self._paths().items():
-                file = _UnnamedFile(path)
-                unpublished.callback(file.discard)
-                sink = _SINKS[file.final.suffix](file)
-                unpublished.callback(sink.abandon)  # runs before the discard above
-                files[name] = (file, sink)
-            batches = 0
+        temporaries: dict[Path, Path] = {}
+        try:
             with ExitStack() as transactions:
                 appends = {
                     name: transactions.enter_context(store.transaction())
                     for name, store in self._stores.items()
                 }
-                for batch in data:
-                    if set(batch) != expected:
-                        raise DatasetError(
-                            f"a batch holds {sorted(batch)}, expected {sorted(expected)}"
-                        )
-                    for name, append in appends.items():
-                        append(batch[name])
-                    for name, (_, sink) in files.items():
-                        sink.write(batch[name])
-                    batches += 1
-                if not batches:
-                    raise DatasetError("no batch to save: a run has at least one")
-            # The stores have committed: now, and only now, the files appear.
-            for file, sink in files.values():
-                sink.close()
-                file.publish()
+                with ExitStack() as open_files:  # every writer, then its file, closed here
+                    files = {}
+                    for name, final in self._paths().items():
+                        final.parent.mkdir(parents=True, exist_ok=True)
+                        temporary = _temporary_path(final)
+                        temporaries[temporary] = final
+                        stream = open_files.enter_context(open(temporary, "xb"))
+                        sink = _SINKS[final.suffix](stream, final)
+                        open_files.callback(sink.close)
+                        files[name] = (stream, sink)
+                    batches = 0
+                    for batch in data:
+                        if set(batch) != expected:
+                            raise DatasetError(
+                                f"a batch holds {sorted(batch)}, expected {sorted(expected)}"
+                            )
+                        for name, append in appends.items():
+                            append(batch[name])
+                        for name, (_, sink) in files.items():
+                            sink.write(batch[name])
+                        batches += 1
+                    if not batches:
+                        raise DatasetError("no batch to save: a run has at least one")
+                    for stream, sink in files.values():
+                        sink.finish()
+                        stream.flush()
+                        os.fsync(stream.fileno())
+                # The files are complete on disk; the stores commit as this block ends.
+            # The stores have committed: now, and only now, the files get their names.
+            for temporary, final in temporaries.items():
+                os.replace(temporary, final)
+        finally:  # a failed run leaves no temporary behind (a killed one, a hidden one)
+            for temporary in temporaries:
+                temporary.unlink(missing_ok=True)
 
     def load(self) -> None:
         raise DatasetError("BatchedRunDataset is write-only: load each file by its own entry")

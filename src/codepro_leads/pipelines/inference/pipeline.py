@@ -5,9 +5,9 @@ challenger's, in the shadow), the score store and drift monitoring.
 Streaming, the Kedro way: ``new_leads_batches`` loads a handle on the file; each node maps a
 pure per-batch function over the batches lazily (in-memory hand-offs of iterators, so
 nothing is read before the outputs are saved); ``inference_outputs`` saves the stream of
-output batches as one unit: every batch into one store transaction and into unnamed files,
-then the store commits and the files appear. Memory therefore holds a few batches, whatever
-the size of the file (``inference.batch_size``).
+output batches as one unit: every batch into one store transaction and into hidden temporary
+files, then the store commits and the files are renamed into place. Memory therefore holds a
+few batches, whatever the size of the file (``inference.batch_size``).
 
 Every write waits for the one before it: the rows must add up before the store commits, and
 the report and monitoring row take ``inference_totals``, which Kedro saves only after
