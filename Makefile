@@ -19,7 +19,7 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run demo-data test lint benchmark viz serve mlflow-ui dags clean app
+.PHONY: install run demo-data test lint benchmark viz viz-build docs docs-serve serve mlflow-ui dags clean app
 
 install: $(STAMP)
 
@@ -68,8 +68,23 @@ dags: $(STAMP)
 	$(KEDRO) airflow create --pipelines $(DAG_PIPELINES) --group-by memory \
 	  --jinja-file airflow/dag_template.j2 --target-dir $(DAGS_DIR)
 
+# Lineage: kedro-viz on http://127.0.0.1:4141 (no browser opened); viz-build writes the same
+# graph as a static site into build/ (kedro-viz's fixed folder; git-ignored).
 viz: $(STAMP)
-	$(KEDRO) viz run --autoreload
+	$(KEDRO) viz run --host 127.0.0.1 --port 4141 --no-browser
+
+viz-build: $(STAMP)
+	rm -rf build
+	$(KEDRO) viz build
+	test -f build/api/main
+
+# The documentation site: built with --strict into site/ (git-ignored), or served on
+# http://127.0.0.1:8000 while editing.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
 # The champion over HTTP on http://127.0.0.1:5001/invocations (raw CodePro rows as JSON).
 serve: $(STAMP)

@@ -232,9 +232,13 @@ def test_dags_run_on_a_real_scheduler(airflow):
     experiment = client.get_experiment_by_name("codepro_leads")
     mlflow_runs = client.search_runs([experiment.experiment_id])
     # One MLflow run per DAG run, not per task; data_processing logs nothing by design.
-    assert sorted(r.info.run_name for r in mlflow_runs) == ["inference", "outcomes", "training"]
+    assert sorted(r.data.tags["pipeline"] for r in mlflow_runs) == [
+        "inference",
+        "outcomes",
+        "training",
+    ]
     assert {r.info.status for r in mlflow_runs} == {"FINISHED"}
-    training = next(r for r in mlflow_runs if r.info.run_name == "training")
+    training = next(r for r in mlflow_runs if r.data.tags["pipeline"] == "training")
     assert training.data.params["training.quality_floor.roc_auc"] == "0.6"  # from the conf
     assert training.data.tags["project_path"] == str(project)
 

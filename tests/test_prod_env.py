@@ -128,7 +128,7 @@ def test_prod_runs_land_on_the_servers_and_touch_no_local_store(
         order_by=["attributes.start_time"],
     )
     # One MLflow run per pipeline run (demo_data and data_processing are not tracked).
-    assert [r.info.run_name for r in runs] == ["training", "inference", "inference"]
+    assert [r.data.tags["pipeline"] for r in runs] == ["training", "inference", "inference"]
     assert all(r.info.artifact_uri.startswith("mlflow-artifacts:") for r in runs)
 
     engine = create_engine(scores_url)

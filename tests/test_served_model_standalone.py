@@ -116,6 +116,7 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
         raw = new_leads(model.processing_params).astype({"total_leads_droppped": object})
         raw.loc[2, "total_leads_droppped"] = "1e20"
         status, body = _post(port, {"dataframe_records": records(raw)})
+        one_by_one = [_post(port, {"dataframe_records": [record]}) for record in records(raw)]
         empty_status, empty = _post(port, {"dataframe_records": []})
     finally:
         stop_process_group(server)
@@ -142,5 +143,10 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
         scored[factors].to_numpy().tolist()
         == expected[factors].where(expected[factors].notna(), None).to_numpy().tolist()
     )
+    # One lead per request (the record-by-record path) answers as the whole request did.
+    assert [status for status, _ in one_by_one] == [200] * len(raw)
+    assert [answer for _, single in one_by_one for answer in single["predictions"]] == body[
+        "predictions"
+    ]
     assert empty_status == 400
     assert empty["message"].endswith("Error: no leads: send at least one record")

@@ -82,7 +82,7 @@ def test_outcomes_of_stored_scores(trained_project):
     # MLflow: the realized AUC as a metric of the outcomes run, and the plot.
     experiment = client.get_experiment_by_name("codepro_leads").experiment_id
     runs = client.search_runs(
-        [experiment], "attributes.run_name = 'outcomes'", order_by=["attributes.start_time DESC"]
+        [experiment], "tags.pipeline = 'outcomes'", order_by=["attributes.start_time DESC"]
     )
     assert len(runs) == 2
     latest = runs[0]

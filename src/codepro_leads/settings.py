@@ -7,6 +7,7 @@ from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
 from codepro_leads.hooks import ArrowMemoryRelease, PipelineTimer, PromotionHook
+from codepro_leads.mlflow_lineage import MlflowLineageHook
 from codepro_leads.mlflow_tracking_hook import TrackedRunsMlflowHook
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
@@ -28,7 +29,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 # Registered last, so called before PromotionHook: the MLflow run starts before its
 # before_pipeline_run (trylast anyway) and kedro-mlflow ends it first, as with the plugin hook.
-HOOKS = (PipelineTimer(), ArrowMemoryRelease(), PromotionHook(), TrackedRunsMlflowHook())
+# MlflowLineageHook (trylast) names the run once it has started, and describes the registered
+# version after PromotionHook has moved the alias.
+HOOKS = (
+    PipelineTimer(),
+    ArrowMemoryRelease(),
+    PromotionHook(),
+    MlflowLineageHook(),
+    TrackedRunsMlflowHook(),
+)
 # kedro-mlflow's plugin hook is replaced by TrackedRunsMlflowHook (MLflow only for tracked runs).
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
 

@@ -45,3 +45,12 @@ def test_fixed_levels_override_the_fitted_ones():
     )
     assert encoder.categorical_levels == {"first_platform_c": ("L1",)}
     assert encoder.feature_names == ["first_platform_c"]
+
+
+def test_matrix_holds_numbers_and_level_codes_in_feature_order():
+    train = _leads(["L0"] * 8 + ["L1"] * 2)
+    encoder = LeadEncoder.fit(train, ["city_tier", "referred_lead"], ["first_platform_c"], 0.9)
+    features = encoder.transform(_leads(["L1", "never_seen", "L0"]).assign(city_tier=[1, 3, 2]))
+
+    assert encoder.matrix(features).tolist() == [[1.0, 0.0, 1.0], [3.0, 0.0, 2.0], [2.0, 0.0, 0.0]]
+    assert encoder.level_codes() == {"first_platform_c": {"L0": 0, "L1": 1}}

@@ -65,6 +65,8 @@ def test_score_columns_and_values(scorer):
     probability = 1 / (1 + np.exp(-(0.9 * scorer.raw_score(leads) + 0.1)))
     assert scored["lead_id"].tolist() == [10, 11, 12]
     assert scored["probability"].to_numpy() == pytest.approx(probability)
+    # From the model's raw score, bit for bit.
+    assert np.array_equal(scored["probability"].to_numpy(), scorer.predict_proba(leads))
     assert scored["score"].tolist() == np.rint(100 * probability).astype(int).tolist()
     assert scored["is_junk"].tolist() == (probability < 0.4).tolist()
     expected_grades = [
@@ -137,3 +139,23 @@ def test_a_scorer_pickled_before_top_factors_existed_explains_three(scorer):
     old = pickle.loads(pickle.dumps(scorer))
     del vars(old)["top_factors"]  # as unpickled from a model logged before the field
     assert len([c for c in old.score(_new_leads()).columns if "factor" in c]) == 12
+
+
+def test_score_matrix_explains_as_lightgbm_does(scorer):
+    matrix = scorer.encoder.matrix(scorer.encoder.transform(_new_leads()))
+    scored = scorer.score_matrix(matrix)
+    contributions = scorer.model.booster_.predict(matrix, pred_contrib=True)[:, :-1]
+    effects = [scored[f"{d}_factor_{i}_effect"] for d in ("up", "down") for i in (1, 2, 3)]
+    for row in range(3):
+        shown = sorted(e[row] for e in effects if not np.isnan(e[row]))
+        assert shown == pytest.approx(
+            sorted(contributions[row][contributions[row] != 0]), abs=1e-12
+        )
+
+
+def test_a_pickled_scorer_leaves_its_lookup_tables_behind(scorer):
+    scorer.score(_new_leads())  # builds the tables
+    assert "contribution_tables" in vars(scorer)
+    restored = pickle.loads(pickle.dumps(scorer))
+    assert "contribution_tables" not in vars(restored)
+    pd.testing.assert_frame_equal(restored.score(_new_leads()), scorer.score(_new_leads()))

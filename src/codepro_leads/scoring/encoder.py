@@ -53,6 +53,25 @@ class LeadEncoder:
     def feature_names(self) -> list[str]:
         return [*self.numeric_features, *self.categorical_levels]
 
+    def level_codes(self) -> dict[str, dict[str, int]]:
+        """Per categorical column, each kept level's category code (``others`` comes after them)."""
+        return {
+            col: {level: code for code, level in enumerate(levels)}
+            for col, levels in self.categorical_levels.items()
+        }
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The float matrix LightGBM's booster reads from a ``transform`` frame: numbers as they
+        are, levels as their category codes (what LightGBM itself makes of the frame)."""
+        return np.column_stack(
+            [
+                features[col].cat.codes.to_numpy(dtype=float)
+                if col in self.categorical_levels
+                else features[col].to_numpy(dtype=float)
+                for col in self.feature_names
+            ]
+        ).reshape(len(features), len(self.feature_names))
+
     def transform(self, leads: pd.DataFrame) -> pd.DataFrame:
         """Feature frame in a fixed column order: numbers as float, levels as categories."""
         features = {col: leads[col].to_numpy(dtype=float) for col in self.numeric_features}

@@ -2,8 +2,14 @@
 
 It runs the shared lead preparation (``codepro_leads.features``: the functions the
 data_processing pipeline runs as nodes), then the fitted LeadScorer with the settings it
-carries, so ``mlflow models serve`` answers with the batch scores. Only MLflow, pandas, NumPy
-and the project's ``features`` and ``scoring`` code are imported: no Kedro, no datasets.
+carries, so ``mlflow models serve`` answers with the batch scores. Plain requests of up to
+``FAST_PATH_MAX_ROWS`` rows are prepared record by record instead (``scoring.records``: the
+same rules without pandas' per-operation cost) and meet the same ``LeadScorer.score_matrix``.
+Only MLflow, pandas, NumPy and the project's ``features`` and ``scoring`` code are imported:
+no Kedro, no datasets.
+
+In-process callers (the app) score exactly as over HTTP, model loaded once:
+``mlflow.pyfunc.load_model("models:/codepro-lead-scorer@champion").predict(pd.DataFrame(records))``.
 
 It is logged as MLflow "model from code" (``served_model.py``), not as a pickled Python
 object: its fitted state travels as the artifact ``STATE_ARTIFACT``.
@@ -15,15 +21,22 @@ import pickle
 from typing import Any
 
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
 from codepro_leads.errors import LeadDataError
 from codepro_leads.features.processing import prepare_leads, without_label
+from codepro_leads.scoring.records import PreparedRecords, prepare_records
 from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
+# Requests up to this many rows are prepared record by record (``scoring.records``) when they
+# are plain (measured: 0.4 ms for one lead, 130 ms for 1,000 on a busy machine, where the
+# vectorised path takes 0.5 s whatever the size); larger ones, where pandas' per-operation
+# cost is spread over many rows and a Python object per value would weigh, are not.
+FAST_PATH_MAX_ROWS = 2000
 
 
 class LeadScoringModel(mlflow.pyfunc.PythonModel):
@@ -56,6 +69,7 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         with open(context.artifacts[STATE_ARTIFACT], "rb") as handle:
             vars(self).update(pickle.load(handle))
+        _ = self.scorer.contribution_tables  # built at load, not by the first request
 
     def predict(
         self,
@@ -63,8 +77,46 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
+        """Scores of the raw rows ``model_input``: what the scoring server sends back as JSON.
+
+        The scoring server parses a request's records with ``pd.DataFrame(records)``; in-process
+        callers pass the same frame to ``mlflow.pyfunc.load_model(uri).predict``.
+        """
         if len(model_input) == 0:
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
+        if len(model_input) <= FAST_PATH_MAX_ROWS:
+            prepared = prepare_records(model_input, self.processing_params, self.scorer.encoder)
+            if prepared is not None:
+                return self._answer_prepared(prepared, len(model_input))
+        return self._answer_vectorised(model_input)
+
+    def _answer_prepared(self, prepared: PreparedRecords, n_rows: int) -> pd.DataFrame:
+        """The answer to a request the fast path prepared: the same frame as the vectorised
+        path's (object columns, None for every missing value)."""
+        # Equal rows get equal scores: each distinct one is explained once.
+        distinct, row_of = np.unique(prepared.matrix, axis=0, return_inverse=True)
+        scored = {
+            name: values[row_of.reshape(-1)]
+            for name, values in self.scorer.score_matrix(distinct).items()
+        }
+        names = ["lead_id", "created_date", *scored, "rejected_reason"]
+        answer: dict[str, list[Any]] = {name: [None] * n_rows for name in names}
+        valid = {
+            "lead_id": prepared.keys,
+            "created_date": prepared.dates,
+            **{name: values.tolist() for name, values in scored.items()},
+        }
+        for name, values in valid.items():
+            column = answer[name]
+            for row, value in zip(prepared.valid_rows, values, strict=True):
+                column[row] = None if value != value else value  # NaN -> None
+        for row, (key, reason) in prepared.rejected.items():
+            answer["lead_id"][row] = key
+            answer["rejected_reason"][row] = reason
+        return pd.DataFrame(answer, dtype=object)
+
+    def _answer_vectorised(self, model_input: pd.DataFrame) -> pd.DataFrame:
+        """The answer through the data_processing functions and ``LeadScorer.score``."""
         key = self.processing_params["key_column"]
         # Scoring never uses the label; without it no lead is dropped as a duplicate, so every
         # input row is either scored or rejected.

@@ -37,7 +37,7 @@ def selected(tmp_path_factory):
 def _run(name: str):
     experiment = mlflow.get_experiment_by_name("codepro_leads")
     runs = MlflowClient().search_runs(
-        [experiment.experiment_id], f"tags.`mlflow.runName` = '{name}'", max_results=1
+        [experiment.experiment_id], f"tags.pipeline = '{name}'", max_results=1
     )
     return runs[0]
 

@@ -38,7 +38,7 @@ def test_profiling_writes_reports_and_exact_summaries_locally_and_to_mlflow(tmp_
 
     experiment = mlflow.get_experiment_by_name("codepro_leads")
     run = MlflowClient().search_runs([experiment.experiment_id], max_results=1)[0]
-    assert run.data.tags["mlflow.runName"] == "profiling"
+    assert run.data.tags["pipeline"] == "profiling"
     artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "profiling")}
     assert artifacts == {
         f"profiling/{name}_{kind}"

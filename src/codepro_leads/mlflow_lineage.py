@@ -1,0 +1,178 @@
+"""What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts.
+
+``MlflowLineageHook``:
+
+- names the run ``<pipeline> <UTC start>`` and, once its training leads are known,
+  ``... data <digest>``; the tag ``pipeline`` holds the bare pipeline name;
+- logs every dataset whose catalog metadata has ``mlflow_input: {context: ...}`` as a dataset
+  input of the run (name, digest, rows, the file it was derived from), so the run's "Datasets"
+  section shows the training, validation and test leads;
+- once the run has ended, describes the registered model and the version the run registered
+  (``model_description``), with the promotion decision ``PromotionHook`` recorded.
+
+Untracked pipelines (kedro-mlflow's ``disable_tracking``) have no active run: nothing happens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol
+
+logger = logging.getLogger(__name__)
+
+# Hex digits of the content hash shown as a dataset's digest and in the run name.
+_DIGEST_CHARS = 12
+
+
+def frame_digest(frame: Any) -> str:
+    """A content hash of a DataFrame (values and column names, not the index)."""
+    import pandas as pd
+
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+    names = "\0".join(map(str, frame.columns)).encode()
+    return hashlib.sha256(names + hashed).hexdigest()[:_DIGEST_CHARS]
+
+
+class MlflowLineageHook:
+    """Run names, dataset inputs and registry descriptions (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._run: dict[str, str] | None = None
+        self._catalog: CatalogProtocol | None = None
+        self._training_params: dict[str, Any] | None = None
+
+    # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
+        import mlflow
+
+        self._run, self._catalog = None, catalog
+        active = mlflow.active_run()
+        if active is None:
+            return
+        pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
+        started = datetime.fromtimestamp(active.info.start_time / 1000, UTC)
+        name = f"{pipeline} {started:%Y-%m-%d %H:%M}Z"
+        self._run = {
+            "id": active.info.run_id,
+            "name": name,
+            "tracking_uri": mlflow.get_tracking_uri(),
+            "registry_uri": mlflow.get_registry_uri(),
+        }
+        self._training_params = (
+            catalog.load("params:training") if catalog.exists("params:training") else None
+        )
+        client = self._client()
+        client.set_tag(active.info.run_id, "mlflow.runName", name)
+        client.set_tag(active.info.run_id, "pipeline", pipeline)
+
+    def _client(self):
+        from mlflow import MlflowClient
+
+        return MlflowClient(self._run["tracking_uri"], self._run["registry_uri"])
+
+    def _input_source(self, config: dict[str, Any]) -> str:
+        """The file a dataset was derived from: its ``source`` catalog entry's path."""
+        source = config.get("source")
+        if not source:
+            return ""
+        described = self._catalog.get(source)._describe() if self._catalog else {}
+        return str(described.get("filepath") or source)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if self._run is None or self._catalog is None:
+            return
+        metadata = getattr(self._catalog.get(dataset_name), "metadata", None) or {}
+        config = metadata.get("mlflow_input")
+        if not config:
+            return
+        from mlflow.data import from_pandas
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        digest = frame_digest(data)
+        with warnings.catch_warnings():
+            # MLflow's hints about sources and integer columns concern model signatures.
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = from_pandas(
+                data,
+                source=self._input_source(config),
+                targets=config.get("targets"),
+                name=dataset_name,
+                digest=digest,
+            )
+        tags = [InputTag(MLFLOW_DATASET_CONTEXT, config["context"])]
+        client = self._client()
+        client.log_inputs(self._run["id"], [DatasetInput(dataset._to_mlflow_entity(), tags)])
+        if config["context"] == "training":
+            client.set_tag(self._run["id"], "mlflow.runName", f"{self._run['name']} data {digest}")
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self) -> None:
+        # trylast: after PromotionHook has moved the alias and tagged the version.
+        self._describe_registered_versions()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self) -> None:
+        self._describe_registered_versions()
+
+    def _describe_registered_versions(self) -> None:
+        if self._run is None or self._training_params is None:
+            return
+        from mlflow.exceptions import MlflowException
+
+        from codepro_leads.model_description import (
+            registered_model_description,
+            version_description,
+        )
+
+        client = self._client()
+        run_id = self._run["id"]
+        try:
+            versions = client.search_model_versions(f"run_id='{run_id}'")
+            if not versions:
+                return
+            card = _load_run_json(client, run_id, "model_card.json")
+            metrics = client.get_run(run_id).data.metrics
+            for version in versions:
+                aliases = client.get_model_version(version.name, version.version).aliases
+                alias = aliases[0] if aliases else None
+                reason = version.tags.get("promotion")
+                client.update_registered_model(
+                    version.name,
+                    registered_model_description(
+                        version.name, card.get("features", []), self._training_params
+                    ),
+                )
+                client.update_model_version(
+                    version.name,
+                    version.version,
+                    version_description(card, metrics, alias, reason),
+                )
+        except (MlflowException, OSError) as error:
+            # Descriptions are documentation: losing them must not fail a finished run.
+            logger.warning("Could not describe the registered model of run %s: %s", run_id, error)
+        finally:
+            self._run = None
+
+
+def _load_run_json(client: Any, run_id: str, path: str) -> dict[str, Any]:
+    """A JSON artifact of the run; empty when the run never logged it (it failed before)."""
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = client.download_artifacts(run_id, path, folder)
+        except (MlflowException, OSError):
+            return {}
+        return json.loads(Path(local).read_text())

@@ -1,0 +1,81 @@
+"""The texts the MLflow registry shows for the lead scorer: the registered model's description
+(what it scores, its features, how promotion works) and each version's model-card summary with
+its promotion decision. Pure functions of what the training run logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _metric(metrics: dict[str, float], name: str) -> str:
+    value = metrics.get(name)
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def registered_model_description(
+    model_name: str, features: list[str], training_params: dict[str, Any]
+) -> str:
+    """What the model scores, the features it uses and how a version becomes champion."""
+    floor = training_params["quality_floor"]
+    registry = training_params["registry"]
+    floor_text = ", ".join(f"{name} >= {minimum}" for name, minimum in floor.items())
+    return "\n".join(
+        [
+            f"# {model_name}",
+            "",
+            "Scores each lead CodePro buys by its probability of completing the application "
+            "(`app_complete_flag`, L2AC). Input: raw rows of a CodePro export (the model runs "
+            "the data_processing steps itself); output per lead: probability, score 0-100, "
+            "grade, is_junk and the factors that raised and lowered the score.",
+            "",
+            f"**Features**: {', '.join(f'`{f}`' for f in features)}. Rare, new and missing "
+            "levels are grouped into `others` by the encoder fitted on the training leads.",
+            "",
+            "**Promotion**: every training run registers a version. It gets the alias "
+            f"`champion` only when its test metrics pass the quality floor ({floor_text}) and "
+            f"its test AUC is not worse than the current champion's by more than "
+            f"{registry['tolerance']} on test leads neither model was trained on (retrained on "
+            "the same data it must be strictly better); otherwise `challenger`. The alias moves "
+            "only after the whole run succeeded. Each version's description gives its model "
+            "card and the reason of its decision.",
+        ]
+    )
+
+
+def version_description(
+    card: dict[str, Any], metrics: dict[str, float], alias: str | None, reason: str | None
+) -> str:
+    """A version's model-card summary: test metrics, threshold, grades, calibration, training
+    data, and its promotion decision."""
+    data = card.get("training_data", {})
+    bands = ", ".join(f"{grade} >= {low}" for grade, low in card.get("grade_bands", {}).items())
+    calibration = card.get("calibration") or {}
+    slope, intercept = calibration.get("slope", 1.0), calibration.get("intercept", 0.0)
+    calibrated = (
+        f"Platt, slope {slope:.4f}, intercept {intercept:.4f}"
+        if (slope, intercept) != (1.0, 0.0)
+        else "none: LightGBM's own probabilities"
+    )
+    decision = f"@{alias}: {reason}" if alias else (reason or "no decision recorded")
+    lines = [
+        f"**Promotion**: {decision}",
+        "",
+        f"**Test leads** (latest, out of time): AUC {_metric(metrics, 'test_roc_auc')}, "
+        f"precision {_metric(metrics, 'test_precision')}, recall "
+        f"{_metric(metrics, 'test_recall')} at the 0.5 cut; Brier "
+        f"{_metric(metrics, 'test_brier')}; junk share {_metric(metrics, 'test_junk_share')}, "
+        f"completions kept {_metric(metrics, 'test_completions_kept')}, L2AC lift "
+        f"{_metric(metrics, 'test_l2ac_lift')}.",
+        "",
+        f"**Junk threshold** {card.get('threshold', float('nan')):.4f} (chosen on validation "
+        f"leads); **grades** {bands}; **calibration** {calibrated}.",
+        "",
+        f"**Features**: {', '.join(card.get('features', []))}.",
+    ]
+    if data:
+        digest = str(data.get("sha256", ""))[:12]
+        details = ", ".join(
+            f"{key} {value}" for key, value in data.items() if key != "sha256" and value is not None
+        )
+        lines += ["", f"**Training data** {digest}: {details}."]
+    return "\n".join(lines)

@@ -1,0 +1,212 @@
+"""The lineage kedro-viz shows: `kedro viz build` (as `make viz-build` runs it) in a throw-away
+copy of the project, checked through the JSON it exports, then drawn by headless Chromium.
+
+The screenshot of the training graph is kept at data/08_reporting/viz_training.png for a
+reviewer to look at.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.browser import HEADLESS_FLAGS, screenshot
+from tests.conftest import PROJECT_ROOT, make_project
+from tests.services import free_port, stop_process_group
+
+# kedro-viz's layers, in the order data flows through them.
+LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_output", "reporting"]
+SCREENSHOT = PROJECT_ROOT / "data" / "08_reporting" / "viz_training.png"
+
+
+@pytest.fixture(scope="module")
+def viz_build(tmp_path_factory) -> Path:
+    """The static site of `kedro viz build`, made in a copy of the project."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        root = make_project(tmp_path_factory.mktemp("viz"), monkeypatch)
+        kedro = Path(sys.executable).with_name("kedro")
+        env = {**os.environ, "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1"}
+        done = subprocess.run(
+            [str(kedro), "viz", "build"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (root / "build" / "api" / "main").exists(), done.stdout[-3000:]
+    return root / "build"
+
+
+@pytest.fixture(scope="module")
+def registered() -> set[str]:
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(PROJECT_ROOT)
+    return set(pipelines)
+
+
+def _exported(build: Path) -> dict[str, dict]:
+    return {p.name: json.loads(p.read_text()) for p in (build / "api" / "pipelines").iterdir()}
+
+
+def _datasets(graph: dict) -> dict[str, dict]:
+    return {n["id"]: n for n in graph["nodes"] if n["type"] == "data"}
+
+
+def _produced_and_consumed(graph: dict) -> tuple[set[str], set[str]]:
+    """Names of the datasets a pipeline's nodes write, and of those they read."""
+    data = _datasets(graph)
+    written = {data[e["target"]]["name"] for e in graph["edges"] if e["target"] in data}
+    read = {data[e["source"]]["name"] for e in graph["edges"] if e["source"] in data}
+    return written, read
+
+
+@pytest.mark.slow
+def test_every_registered_pipeline_is_exported(viz_build, registered):
+    main = json.loads((viz_build / "api" / "main").read_text())
+    assert {p["id"] for p in main["pipelines"]} == registered
+    assert set(_exported(viz_build)) == registered
+
+
+@pytest.mark.slow
+def test_every_dataset_of_every_pipeline_has_a_layer(viz_build):
+    missing = {
+        (pipeline, node["name"])
+        for pipeline, graph in _exported(viz_build).items()
+        for node in _datasets(graph).values()
+        if node.get("layer") not in LAYERS
+    }
+    assert missing == set()
+
+
+def test_every_catalog_entry_and_factory_declares_a_layer():
+    """Entries no pipeline uses yet included ("_name" keys are YAML anchors, not datasets)."""
+    missing = []
+    for path in sorted((PROJECT_ROOT / "conf" / "base").glob("catalog*.yml")):
+        for name, entry in (yaml.safe_load(path.read_text()) or {}).items():
+            if name.startswith("_"):
+                continue
+            layer = ((entry.get("metadata") or {}).get("kedro-viz") or {}).get("layer")
+            if layer not in LAYERS:
+                missing.append(f"{path.name}: {name}")
+    assert missing == []
+
+
+@pytest.mark.slow
+def test_layers_only_flow_forward_through_each_node(viz_build):
+    """No node reads a later layer than it writes, so kedro-viz can order the layer bands."""
+    backwards = []
+    for pipeline, graph in _exported(viz_build).items():
+        data = _datasets(graph)
+        reads: dict[str, list[dict]] = {}
+        writes: dict[str, list[dict]] = {}
+        for edge in graph["edges"]:
+            if edge["source"] in data:
+                reads.setdefault(edge["target"], []).append(data[edge["source"]])
+            if edge["target"] in data:
+                writes.setdefault(edge["source"], []).append(data[edge["target"]])
+        for task, inputs in reads.items():
+            for read, written in itertools.product(inputs, writes.get(task, [])):
+                if LAYERS.index(read["layer"]) > LAYERS.index(written["layer"]):
+                    backwards.append(f"{pipeline}: {read['name']} -> {written['name']}")
+        assert graph["layers"], f"{pipeline}: kedro-viz found no order of its layers"
+    assert backwards == []
+
+
+@pytest.mark.slow
+def test_no_in_memory_dataset_is_handed_from_one_pipeline_to_another(viz_build, registered):
+    """A hand-off between pipelines must be persisted: each pipeline runs on its own."""
+    graphs = {name: g for name, g in _exported(viz_build).items() if name != "__default__"}
+    memory = {
+        n["name"]
+        for g in graphs.values()
+        for n in _datasets(g).values()
+        if n["dataset_type"].endswith("MemoryDataset")
+    }
+    dangling = []
+    for (writer, w_graph), (reader, r_graph) in itertools.permutations(graphs.items(), 2):
+        written, _ = _produced_and_consumed(w_graph)
+        r_written, r_read = _produced_and_consumed(r_graph)
+        for name in sorted(memory & written & (r_read - r_written)):
+            dangling.append(f"{name}: written by {writer}, read by {reader}")
+    assert dangling == []
+    # The real hand-offs are there, persisted.
+    for name in ("raw_leads", "new_leads", "model_input_leads", "tuned_lightgbm_params"):
+        assert name not in memory
+
+
+def _serve(build: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--directory", str(build)]
+        + ["--bind", "127.0.0.1", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, stopped as one
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/main", timeout=2).close()
+            return server, url
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                stop_process_group(server)
+                raise
+            time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_screenshot_of_the_training_graph_with_its_layers(viz_build, registered, chromium):
+    # A page of the same origin switches kedro-viz's first-visit tour off (a setting it keeps
+    # in localStorage) before opening the training pipeline.
+    (viz_build / "training.html").write_text(
+        "<!doctype html><script>"
+        'localStorage.setItem("KedroViz", JSON.stringify({showFeatureHints: false, '
+        'theme: "light"}));location.replace("./?pid=training");</script>'
+    )
+    server, url = _serve(viz_build)
+    try:
+        page = f"{url}/training.html"
+        dom = subprocess.run(
+            [chromium, *HEADLESS_FLAGS, "--virtual-time-budget=10000", "--dump-dom", page],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        ).stdout
+        SCREENSHOT.unlink(missing_ok=True)
+        screenshot(chromium, page, SCREENSHOT, size="1800,1300", render_ms=10000)
+    finally:
+        stop_process_group(server)
+
+    from kedro.framework.project import pipelines
+
+    training = pipelines["training"]
+    # The layer bands kedro-viz drew, and a label for every node of the training pipeline.
+    drawn_layers = {layer for layer in LAYERS if f'data-id="layer-label--{layer}"' in dom}
+    assert drawn_layers == {"raw", "model_input", "models", "model_output", "reporting"}
+    missing_nodes = [n.name for n in training.nodes if f">{n.name}<" not in dom]
+    assert missing_nodes == []
+    assert ">score_new_leads<" not in dom  # the training pipeline alone
+
+    from PIL import Image
+
+    with Image.open(SCREENSHOT) as image:
+        assert image.size == (1800, 1300)
+        # A drawn graph, not a blank or loading page: many distinct shades.
+        assert len(image.convert("L").getcolors(maxcolors=256) or []) > 50
