@@ -67,11 +67,12 @@ def _query(project: Path, sql: str) -> pd.DataFrame:
 
 
 def _data_files(project: Path) -> dict[str, int]:
-    """Every file under data/ but the score database, with its modification time."""
+    """Every named file under data/ but the score database, with its modification time (a
+    killed run may leave a hidden temporary, which no reader takes for an output)."""
     return {
         str(path.relative_to(project)): path.stat().st_mtime_ns
         for path in (project / "data").rglob("*")
-        if path.is_file() and not path.name.startswith("lead_scores.db")
+        if path.is_file() and not path.name.startswith(("lead_scores.db", "."))
     }
 
 
@@ -154,7 +155,7 @@ def test_a_run_killed_inside_its_store_transaction_leaves_nothing(project):
         tables = {
             row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
-    assert tables <= {"scored_leads", "monitoring_runs"}  # no staging table left
+    assert tables <= {"scored_leads", "monitoring_runs", "alias_history"}  # no staging table
     stored_after = (
         _query(project, "SELECT * FROM scored_leads")
         if "scored_leads" in tables

@@ -135,6 +135,7 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
     assert stored.columns.tolist() == [
         "lead_id",
         "model_version",
+        "role",
         "created_date",
         "probability",
         "score",
@@ -327,6 +328,107 @@ def test_models_with_other_factors_and_grades_store_in_the_same_tables(project):
     assert sum(shares.values()) == pytest.approx(1.0)
 
 
+def _leads_with_trouble(project, name):
+    """300 leads with bad values and keys repeated far apart (across any batch boundary)."""
+    raw = _original_leads(project).iloc[:300].copy()
+    raw = raw.astype({"total_leads_droppped": object})
+    raw.loc[[3, 150], "total_leads_droppped"] = [-2, 2.5]
+    raw.loc[[40, 299], "Unnamed: 0"] = raw.loc[[2, 41], "Unnamed: 0"].to_numpy()
+    raw.loc[100, "created_date"] = "not a date"
+    return _write_leads(project, raw, name)
+
+
+def _run_snapshot(project, path, params):
+    """Every output of one inference run on ``path``, without the run's time and id."""
+    run_pipeline(project, "inference", {"new_leads_path": path, **params})
+
+    def latest(name):
+        return _latest(project, name)
+
+    scored = pd.read_parquet(latest("data/07_model_output/scored_leads.parquet"))
+    ids = "', '".join(scored["lead_id"].astype(str))
+    stored = _table(
+        project,
+        f"SELECT * FROM scored_leads WHERE lead_id IN ('{ids}') ORDER BY lead_id, model_version",
+    )
+    monitoring = _table(project, "SELECT * FROM monitoring_runs ORDER BY rowid").iloc[[-1]]
+    return {
+        "scored": scored.drop(columns="scored_at"),
+        "stored": stored.drop(columns="scored_at"),
+        "crm": pd.read_csv(latest("data/07_model_output/scored_leads_crm.csv")).drop(
+            columns="scored_at"
+        ),
+        "rejected": pd.read_csv(latest("data/02_intermediate/rejected_new_leads.csv")),
+        "report": pd.DataFrame([json.loads(latest(REPORT).read_text())]),
+        "monitoring": monitoring.drop(columns=["run_id", "scored_at"]).reset_index(drop=True),
+    }
+
+
+REPORT = "data/08_reporting/inference_report.json"
+
+
+def test_the_batch_size_changes_no_output(project):
+    path = _leads_with_trouble(project, "trouble.csv")
+    tiny = _run_snapshot(project, path, {"inference": {"batch_size": 7}})
+    whole = _run_snapshot(project, path, {"inference": {"batch_size": 100_000}})
+    assert tiny["report"][["rows_read", "rows_scored", "rows_rejected"]].values.tolist() == [
+        [300, 295, 5]
+    ]
+    assert sorted(tiny["rejected"]["reason"].str.split(" (", regex=False).str[0]) == [
+        "created_date: not an ISO 8601 date",
+        "lead_id: repeats an earlier row",
+        "lead_id: repeats an earlier row",
+        "total_leads_droppped: negative count",
+        "total_leads_droppped: not a whole number",
+    ]
+    for name, frame in tiny.items():
+        pd.testing.assert_frame_equal(frame, whole[name], check_exact=False, rtol=0, atol=1e-12)
+
+
+def test_the_challenger_scores_in_the_shadow_never_in_the_crm_export(project):
+    from mlflow.tracking import MlflowClient
+
+    # A challenger: the champion's model registered once more (a new version, no training).
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias("codepro-lead-scorer", "champion")
+    challenger = client.create_model_version(
+        "codepro-lead-scorer", champion.source, run_id=champion.run_id
+    )
+    client.set_registered_model_alias("codepro-lead-scorer", "challenger", challenger.version)
+    champion_version, challenger_version = str(champion.version), str(challenger.version)
+    path = _write_leads(project, _original_leads(project).iloc[:500], "shadowed.csv")
+
+    run_pipeline(project, "inference", {"new_leads_path": path})
+
+    scored = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
+    ids = sorted(scored["lead_id"].astype(str))
+    stored = _table(
+        project,
+        "SELECT lead_id, role, probability FROM scored_leads "
+        f"WHERE model_version = '{challenger_version}' ORDER BY lead_id",
+    )
+    assert sorted(stored["lead_id"]) == ids
+    assert set(stored["role"]) == {"shadow"}
+    champion_rows = _table(
+        project,
+        "SELECT lead_id, role, probability FROM scored_leads "
+        f"WHERE model_version = '{champion_version}' ORDER BY lead_id",
+    ).set_index("lead_id")
+    assert set(champion_rows.loc[ids, "role"]) == {"champion"}
+    # The same model in both places: the same scores.
+    assert stored.set_index("lead_id")["probability"].equals(champion_rows.loc[ids, "probability"])
+    crm = pd.read_csv(_latest(project, "data/07_model_output/scored_leads_crm.csv"))
+    assert crm["model_version"].astype(str).unique().tolist() == [champion_version]
+    assert sorted(crm["lead_id"].astype(str)) == ids
+    report = json.loads(_latest(project, REPORT).read_text())
+    assert (report["shadow_model_version"], report["shadow_rows_stored"]) == (
+        challenger_version,
+        500,
+    )
+    latest = _table(project, "SELECT model_version, leads FROM monitoring_runs ORDER BY rowid")
+    assert latest.iloc[-1].tolist() == [champion_version, 500]
+
+
 def _pg_rows(url, query):
     engine = sa.create_engine(url)
     try:
@@ -347,11 +449,12 @@ def test_scores_and_monitoring_rows_go_to_postgresql_by_url(project, postgres_ur
 
     run_pipeline(project, "inference", {"new_leads_path": path})
     scored_ids = _last_scored_ids(project)
-    first = _pg_rows(postgres_url, "SELECT lead_id, scored_at FROM scored_leads")
+    champion_rows = "SELECT lead_id, scored_at FROM scored_leads WHERE role = 'champion'"
+    first = _pg_rows(postgres_url, champion_rows)
     time.sleep(1.1)  # scored_at has whole seconds
     run_pipeline(project, "inference", {"new_leads_path": path})  # replaces the same rows
 
-    stored = _pg_rows(postgres_url, "SELECT lead_id, scored_at FROM scored_leads")
+    stored = _pg_rows(postgres_url, champion_rows)
     assert sorted(stored["lead_id"]) == scored_ids == sorted(first["lead_id"])
     rerun = stored.set_index("lead_id").loc[first["lead_id"], "scored_at"]
     assert (rerun.to_numpy() > first["scored_at"].to_numpy()).all()

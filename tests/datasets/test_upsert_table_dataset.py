@@ -147,3 +147,41 @@ def test_the_declared_schema_is_checked():
         UpsertTableDataset("scored_leads", {**COLUMNS, "score": "int"}, KEY, {"con": "x"})
     with pytest.raises(DatasetError, match=r"key columns \['run_id'\] are not in columns"):
         UpsertTableDataset("scored_leads", COLUMNS, ["run_id"], {"con": "x"})
+
+
+def test_batches_of_one_save_are_one_transaction(url):
+    table = _table(url)
+    table.save(iter([_scores([1, 2], score=10), _scores([3], score=10), _scores([])]))
+    assert _stored(table)["lead_id"] == ["1", "2", "3"]
+
+    def batches_then_failure():
+        yield _scores([4, 5], score=20)  # stored in the open transaction...
+        yield _scores([1], score=20)
+        raise RuntimeError("row accounting failed")  # ...which the failure rolls back
+
+    with pytest.raises(DatasetError, match="row accounting failed"):
+        table.save(batches_then_failure())
+    assert _stored(table) == {
+        "lead_id": ["1", "2", "3"],
+        "model_version": ["1", "1", "1"],
+        "score": [10, 10, 10],
+    }
+
+
+def test_a_declared_added_column_is_added_to_an_older_table_with_its_value(url):
+    _table(url).save(_scores([1, 2], score=10))  # a table from before the role column
+    with_role = UpsertTableDataset(
+        "scored_leads",
+        {**COLUMNS, "role": "text"},
+        KEY,
+        {"con": url},
+        added_columns={"role": "champion"},
+    )
+    with_role.save(_scores([3], version="2").assign(role="shadow"))
+    stored = with_role.load().sort_values("lead_id")
+    assert stored[["lead_id", "role"]].to_dict("list") == {
+        "lead_id": ["1", "2", "3"],
+        "role": ["champion", "champion", "shadow"],
+    }
+    with pytest.raises(DatasetError, match=r"added columns \['lead_id'\] must be declared value"):
+        UpsertTableDataset("t", COLUMNS, KEY, {"con": url}, added_columns={"lead_id": "x"})

@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from codepro_leads.scoring.drift import DriftReference, population_stability_index
+from codepro_leads.scoring.drift import DriftCounts, DriftReference, population_stability_index
 from codepro_leads.scoring.encoder import LeadEncoder
 
 
@@ -71,3 +73,38 @@ def test_deciles_for_many_valued_numbers():
         tuple(np.quantile(np.arange(100.0), np.arange(1, 10) / 10))
     )
     assert ref.numeric_shares["x"] == pytest.approx((0.1,) * 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    levels=st.lists(st.sampled_from(["a", "b", "c", "zzz", None]), min_size=0, max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=30), max_size=5),
+)
+def test_psi_summed_over_batches_is_the_psi_of_the_whole(levels, cuts):
+    """Counts of any split of the leads add up to the counts of all of them, so PSI and the
+    unseen-level shares of a stream of batches equal the whole-file figures, to the bit."""
+    train = _leads(["a"] * 6 + ["b"] * 3 + ["c"], [0, 0, 1, 1, 1, 2, 2, 2, 3, 3])
+    encoder = LeadEncoder.fit(train, ["n"], ["level"], coverage=0.9)
+    ref = DriftReference.fit(encoder, train, junk_share=0.25)
+    leads = _leads(levels, [len(level or "") * 1.5 for level in levels])
+    edges = [0, *sorted(c for c in cuts if c <= len(leads)), len(leads)]
+    total = DriftCounts()
+    for start, end in zip(edges, edges[1:], strict=False):
+        total = total + ref.counts(encoder, leads.iloc[start:end])
+    whole_psi, summed_psi = ref.psi(encoder, leads), ref.psi_of(total)
+    assert list(summed_psi) == list(whole_psi)
+    for col, value in whole_psi.items():
+        assert summed_psi[col] == value or (math.isnan(value) and math.isnan(summed_psi[col]))
+    whole_unseen, summed_unseen = ref.unseen_share(leads), ref.unseen_share_of(total)
+    assert list(summed_unseen) == list(whole_unseen)
+    for col, value in whole_unseen.items():
+        assert summed_unseen[col] == value or (math.isnan(value) and math.isnan(summed_unseen[col]))
+
+
+def test_the_counts_of_a_batch_are_what_psi_is_made_of(reference):
+    encoder, ref = reference
+    counts = ref.counts(encoder, _leads(["a", "zzz", None, "c", "b"], [0, 3, 3, 1, 9]))
+    assert counts.leads == 5
+    assert counts.numeric["n"].tolist() == [1, 1, 0, 3]
+    assert counts.levels == {"level": {"a": 1, "b": 1, "others": 3}}
+    assert counts.unseen == {"level": 1}

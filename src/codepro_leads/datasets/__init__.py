@@ -9,6 +9,8 @@ from typing import Any
 
 _HOMES = {
     "AtomicDataset": "atomic",
+    "BatchedRunDataset": "batched_run_dataset",
+    "LeadBatchesDataset": "lead_batches_dataset",
     "LeadScorerModelDataset": "scorer_model_dataset",
     "ModelAliasDataset": "model_registry",
     "OptionalParquetDataset": "optional_parquet_dataset",

@@ -6,6 +6,11 @@ a real upsert (``INSERT ... ON CONFLICT DO UPDATE``), all rows or none; a killed
 nothing behind (SQLite rolls the journal back, PostgreSQL drops the temporary table with the
 connection). Saves of the same table from overlapping runs wait for each other.
 
+A save takes one frame or an iterable of frames (batches of a streamed run): every batch goes
+into the same transaction, appended as it comes (SQLite: one ``executemany``; PostgreSQL:
+``COPY``), so memory does not grow with the run and the run is stored whole or not at all.
+Keys must be unique within a batch; the pipeline keeps them unique across batches.
+
 SQLite (the default) and PostgreSQL (``postgresql+psycopg://...``) are supported.
 """
 
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,6 +57,9 @@ TYPES = {
     "timestamp": DateTime,
 }
 _COPY_BATCH_ROWS = 100_000
+# SQLite page cache of a writing connection (KiB; negative means KiB to SQLite): a streamed run
+# updates the key index all over the file, and the default 2 MB cache spills to disk.
+_SQLITE_WRITE_CACHE_KIB = 65_536
 
 
 class TableSchemaError(UserFacingError, DatasetError):
@@ -71,6 +79,8 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     Column types: text, integer, float, boolean, timestamp. Text columns store any value as its
     text (keys that are numbers in one batch and strings in the next stay one key space).
     ``lock_timeout_s``: how long a save waits for another run's save of the same database.
+    ``added_columns``: columns a table stored by an older version may lack, with the value
+    its existing rows get (``{role: champion}``): added with ``ALTER TABLE`` on the first save.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         key_columns: list[str],
         credentials: dict[str, Any],
         lock_timeout_s: float = 600.0,
+        added_columns: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if not credentials or "con" not in credentials:
@@ -91,6 +102,12 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         if missing_keys:
             raise DatasetError(f"{table_name}: key columns {missing_keys} are not in columns")
         self._types = dict(columns)
+        self._added = dict(added_columns or {})
+        not_declared = [col for col in self._added if col not in columns or col in key_columns]
+        if not_declared:
+            raise DatasetError(
+                f"{table_name}: added columns {not_declared} must be declared value columns"
+            )
         self._keys = list(key_columns)
         self._url = credentials["con"]
         self._lock_timeout_s = lock_timeout_s
@@ -108,30 +125,42 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 return pd.DataFrame({name: [] for name in self._types})
             return pd.read_sql(select(self._table), conn)
 
-    def save(self, data: pd.DataFrame) -> None:
-        if set(data.columns) != set(self._types):
-            raise TableSchemaError(
-                f"rows for table {self._table.name} have columns {sorted(data.columns)}, "
-                f"the table has {sorted(self._types)}"
-            )
-        # In the stored types: keys 7 and "7" are the same lead.
-        data = pd.DataFrame({col.name: self._typed(data[col.name]) for col in self._table.columns})
-        if data.duplicated(self._keys).any():
-            raise DatasetError(f"rows for table {self._table.name} repeat a key {self._keys}")
+    def save(self, data: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
+        batches = [data] if isinstance(data, pd.DataFrame) else data
+        with self.transaction() as append:
+            for batch in batches:
+                append(batch)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Callable[[pd.DataFrame], None]]:
+        """One write transaction: the block appends batches with the function it is given;
+        they are committed together when the block ends, rolled back if it raises."""
         with self._engine(writing=True) as engine, engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Serializes saves of this table (CREATE TABLE and overlapping keys would
                 # otherwise race); released at commit or when the connection dies.
                 conn.execute(_advisory_lock(self._table.name))
-            self._create_or_check(conn)
-            if data.empty:
-                return
-            if conn.dialect.name == "postgresql":
-                self._upsert_postgresql(conn, data)
-            elif conn.dialect.name == "sqlite":
-                self._upsert_sqlite(conn, data)
-            else:
+            elif conn.dialect.name != "sqlite":
                 raise DatasetError(f"{self._table.name}: no upsert for {conn.dialect.name}")
+            self._create_or_check(conn)
+            yield lambda batch: self._append(conn, batch)
+
+    def _append(self, conn: Connection, batch: pd.DataFrame) -> None:
+        if set(batch.columns) != set(self._types):
+            raise TableSchemaError(
+                f"rows for table {self._table.name} have columns {sorted(batch.columns)}, "
+                f"the table has {sorted(self._types)}"
+            )
+        if batch.empty:
+            return
+        # In the stored types: keys 7 and "7" are the same lead.
+        data = pd.DataFrame({col.name: self._typed(batch[col.name]) for col in self._table.columns})
+        if data.duplicated(self._keys).any():
+            raise DatasetError(f"rows for table {self._table.name} repeat a key {self._keys}")
+        if conn.dialect.name == "postgresql":
+            self._upsert_postgresql(conn, data)
+        else:
+            self._upsert_sqlite(conn, data)
 
     def _create_or_check(self, conn: Connection) -> None:
         """Create the table, or check that the stored one is this schema with this key."""
@@ -141,12 +170,24 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             return
         stored = {col["name"] for col in inspector.get_columns(self._table.name)}
         key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
+        missing = set(self._types) - stored
+        if missing and missing <= set(self._added) and set(key) == set(self._keys):
+            self._add_columns(conn, sorted(missing))
+            stored |= missing
         if stored != set(self._types) or set(key) != set(self._keys):
             raise TableSchemaError(
                 f"table {self._table.name} of {_safe_url(conn)} has columns {sorted(stored)} "
                 f"and key {key}, expected {sorted(self._types)} and key {self._keys} "
                 "(written by an older version?): rename or drop it and run again"
             )
+
+    def _add_columns(self, conn: Connection, names: list[str]) -> None:
+        """Columns an older version's table lacks, its rows given their declared value."""
+        for name in names:
+            column = self._table.columns[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}')
+            conn.execute(self._table.update().values({name: self._added[name]}))
 
     def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
         """One executemany of ``INSERT ... ON CONFLICT DO UPDATE`` through the driver (values
@@ -161,8 +202,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         conn.exec_driver_sql(sql, rows)
 
     def _upsert_postgresql(self, conn: Connection, data: pd.DataFrame) -> None:
-        """COPY into a temporary table (dropped at commit), then one ``INSERT ... SELECT ...
-        ON CONFLICT DO UPDATE``."""
+        """COPY into a temporary table (made by the transaction's first batch, dropped at
+        commit), then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` and empty it for the
+        next batch."""
         incoming = Table(
             f"{self._table.name}_incoming",
             MetaData(),
@@ -170,7 +212,10 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             prefixes=["TEMPORARY"],
             postgresql_on_commit="DROP",
         )
-        incoming.create(conn)
+        made = conn.info.setdefault("incoming_tables", set())
+        if incoming.name not in made:
+            incoming.create(conn)
+            made.add(incoming.name)
         names = [col.name for col in self._table.columns]
         columns = ", ".join(f'"{name}"' for name in names)
         cursor = conn.connection.driver_connection.cursor()
@@ -183,6 +228,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 index_elements=self._keys, set_=self._updated_columns(statement.excluded)
             )
         )
+        conn.exec_driver_sql(f'TRUNCATE "{incoming.name}"')
 
     def _updated_columns(self, excluded: Any) -> dict[str, Any]:
         values = [col.name for col in self._table.columns if col.name not in self._keys]
@@ -229,6 +275,8 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         engine = create_engine(self._url, connect_args=options)
         if backend == "sqlite":
             _wait_for_locks(engine, timeout_ms, writing)
+            if writing:
+                _tune_for_bulk_writes(engine)
         try:
             yield engine
         finally:
@@ -255,6 +303,17 @@ def _wait_for_locks(engine: Engine, timeout_ms: int, writing: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _tune_for_bulk_writes(engine: Engine) -> None:
+    """SQLite pragmas for one big write transaction: a page cache that holds the key index
+    being updated, and temporary b-trees in memory. The rollback journal stays (so a killed
+    run leaves nothing, and readers block a commit as before)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA cache_size = -{_SQLITE_WRITE_CACHE_KIB}")
+        dbapi_connection.execute("PRAGMA temp_store = MEMORY")
 
 
 def _advisory_lock(table_name: str) -> Any:

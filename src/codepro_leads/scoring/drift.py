@@ -6,7 +6,7 @@ compares with the data of the model that scored the leads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,9 +36,12 @@ def _bin_edges(values: np.ndarray) -> np.ndarray:
     return np.unique(np.quantile(values, np.linspace(0, 1, MAX_NUMERIC_BINS + 1)[1:-1]))
 
 
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+
+
 def _bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-    return counts / max(len(values), 1)
+    return _bin_counts(values, edges) / max(len(values), 1)
 
 
 @dataclass(frozen=True)
@@ -72,24 +75,80 @@ class DriftReference:
             junk_share=float(junk_share),
         )
 
+    def counts(self, encoder: LeadEncoder, leads: pd.DataFrame) -> DriftCounts:
+        """The bin and level counts of ``leads``: counts of batches add up to those of the
+        whole input, so PSI over a stream of batches is PSI over the whole file."""
+        features = encoder.transform(leads)
+        return DriftCounts(
+            leads=len(leads),
+            numeric={
+                col: _bin_counts(features[col].to_numpy(), np.asarray(edges))
+                for col, edges in self.numeric_edges.items()
+            },
+            levels={
+                col: features[col].value_counts(sort=False).to_dict() for col in self.level_shares
+            },
+            unseen=self._unseen_counts(leads),
+        )
+
     def psi(self, encoder: LeadEncoder, leads: pd.DataFrame) -> dict[str, float]:
         """PSI per feature: categorical levels after rare-level grouping, numbers in bins."""
-        features = encoder.transform(leads)
+        return self.psi_of(self.counts(encoder, leads))
+
+    def psi_of(self, counts: DriftCounts) -> dict[str, float]:
+        """PSI per feature of counted leads (see ``counts``)."""
         result = {}
-        for col, edges in self.numeric_edges.items():
-            actual = _bin_shares(features[col].to_numpy(), np.asarray(edges))
-            result[col] = population_stability_index(self.numeric_shares[col], actual)
+        for col, expected in self.numeric_shares.items():
+            actual = counts.numeric[col] / max(counts.leads, 1)
+            result[col] = population_stability_index(expected, actual)
         for col, shares in self.level_shares.items():
-            actual = features[col].value_counts(normalize=True, sort=False)
             levels = list(shares)
-            result[col] = population_stability_index(
-                [shares[level] for level in levels], actual.reindex(levels, fill_value=0.0)
-            )
+            actual = [_share(counts.levels[col].get(level, 0), counts.leads) for level in levels]
+            result[col] = population_stability_index([shares[level] for level in levels], actual)
         return result
 
     def unseen_share(self, leads: pd.DataFrame) -> dict[str, float]:
         """Share of leads whose raw level was never seen in training, per categorical column."""
+        return self.unseen_share_of(DriftCounts(len(leads), unseen=self._unseen_counts(leads)))
+
+    def _unseen_counts(self, leads: pd.DataFrame) -> dict[str, int]:
         return {
-            col: float((~leads[col].astype(str).isin(seen) & leads[col].notna()).mean())
+            col: int((~leads[col].astype(str).isin(seen) & leads[col].notna()).sum())
             for col, seen in self.seen_levels.items()
         }
+
+    def unseen_share_of(self, counts: DriftCounts) -> dict[str, float]:
+        """Share of counted leads with a raw level never seen in training, per column."""
+        return {col: _share(counts.unseen[col], counts.leads) for col in self.seen_levels}
+
+
+@dataclass(frozen=True)
+class DriftCounts:
+    """How many leads fell in each bin, level and unseen level: what PSI needs of a batch.
+    Counts add (``a + b``), shares do not."""
+
+    leads: int = 0
+    numeric: dict[str, np.ndarray] = field(default_factory=dict)
+    levels: dict[str, dict[str, int]] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+
+    def __add__(self, other: DriftCounts) -> DriftCounts:
+        return DriftCounts(
+            leads=self.leads + other.leads,
+            numeric=_added(self.numeric, other.numeric),
+            levels={
+                col: _added(self.levels.get(col, {}), other.levels.get(col, {}))
+                for col in {**self.levels, **other.levels}
+            },
+            unseen=_added(self.unseen, other.unseen),
+        )
+
+
+def _added(first: dict, second: dict) -> dict:
+    """Sum of two dicts of counts (or count arrays), key by key."""
+    return {key: first.get(key, 0) + second.get(key, 0) for key in {**first, **second}}
+
+
+def _share(count: int, total: int) -> float:
+    """count / total as pandas gives it, NaN for no leads at all."""
+    return count / total if total else float("nan")

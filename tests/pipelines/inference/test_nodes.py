@@ -1,6 +1,7 @@
 """Inference nodes alone and the order of the pipeline's writes: drift status limits, small
-batches, row accounting, the score table's fixed shape, the CRM export, and every output
-waiting for the score store."""
+batches, row accounting, the score table's fixed shape, the CRM export, per-batch processing
+that equals the whole-file processing (keys repeated across batches included), shadow
+scores, and every output waiting for the score store."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
+from codepro_leads.scoring.drift import DriftCounts
 from tests.conftest import load_params, make_raw
 
 
@@ -54,7 +59,7 @@ def _two_leads():
 
 
 def test_crm_export_joins_the_reasons():
-    crm = nodes.export_for_crm(_two_leads(), {"rows_stored": 2})
+    crm = nodes.export_for_crm(_two_leads())
     assert crm.to_dict("list") == {
         "lead_id": [7, 8],
         "lead_score": [81, 12],
@@ -69,7 +74,7 @@ def test_crm_export_joins_the_reasons():
 
 
 def test_an_all_rejected_batch_exports_nothing():
-    assert nodes.export_for_crm(_scored([]), {"rows_stored": 0}).empty
+    assert nodes.export_for_crm(_scored([])).empty
 
 
 def test_stored_scores_have_one_shape_whatever_the_number_of_factors():
@@ -80,12 +85,12 @@ def test_stored_scores_have_one_shape_whatever_the_number_of_factors():
         factors=("up_1", "up_2", "up_3", "up_4", "up_5"),
     ).assign(created_date=pd.Timestamp("2022-02-01"))
 
-    rows, receipt = nodes.store_scores(three)
-    assert receipt == {"rows_stored": 2}
-    assert rows.columns.tolist() == nodes.store_scores(five)[0].columns.tolist()
+    rows = nodes.store_rows(three, "champion")
+    assert rows.columns.tolist() == nodes.store_rows(five, "shadow").columns.tolist()
     assert rows.columns.tolist() == [
         "lead_id",
         "model_version",
+        "role",
         "created_date",
         "probability",
         "score",
@@ -103,30 +108,107 @@ def test_stored_scores_have_one_shape_whatever_the_number_of_factors():
         [{"factor": "c=3", "effect": -0.2}],
         [{"factor": "c=3", "effect": -0.9}],
     ]
-    up_five = json.loads(nodes.store_scores(five)[0]["up_factors"].iloc[0])
+    assert rows["role"].tolist() == ["champion", "champion"]
+    assert nodes.store_rows(five, "shadow")["role"].tolist() == ["shadow"]
+    up_five = json.loads(nodes.store_rows(five, "shadow")["up_factors"].iloc[0])
     assert [factor["factor"] for factor in up_five] == ["a=1", "b=2", "c=3", "d=4", "e=5"]
 
 
+def _totals(rows_read, rows_rejected, scored=2, rejected_rows=None):
+    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"))
+    totals.counts = {"rows_read": rows_read, "rows_rejected": rows_rejected}
+    totals.counts["duplicates_dropped"] = 0
+    totals.rows_scored = scored
+    totals.rejected_rows = rows_rejected if rejected_rows is None else rejected_rows
+    return totals
+
+
 def test_row_accounting_stops_before_anything_is_written():
-    scored = _two_leads()
-    counts = {"rows_read": 3, "rows_rejected": 1, "duplicates_dropped": 0}
-    passed, report = nodes.account_for_scored_rows(counts, scored)
-    assert passed is scored
-    assert report == {**counts, "rows_scored": 2}
+    nodes.account_for_rows(_totals(3, 1))
     with pytest.raises(
         RuntimeError,
         match="read 4 new leads but scored 2, rejected 1 and dropped 0 as duplicates",
     ):
-        nodes.account_for_scored_rows({**counts, "rows_read": 4}, scored)
+        nodes.account_for_rows(_totals(4, 1))
+    with pytest.raises(RuntimeError, match="2 rejected rows, but validation counted 1"):
+        nodes.account_for_rows(_totals(3, 1, rejected_rows=2))
 
 
 def test_a_label_column_in_new_leads_is_dropped_as_the_served_model_does(processing_params):
+    # A blank label and two leads alike but for the key: scored all, as the served model does.
     raw = make_raw(processing_params, [{"app_complete_flag": None}, {}])
-    unlabeled = nodes.drop_label(raw, processing_params)
-    assert "app_complete_flag" not in unlabeled.columns
-    assert unlabeled.columns.tolist() == [c for c in raw.columns if c != "app_complete_flag"]
-    plain = raw.drop(columns="app_complete_flag")
-    assert nodes.drop_label(plain, processing_params) is plain
+    batch, _ = nodes.process_batch(raw, processing_params, "stop", nodes.KeySet())
+    served, _ = prepare_leads(raw.drop(columns="app_complete_flag"), processing_params)
+    assert "app_complete_flag" not in batch.leads.columns
+    pd.testing.assert_frame_equal(batch.leads, served)
+    assert (batch.counts["rows_rejected"], batch.counts["duplicates_dropped"]) == (0, 0)
+
+
+def _raw_with_bad_rows(params):
+    """Leads with every kind of key trouble: repeated keys (valid and invalid rows), a
+    missing key, and bad values."""
+    rows = [{"": key} for key in [1, 2, 3, 2, 4, 1, 5, 6, 3, 7, None, 8, 8, 9]]
+    rows[3]["total_leads_droppped"] = -1  # a repeated key and a bad value
+    rows[5]["created_date"] = "yesterday"
+    rows[6]["referred_lead"] = 3
+    rows[11]["total_leads_droppped"] = 1.5
+    return make_raw(params, rows, labeled=False)
+
+
+def _whole(raw, params):
+    """Processing of the whole frame at once, as one batch."""
+    return nodes.process_batch(raw, params, "stop", nodes.KeySet())[0]
+
+
+def _in_batches(raw, params, bounds):
+    """Processing of the same frame in batches cut at ``bounds``, joined back."""
+    edges = [0, *bounds, len(raw)]
+    parts = [raw.iloc[a:b].reset_index(drop=True) for a, b in zip(edges, edges[1:], strict=False)]
+    batches = list(nodes.process_batches(iter(parts), params, "stop"))
+    counts = {}
+    for batch in batches:
+        counts = nodes._added_counts(counts, batch.counts)
+    with_leads = [b.leads for b in batches if len(b.leads)]  # as the writers skip empty ones
+    return (
+        pd.concat(with_leads or [batches[0].leads], ignore_index=True),
+        pd.concat([b.rejected for b in batches], ignore_index=True),
+        counts,
+    )
+
+
+def test_keys_repeated_across_batches_are_rejected_as_within_one(processing_params):
+    raw = _raw_with_bad_rows(processing_params)
+    leads, rejected, counts = _in_batches(raw, processing_params, [2, 5, 9])
+    assert rejected["reason"].tolist() == [
+        "lead_id: repeats an earlier row (2); total_leads_droppped: negative count (-1)",
+        "lead_id: repeats an earlier row (1); created_date: not an ISO 8601 date ('yesterday')",
+        "referred_lead: not 0 or 1 (3)",
+        "lead_id: repeats an earlier row (3)",
+        "lead_id: missing",
+        "total_leads_droppped: not a whole number (1.5)",
+        "lead_id: repeats an earlier row (8)",
+    ]
+    assert leads["lead_id"].tolist() == [1, 2, 3, 4, 6, 7, 9]
+    assert counts["reject_reasons"]["lead_id: repeats an earlier row"] == 4
+    assert (counts["rows_read"], counts["rows_rejected"]) == (14, 7)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(bounds=st.lists(st.integers(min_value=1, max_value=13), max_size=4, unique=True))
+def test_processing_in_batches_equals_processing_the_whole_file(processing_params, bounds):
+    raw = _raw_with_bad_rows(processing_params)
+    whole = _whole(raw, processing_params)
+    leads, rejected, counts = _in_batches(raw, processing_params, sorted(bounds))
+    pd.testing.assert_frame_equal(leads, whole.leads)
+    pd.testing.assert_frame_equal(rejected, whole.rejected.reset_index(drop=True))
+    assert counts == whole.counts
+    # ...which is validation's own verdict on the whole file.
+    assert (
+        counts["rows_rejected"]
+        == validate_raw_leads(raw, processing_params, "stop")[2]["rows_rejected"]
+    )
 
 
 class _Reference:
@@ -134,23 +216,35 @@ class _Reference:
 
     junk_share = 0.3
 
-    def psi(self, encoder, leads):
+    def psi_of(self, counts):
         return {"city_tier": 0.9, "total_leads_droppped": 0.05}
 
-    def unseen_share(self, leads):
+    def unseen_share_of(self, counts):
         return {"first_platform_c": 0.0}
 
+    def counts(self, encoder, leads):
+        return DriftCounts(leads=len(leads))
 
-def _champion():
+
+def _champion(version="3", scores=None):
+    def score(leads, chunk_size):
+        return scores.loc[scores["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
+
     scorer = SimpleNamespace(
-        reference=_Reference(), encoder=None, grade_bands={"A": 75, "B": 50, "C": 25, "D": 0}
+        reference=_Reference(),
+        # Each lead its own feature row.
+        encoder=SimpleNamespace(feature_names=["lead_id"], transform=lambda x: x[["lead_id"]]),
+        grade_bands={"A": 75, "B": 50, "C": 25, "D": 0},
+        score=score,
     )
-    return RegisteredModel("codepro-lead-scorer", "3", SimpleNamespace(scorer=scorer))
+    return RegisteredModel("codepro-lead-scorer", version, SimpleNamespace(scorer=scorer))
 
 
 def _monitor(scored, params, min_leads):
     limits = {**params, "monitoring": {**params["monitoring"], "min_leads": min_leads}}
-    row, metrics = nodes.monitor_scores(None, scored, _champion(), limits, {"rows_stored": 2})
+    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"), complete=True)
+    totals.add(nodes.ProcessedBatch(scored, scored.head(0), {}), scored, DriftCounts())
+    row, metrics = nodes.monitor_scores(totals, _champion(), limits)
     return row.iloc[0], metrics
 
 
@@ -182,34 +276,103 @@ def test_the_monitoring_row_has_one_shape_whatever_the_grades(params):
         "status",
     ]
     assert json.loads(row["grade_shares"]) == {"A": 0.5, "B": 0.0, "C": 0.0, "D": 0.5}
+    assert row["mean_probability"] == pytest.approx((0.812345 + 0.12) / 2, abs=1e-15)
+    assert (row["leads"], row["junk_share"]) == (2, 0.5)
     assert len(row["run_id"]) == 32
     assert row["run_id"] != _monitor(_two_leads(), params, min_leads=1)[0]["run_id"]
 
 
+def test_totals_are_not_read_before_every_batch_is_saved(params):
+    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"))
+    with pytest.raises(RuntimeError, match="before all of its batches were saved"):
+        nodes.report_run(totals)
+    with pytest.raises(RuntimeError, match="before all of its batches were saved"):
+        nodes.monitor_scores(totals, _champion(), params)
+
+
+def _model_scores():
+    """What a scorer gives for leads 7 and 8 (before the version and time are stamped)."""
+    scores = _two_leads().drop(columns=["model_version", "scored_at"])
+    return scores.assign(created_date=pd.Timestamp("2022-02-01"))
+
+
+def _batch(ids, rejected=0):
+    leads = pd.DataFrame({"lead_id": ids, "created_date": pd.Timestamp("2022-02-01")})
+    counts = {
+        "rows_read": len(ids) + rejected,
+        "rows_rejected": rejected,
+        "duplicates_dropped": 0,
+        "reject_reasons": {"x: bad": rejected} if rejected else {},
+        "undecodable_values": {},
+    }
+    return nodes.ProcessedBatch(leads, pd.DataFrame({"reason": ["x: bad"] * rejected}), counts)
+
+
+def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params):
+    scores = _model_scores()
+    champion, challenger = _champion("3", scores), _champion("4", scores.assign(score=50))
+    outputs, totals = nodes.score_batches(
+        iter([_batch([7], rejected=1), _batch([8])]), champion, challenger, params
+    )
+    batches = list(outputs)
+    table = pd.concat([b["scored_leads_table"] for b in batches], ignore_index=True)
+    assert table[["lead_id", "model_version", "role", "score"]].values.tolist() == [
+        [7, "3", "champion", 81],
+        [7, "4", "shadow", 50],
+        [8, "3", "champion", 12],
+        [8, "4", "shadow", 50],
+    ]
+    crm = pd.concat([b["scored_leads_crm"] for b in batches], ignore_index=True)
+    assert crm[["lead_id", "model_version"]].values.tolist() == [[7, "3"], [8, "3"]]
+    scored = pd.concat([b["scored_leads"] for b in batches], ignore_index=True)
+    assert scored["model_version"].tolist() == ["3", "3"]
+    report = nodes.report_run(totals)
+    assert (report["rows_read"], report["rows_scored"], report["rows_rejected"]) == (3, 2, 1)
+    assert (report["shadow_model_version"], report["shadow_rows_stored"]) == ("4", 2)
+    assert report["reject_reasons"] == {"x: bad": 1}
+    # The champion's monitoring row has the champion's leads only.
+    assert nodes.monitor_scores(totals, champion, params)[0]["leads"].tolist() == [2]
+
+
+def test_a_model_holding_both_aliases_is_not_scored_twice(params):
+    scores = _model_scores()
+    model = _champion("3", scores)
+    outputs, totals = nodes.score_batches(iter([_batch([7, 8])]), model, model, params)
+    (batch,) = list(outputs)
+    assert batch["scored_leads_table"]["role"].tolist() == ["champion", "champion"]
+    assert nodes.report_run(totals)["shadow_rows_stored"] == 0
+
+
+def test_rows_that_do_not_add_up_fail_the_last_batch_before_the_store_commits(params):
+    broken = _batch([7])._replace(counts={**_batch([7]).counts, "rows_read": 5})
+    scores = _model_scores()
+    outputs, totals = nodes.score_batches(iter([broken]), _champion("3", scores), None, params)
+    with pytest.raises(RuntimeError, match="read 5 new leads but scored 1"):
+        list(outputs)
+    assert not totals.complete
+
+
 def test_every_output_is_written_only_after_the_scores_are_stored():
     pipeline = create_pipeline()
-    store = next(node for node in pipeline.nodes if node.name == "store_scores")
-    assert store.outputs == ["scored_leads_table", "stored_scores"]
-    # The store takes the rows only once they are accounted for...
-    accounting = next(node for node in pipeline.nodes if node.name == "account_for_scored_rows")
-    assert set(store.inputs) <= set(accounting.outputs)
-    # ...and every other persisted output waits for its receipt (directly or through a node
-    # that does). In-memory hand-offs are the only outputs of the nodes before it.
+    scoring = next(node for node in pipeline.nodes if node.name == "score_batches")
+    # Kedro saves a node's outputs in order: the totals only once the batches are stored.
+    assert scoring.outputs == ["inference_outputs", "inference_totals"]
     persisted = {
-        "scored_leads",
-        "rejected_new_leads",
         "inference_report",
-        "scored_leads_crm",
         "monitoring_runs",
         "monitoring_metrics",
         "drift_history_plot",
     }
-    after_store = pipeline.from_inputs("stored_scores")
+    after_store = pipeline.from_inputs("inference_totals")
     assert persisted <= after_store.all_outputs()
-    before_store = pipeline.only_nodes(
+    before = pipeline.only_nodes(
         *(node.name for node in pipeline.nodes if node not in after_store.nodes)
     )
-    assert not before_store.all_outputs() & persisted
+    assert before.all_outputs() - {"inference_totals"} == {
+        "raw_new_lead_batches",
+        "processed_new_lead_batches",
+        "inference_outputs",
+    }
 
 
 def test_score_new_leads_uses_the_models_own_factors():
@@ -222,7 +385,55 @@ def test_score_new_leads_uses_the_models_own_factors():
     champion = RegisteredModel(
         "codepro-lead-scorer", "3", SimpleNamespace(scorer=SimpleNamespace(score=score))
     )
-    scored = nodes.score_new_leads(pd.DataFrame({"lead_id": [1, 2]}), champion, {"chunk_size": 7})
+    at = pd.Timestamp("2022-03-01 10:00:00")
+    scored = nodes.score_new_leads(
+        pd.DataFrame({"lead_id": [1, 2]}), champion, {"chunk_size": 7}, at
+    )
     assert calls == [7]
     assert scored["model_version"].tolist() == ["3", "3"]
-    assert scored["scored_at"].nunique() == 1
+    assert scored["scored_at"].tolist() == [at, at]
+
+
+@pytest.fixture(scope="module")
+def small_scorer():
+    """A real LeadScorer on three features, one of them text with missing values."""
+    import lightgbm as lgb
+
+    from codepro_leads.scoring.calibration import PlattCalibrator
+    from codepro_leads.scoring.encoder import LeadEncoder
+    from codepro_leads.scoring.scorer import LeadScorer
+
+    rng = np.random.default_rng(1)
+    leads = _leads_to_score(rng, 2000)
+    label = (
+        rng.random(len(leads)) < np.where(leads["platform"].eq("L0").fillna(False), 0.7, 0.3)
+    ).astype(int)
+    encoder = LeadEncoder.fit(leads, ["dropped", "tier"], ["platform"], 0.99)
+    model = lgb.LGBMClassifier(n_estimators=20, verbose=-1).fit(encoder.transform(leads), label)
+    bands = {"A": 75, "B": 50, "C": 25, "D": 0}
+    return LeadScorer(encoder, model, PlattCalibrator(0.9, 0.1), threshold=0.4, grade_bands=bands)
+
+
+def _leads_to_score(rng, n):
+    return pd.DataFrame(
+        {
+            "lead_id": np.arange(n),
+            "created_date": pd.Timestamp("2022-01-01") + pd.to_timedelta(np.arange(n), "s"),
+            "dropped": rng.integers(0, 8, n).astype(float),
+            "tier": rng.integers(1, 4, n),
+            "platform": pd.array(rng.choice(["L0", "L1", "L2", None], n), dtype="string[pyarrow]"),
+        }
+    )
+
+
+@pytest.mark.parametrize(("batch", "max_rows"), [(37, 10_000), (400, 10_000), (37, 20)])
+def test_known_scores_of_earlier_batches_are_the_scores_of_the_whole(small_scorer, batch, max_rows):
+    leads = _leads_to_score(np.random.default_rng(2), 1000)
+    whole = small_scorer.score(leads)
+    known = nodes.KnownScores(small_scorer.encoder, max_rows)
+    batches = [
+        known.score(small_scorer, leads.iloc[i : i + batch].reset_index(drop=True), 50)
+        for i in range(0, len(leads), batch)
+    ]
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole, check_exact=True)
+    assert len(known._known) <= max(max_rows, batch)  # bounded (the first batch is kept)

@@ -1,87 +1,61 @@
-"""Score new leads with the champion: the data_processing nodes (reused under the namespace
-``new_leads``, not copied), the scorer, the score store and drift monitoring.
+"""Score new leads with the champion, a batch of rows at a time: the data_processing steps
+(the same functions as the data_processing pipeline, not copies), the scorer (and the
+challenger's, in the shadow), the score store and drift monitoring.
 
-Every write waits for the one before it: the rows must add up before the score table is
-written, and every other output takes the store's receipt (``stored_scores``), so a batch
-that was not stored leaves no file, export or monitoring row.
+Streaming, the Kedro way: ``new_leads_batches`` loads a handle on the file; each node maps a
+pure per-batch function over the batches lazily (in-memory hand-offs of iterators, so
+nothing is read before the outputs are saved); ``inference_outputs`` saves the stream of
+output batches as one unit: every batch into one store transaction and into hidden temporary
+files, then the store commits and the files are renamed into place. Memory therefore holds a
+few batches, whatever the size of the file (``inference.batch_size``).
+
+Every write waits for the one before it: the rows must add up before the store commits, and
+the report and monitoring row take ``inference_totals``, which Kedro saves only after
+``inference_outputs``, so a run that was not stored leaves no file, report or monitoring row.
 """
 
-from kedro.pipeline import Node, Pipeline, pipeline
+from kedro.pipeline import Node, Pipeline
 
-from codepro_leads.pipelines import data_processing
 from codepro_leads.pipelines.inference import nodes
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     params = "params:inference"
-    processing = pipeline(
-        data_processing.create_pipeline(),
-        namespace="new_leads",
-        inputs={"raw_leads": "unlabeled_new_leads"},
-        # In memory: written below, once the scores are stored.
-        outputs={
-            "model_input_leads": "model_input_new_leads",
-            "rejected_leads": "unstored_rejected_new_leads",
-            "data_processing_report": "new_leads_processing_counts",
-        },
-        parameters={
-            "params:data_processing": "params:data_processing",
-            # New leads need their own key: row numbers would collide across batches.
-            "params:data_processing.missing_key": "params:inference.missing_key",
-        },
-    )
-    unlabeled = Node(
-        func=nodes.drop_label,
-        inputs=["new_leads", "params:data_processing"],
-        outputs="unlabeled_new_leads",
-        name="drop_label",
-    )
-    scoring = Pipeline(
+    return Pipeline(
         [
             Node(
-                func=nodes.score_new_leads,
-                inputs=["model_input_new_leads", "champion_model", params],
-                outputs="unchecked_scored_leads",
-                name="score_new_leads",
+                func=nodes.read_in_batches,
+                inputs=["new_leads_batches", "params:data_processing", params],
+                outputs="raw_new_lead_batches",
+                name="read_in_batches",
             ),
             Node(
-                func=nodes.account_for_scored_rows,
-                inputs=["new_leads_processing_counts", "unchecked_scored_leads"],
-                outputs=["checked_scored_leads", "inference_counts"],
-                name="account_for_scored_rows",
-            ),
-            Node(
-                func=nodes.store_scores,
-                inputs="checked_scored_leads",
-                outputs=["scored_leads_table", "stored_scores"],
-                name="store_scores",
-            ),
-            Node(
-                func=nodes.keep_run_files,
+                func=nodes.process_batches,
                 inputs=[
-                    "stored_scores",
-                    "checked_scored_leads",
-                    "unstored_rejected_new_leads",
-                    "inference_counts",
+                    "raw_new_lead_batches",
+                    "params:data_processing",
+                    # New leads need their own key: row numbers would collide across files.
+                    "params:inference.missing_key",
                 ],
-                outputs=["scored_leads", "rejected_new_leads", "inference_report"],
-                name="keep_run_files",
+                outputs="processed_new_lead_batches",
+                name="process_batches",
             ),
             Node(
-                func=nodes.export_for_crm,
-                inputs=["checked_scored_leads", "stored_scores"],
-                outputs="scored_leads_crm",
-                name="export_for_crm",
+                func=nodes.score_batches,
+                inputs=["processed_new_lead_batches", "champion_model", "challenger_model", params],
+                # Saved in this order: the totals only once every batch is stored.
+                outputs=["inference_outputs", "inference_totals"],
+                name="score_batches",
+            ),
+            Node(
+                func=nodes.report_run,
+                inputs="inference_totals",
+                outputs="inference_report",
+                name="report_run",
             ),
             Node(
                 func=nodes.monitor_scores,
-                inputs=[
-                    "model_input_new_leads",
-                    "checked_scored_leads",
-                    "champion_model",
-                    params,
-                    "stored_scores",
-                ],
+                inputs=["inference_totals", "champion_model", params],
                 # Saving adds this run's row; loading gives every run so far.
                 outputs=["monitoring_runs", "monitoring_metrics"],
                 name="monitor_scores",
@@ -94,4 +68,3 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ]
     )
-    return Pipeline([unlabeled]) + processing + scoring

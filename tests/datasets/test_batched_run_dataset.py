@@ -1,0 +1,122 @@
+"""A streamed run's outputs saved as one unit: rows stored in one transaction, files that
+appear only once the store has committed, and nothing at all when a batch fails."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from kedro.io import Version
+
+from codepro_leads.datasets import BatchedRunDataset, batched_run_dataset
+
+VERSION = "2026-03-01T10.00.00.000Z"
+
+
+def _dataset(tmp_path, versioned=True):
+    store = {
+        "type": "codepro_leads.datasets.UpsertTableDataset",
+        "table_name": "scores",
+        "columns": {"lead_id": "text", "score": "integer"},
+        "key_columns": ["lead_id"],
+        "credentials": {"con": f"sqlite:///{tmp_path / 'scores.db'}"},
+    }
+    files = {
+        "scores_file": {"filepath": str(tmp_path / "out" / "scores.parquet")},
+        "export": {"filepath": str(tmp_path / "out" / "export.csv")},
+    }
+    version = Version(None, VERSION) if versioned else None
+    return BatchedRunDataset(stores={"table": store}, files=files, version=version)
+
+
+def _batch(ids, scores):
+    frame = pd.DataFrame({"lead_id": ids, "score": scores})
+    return {"table": frame, "scores_file": frame, "export": frame.assign(note="x")}
+
+
+def _stored(tmp_path):
+    if not (tmp_path / "scores.db").exists():
+        return []
+    with sqlite3.connect(tmp_path / "scores.db") as conn:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        if not tables:
+            return []
+        return conn.execute("SELECT lead_id, score FROM scores ORDER BY lead_id").fetchall()
+
+
+def _files(tmp_path, hidden=False):
+    return sorted(
+        str(p.relative_to(tmp_path))
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file() and (hidden or not p.name.startswith("."))
+    )
+
+
+def test_every_batch_is_stored_and_written_at_the_versioned_paths(tmp_path):
+    _dataset(tmp_path).save(iter([_batch([1, 2], [10, 20]), _batch([], []), _batch([3], [30])]))
+    assert _stored(tmp_path) == [("1", 10), ("2", 20), ("3", 30)]
+    assert _files(tmp_path) == [
+        f"out/export.csv/{VERSION}/export.csv",
+        f"out/scores.parquet/{VERSION}/scores.parquet",
+    ]
+    scores = pd.read_parquet(tmp_path / f"out/scores.parquet/{VERSION}/scores.parquet")
+    assert scores.to_dict("list") == {"lead_id": [1, 2, 3], "score": [10, 20, 30]}
+    export = (tmp_path / f"out/export.csv/{VERSION}/export.csv").read_text()
+    assert export == '"lead_id","score","note"\n1,10,"x"\n2,20,"x"\n3,30,"x"\n'
+
+
+def test_files_appear_only_after_the_store_committed(tmp_path, monkeypatch):
+    seen = []
+
+    def batches():
+        yield _batch([1], [10])
+        seen.append(("during", _files(tmp_path), _stored(tmp_path)))
+        yield _batch([2], [20])
+
+    replace = batched_run_dataset.os.replace
+
+    def checked_replace(source, target):
+        seen.append(("rename", _stored(tmp_path)))  # another connection sees the rows
+        replace(source, target)
+
+    monkeypatch.setattr(batched_run_dataset.os, "replace", checked_replace)
+    _dataset(tmp_path, versioned=False).save(batches())
+    assert seen == [
+        ("during", [], []),  # written, but neither named nor committed
+        ("rename", [("1", 10), ("2", 20)]),
+        ("rename", [("1", 10), ("2", 20)]),
+    ]
+    assert _files(tmp_path, hidden=True) == ["out/export.csv", "out/scores.parquet"]
+
+
+def test_a_failing_batch_leaves_no_row_and_no_file(tmp_path):
+    def batches():
+        yield _batch([1, 2], [10, 20])
+        raise RuntimeError("Row accounting failed")
+
+    with pytest.raises(Exception, match="Row accounting failed"):
+        _dataset(tmp_path).save(batches())
+    assert _stored(tmp_path) == []
+    assert _files(tmp_path, hidden=True) == []  # no temporary left behind either
+
+
+def test_a_batch_that_does_not_fit_the_first_stops_the_run(tmp_path):
+    odd = _batch(["x"], [1])
+    with pytest.raises(Exception, match="does not fit the columns of the first"):
+        _dataset(tmp_path).save(iter([_batch([1], [10]), odd]))
+    assert _stored(tmp_path) == [] and _files(tmp_path, hidden=True) == []
+    with pytest.raises(Exception, match=r"a batch holds \['table'\]"):
+        _dataset(tmp_path).save(iter([{"table": _batch([1], [1])["table"]}]))
+
+
+def test_text_in_several_arrow_chunks_is_written_as_text(tmp_path):
+    # What pd.concat of string[pyarrow] frames gives: an empty chunk, then the value. Arrow 25
+    # writes such a column as NUL bytes when the batch comes without the header.
+    reason = pd.arrays.ArrowStringArray(pa.chunked_array([pa.array([], pa.string()), ["bad"]]))
+    first, second = _batch([1], [10]), _batch([2], [20])
+    second["export"] = second["export"].assign(note=reason)
+    _dataset(tmp_path, versioned=False).save(iter([first, second]))
+    export = (tmp_path / "out/export.csv").read_bytes()
+    assert export == b'"lead_id","score","note"\n1,10,"x"\n2,20,"bad"\n'
