@@ -120,8 +120,13 @@ def _write_locked(database: Path) -> bool:
 def test_a_run_killed_inside_its_store_transaction_leaves_nothing(project):
     database = _scores_db(project)
     database.parent.mkdir(parents=True, exist_ok=True)
+    # Training may have made the database (its alias history) before any inference ran.
+    with sqlite3.connect(database) as conn:
+        scored_table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scored_leads'"
+        ).fetchall()
     stored_before = (
-        _query(project, "SELECT * FROM scored_leads") if database.exists() else pd.DataFrame()
+        _query(project, "SELECT * FROM scored_leads") if scored_table else pd.DataFrame()
     )
     files_before = _data_files(project)
     leads = pd.read_csv(project / "batch_a.csv")
