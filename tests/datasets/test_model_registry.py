@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -49,12 +50,13 @@ class Registry:
             self.log(label)
         return run.info.run_id
 
-    def log(self, label: str) -> None:
+    def log(self, label: str, requirements: tuple[str, ...] = ()) -> None:
         mlflow.pyfunc.log_model(
             name="model",
             python_model=TinyModel(label),
             registered_model_name=self.name,
-            pip_requirements=["mlflow"],  # skips inferring them in a subprocess (seconds)
+            # Given, they are not inferred in a subprocess (seconds).
+            pip_requirements=["mlflow", *requirements],
         )
 
     def gate(self, run_id: str) -> ModelAliasDataset:
@@ -137,6 +139,24 @@ def test_loads_the_champion_or_a_pinned_version(registry):
         f"no version 3 of model {registry.name} in {registry.uri}: "
         "run `kedro run --pipeline training` first"
     )
+
+
+def test_requirements_the_installed_packages_miss_are_logged(registry, caplog):
+    with mlflow.start_run():
+        registry.log("a", requirements=("lightgbm==0.0.1", "no-such-package==1.0", "numpy"))
+    registry.promote(1)
+    ours = "codepro_leads.datasets.model_registry"
+    with caplog.at_level("WARNING", logger=ours):
+        RegisteredModelDataset(model_name=registry.name).load()
+    assert [r.getMessage() for r in caplog.records if r.name == ours] == [
+        f"models:/{registry.name}/1 was logged with other packages: lightgbm==0.0.1 "
+        f"(installed: {version('lightgbm')}), no-such-package==1.0 (installed: none)"
+    ]
+    caplog.clear()
+    quiet = RegisteredModelDataset(model_name=registry.name, load_args={"suppress_warnings": True})
+    with caplog.at_level("WARNING", logger=ours):
+        assert quiet.load().model.label == "a"
+    assert [r for r in caplog.records if r.name == ours] == []
 
 
 def test_registry_failure_is_not_taken_for_no_champion(tmp_path, monkeypatch):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -27,6 +29,7 @@ from mlflow.entities import RunTag
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from packaging.requirements import InvalidRequirement, Requirement
 
 from codepro_leads.datasets.alias_history import AliasHistoryDataset, current_user, history_row
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
@@ -97,7 +100,8 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     failure, or a version whose files cannot be loaded, stops the run with one clear line
     (``ModelRegistryError``): it is never mistaken for "no model".
 
-    ``load_args`` go to ``mlflow.pyfunc.load_model``.
+    ``load_args`` go to ``mlflow.pyfunc.load_model``. Requirements the installed packages do
+    not satisfy are logged as a warning unless ``suppress_warnings`` is given.
     """
 
     def __init__(
@@ -143,8 +147,14 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
             )
         uri = f"models:/{self._model_name}/{found.version}"
         logger.info("Loading %s (run %s)", uri, found.run_id)
+        load_args = {"suppress_warnings": False, **self._load_args}
         try:
-            model = mlflow.pyfunc.load_model(uri, **self._load_args).unwrap_python_model()
+            local = mlflow.artifacts.download_artifacts(artifact_uri=uri)
+            if not load_args["suppress_warnings"]:
+                _warn_of_mismatches(uri, Path(local) / "requirements.txt")
+            # MLflow's own check maps every installed distribution to its modules (seconds).
+            load_args["suppress_warnings"] = True
+            model = mlflow.pyfunc.load_model(local, **load_args).unwrap_python_model()
         except Exception as error:  # missing files, unreadable pickle...: unusable either way
             raise _registry_error(client, f"loading {uri}", error) from error
         return RegisteredModel(name=self._model_name, version=str(found.version), model=model)
@@ -154,6 +164,26 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias, "version": self._version}
+
+
+def _warn_of_mismatches(uri: str, requirements: Path) -> None:
+    """Log the logged requirements of a model that the installed packages do not satisfy
+    (a model trained elsewhere may score differently here)."""
+    mismatches = []
+    lines = requirements.read_text().splitlines() if requirements.exists() else []
+    for line in lines:
+        try:
+            wanted = Requirement(line)
+        except InvalidRequirement:  # a comment, an option or a path: nothing to compare
+            continue
+        try:
+            installed = version(wanted.name)
+        except PackageNotFoundError:
+            installed = None
+        if installed is None or not wanted.specifier.contains(installed, prereleases=True):
+            mismatches.append(f"{wanted} (installed: {installed or 'none'})")
+    if mismatches:
+        logger.warning("%s was logged with other packages: %s", uri, ", ".join(mismatches))
 
 
 @dataclass(frozen=True)
