@@ -27,7 +27,7 @@ project = Path(sys.argv[1])
 bootstrap_project(project)
 with KedroSession.create(project_path=project, runtime_params=json.loads(sys.argv[2])) as s:
     s.run(pipeline_names=["data_processing"])
-heavy = ["mlflow", "kedro_mlflow", "lightgbm", "sklearn", "matplotlib"]
+heavy = ["mlflow", "kedro_mlflow", "sqlalchemy", "lightgbm", "sklearn", "matplotlib"]
 others = [f"codepro_leads.pipelines.{name}" for name in ("inference", "training", "outcomes")]
 print(json.dumps({
     "imported": [name for name in heavy if name in sys.modules],
@@ -40,7 +40,7 @@ print(json.dumps({
 # heavy libraries the process imported.
 _CLI = """
 import atexit, json, runpy, sys
-heavy = ["mlflow", "lightgbm", "sklearn", "matplotlib"]
+heavy = ["mlflow", "sqlalchemy", "lightgbm", "sklearn", "matplotlib"]
 atexit.register(lambda: print(json.dumps([name for name in heavy if name in sys.modules])))
 sys.argv[0] = "kedro"
 runpy.run_module("kedro", run_name="__main__")
