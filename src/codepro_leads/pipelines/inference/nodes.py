@@ -22,7 +22,7 @@ import math
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -455,38 +455,23 @@ def _factor_columns(scored: pd.DataFrame, direction: str) -> list[str]:
 def _factors_json(scored: pd.DataFrame, direction: str) -> pd.Series:
     """Each row's factors as a JSON list, built column by column in Arrow (not one
     ``json.dumps`` per lead). Effects are written in their shortest exact form."""
-    labels = _factor_columns(scored, direction)
-    factors = scored[[col for label in labels for col in (label, f"{label}_effect")]]
-
-    def json_lists(rows: pd.DataFrame) -> pa.Array:
-        items = []
-        for label in labels:
-            names = pa.array(_json_strings(rows[label]), pa.string(), from_pandas=True)
-            effects = pa.array(rows[f"{label}_effect"].to_numpy(), from_pandas=True)
-            items.append(
-                pc.binary_join_element_wise(
-                    '{"factor": ', names, ', "effect": ', pc.cast(effects, pa.string()), "}", ""
-                )
+    items = []
+    for label in _factor_columns(scored, direction):
+        names = pa.array(_json_strings(scored[label]), pa.string(), from_pandas=True)
+        effects = pa.array(scored[f"{label}_effect"].to_numpy(), from_pandas=True)
+        items.append(
+            pc.binary_join_element_wise(
+                '{"factor": ', names, ', "effect": ', pc.cast(effects, pa.string()), "}", ""
             )
-        joined = pc.fill_null(_joined_texts(items, ", ", len(rows)), "")
-        return pc.binary_join_element_wise("[", joined, "]", "")
+        )
+    joined = pc.fill_null(_joined_texts(items, ", ", len(scored)), "")
+    return _arrow_backed(pc.binary_join_element_wise("[", joined, "]", ""), scored.index)
 
-    return _per_distinct_row(factors, json_lists)
 
-
-def _per_distinct_row(
-    frame: pd.DataFrame, texts_of: Callable[[pd.DataFrame], pa.Array]
-) -> pd.Series:
-    """``texts_of(rows)`` spread to every row of ``frame``, computed on its distinct rows only
-    (1M leads share about 100k), rows told apart by a 64-bit hash of their values. The text
-    stays in Arrow (``string[pyarrow]``): the store and the files take it without a copy."""
-    if frame.columns.empty:  # no factors in that direction: every row is the same
-        codes = np.zeros(len(frame), np.intp)
-    else:
-        codes, _ = pd.factorize(pd.util.hash_pandas_object(frame, index=False))
-    first_rows = np.unique(codes, return_index=True)[1]  # in code order
-    texts = texts_of(frame.iloc[first_rows]).take(pa.array(codes))
-    return pd.Series(pd.arrays.ArrowStringArray(texts), index=frame.index)
+def _arrow_backed(texts: pa.Array, index: pd.Index) -> pd.Series:
+    """Text kept in Arrow (``string[pyarrow]``): the store and the files take it without a
+    Python string per value."""
+    return pd.Series(pd.arrays.ArrowStringArray(texts), index=index)
 
 
 def _json_strings(labels: pd.Series) -> pd.Series:
@@ -533,12 +518,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 
 def _joined(factors: pd.DataFrame) -> pd.Series:
     """Non-empty factor labels of each row joined with '; '."""
-
-    def joined(rows: pd.DataFrame) -> pa.Array:
-        labels = [pa.array(rows[col], pa.string(), from_pandas=True) for col in rows.columns]
-        return pc.fill_null(_joined_texts(labels, "; ", len(rows)), "")
-
-    return _per_distinct_row(factors, joined)
+    labels = [pa.array(factors[col], pa.string(), from_pandas=True) for col in factors.columns]
+    return _arrow_backed(pc.fill_null(_joined_texts(labels, "; ", len(factors)), ""), factors.index)
 
 
 # ---- after the store: report and monitoring ----------------------------------------------
