@@ -265,8 +265,13 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         """A column in the dtype of its declared type; text columns hold str (or missing)."""
         kind = self._types[column.name]
         if kind == "timestamp":
+            if pd.api.types.is_datetime64_any_dtype(column.dtype):
+                return column  # to_datetime would still look at every value (to cache them)
             return pd.to_datetime(column)
         if kind == "text":
+            if pd.api.types.is_integer_dtype(column.dtype):  # lead ids: "7", as str(7) says
+                text = pc.cast(pa.array(column, from_pandas=True), pa.string())
+                return pd.Series(pd.arrays.ArrowStringArray(text), index=column.index)
             if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
                 return column
             return column.astype(str).where(column.notna(), None)
