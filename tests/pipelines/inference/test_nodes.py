@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
+from codepro_leads.pipelines.inference.factor_texts import factor_texts
 from codepro_leads.scoring.drift import DriftCounts
 from tests.conftest import load_params, make_raw
 
@@ -469,6 +470,6 @@ def test_known_scores_of_earlier_batches_are_the_scores_of_the_whole(small_score
         for i in range(0, len(leads), batch)
     ]
     # The factor texts come along, made once per distinct row: as if made for every lead.
-    expected = pd.concat([whole, nodes.factor_texts(whole)], axis=1)
+    expected = pd.concat([whole, factor_texts(whole)], axis=1)
     pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), expected, check_exact=True)
     assert len(known._known) <= max(max_rows, batch)  # bounded (the first batch is kept)

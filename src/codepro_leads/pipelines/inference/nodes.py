@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,8 +27,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from matplotlib.figure import Figure
 
 from codepro_leads.datasets.lead_batches_dataset import LeadBatches
@@ -46,6 +43,7 @@ from codepro_leads.features.processing import (
 )
 from codepro_leads.features.validation import PARSE_ERROR_COLUMN, _show, split_key
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring import plots
 from codepro_leads.scoring.drift import DriftCounts
 
@@ -54,7 +52,6 @@ logger = logging.getLogger(__name__)
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
 LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
-FACTOR_TEXTS = ("up_factors", "down_factors", "raises_score", "lowers_score")
 
 
 # ---- reading and processing -------------------------------------------------------------
@@ -449,77 +446,12 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
     )
 
 
-def factor_texts(scored: pd.DataFrame) -> pd.DataFrame:
-    """The factors of each row as text: the score table's JSON lists (``up_factors``,
-    ``down_factors``) and the CRM's reasons (``raises_score``, ``lowers_score``)."""
-    return pd.DataFrame(
-        {
-            "up_factors": _factors_json(scored, "up"),
-            "down_factors": _factors_json(scored, "down"),
-            "raises_score": _joined(scored[_factor_columns(scored, "up")]),
-            "lowers_score": _joined(scored[_factor_columns(scored, "down")]),
-        },
-        index=scored.index,
-    )
-
-
 def _texts_of(scored: pd.DataFrame) -> pd.DataFrame:
     """The rows' factor texts: as scoring left them (``KnownScores`` makes them once per
     distinct feature row), else made here."""
     if set(FACTOR_TEXTS) <= set(scored.columns):
         return scored[list(FACTOR_TEXTS)]
     return factor_texts(scored)
-
-
-def _factor_columns(scored: pd.DataFrame, direction: str) -> list[str]:
-    """``<direction>_factor_1``, ``_2``, ... in rank order (labels, not the effects)."""
-    pattern = re.compile(rf"{direction}_factor_(\d+)")
-    ranked = [(int(m[1]), m[0]) for col in scored.columns if (m := pattern.fullmatch(col))]
-    return [col for _, col in sorted(ranked)]
-
-
-def _factors_json(scored: pd.DataFrame, direction: str) -> pd.Series:
-    """Each row's factors as a JSON list, built column by column in Arrow (not one
-    ``json.dumps`` per lead). Effects are written in their shortest exact form."""
-    items = []
-    for label in _factor_columns(scored, direction):
-        names = pa.array(_json_strings(scored[label]), pa.string(), from_pandas=True)
-        effects = pa.array(scored[f"{label}_effect"].to_numpy(), from_pandas=True)
-        items.append(
-            pc.binary_join_element_wise(
-                '{"factor": ', names, ', "effect": ', pc.cast(effects, pa.string()), "}", ""
-            )
-        )
-    joined = pc.fill_null(_joined_texts(items, ", ", len(scored)), "")
-    return _arrow_backed(pc.binary_join_element_wise("[", joined, "]", ""), scored.index)
-
-
-def _arrow_backed(texts: pa.Array, index: pd.Index) -> pd.Series:
-    """Text kept in Arrow (``string[pyarrow]``): the store and the files take it without a
-    Python string per value."""
-    return pd.Series(pd.arrays.ArrowStringArray(texts), index=index)
-
-
-def _json_strings(labels: pd.Series) -> pd.Series:
-    """Each label as a JSON string literal (quoted, escaped); missing stays missing. Labels
-    repeat (feature=value): each distinct one is encoded once."""
-    distinct = labels.dropna().unique()
-    return labels.map(dict(zip(distinct, map(json.dumps, distinct), strict=True)))
-
-
-def _joined_texts(columns: list[pa.Array], separator: str, length: int) -> pa.Array:
-    """Row by row, the non-null texts of ``columns`` joined with ``separator``; null where all
-    are null. (Arrow 25's ``null_handling="skip"`` drops trailing all-null rows, so the join is
-    built pairwise.)"""
-    if not columns:
-        return pa.nulls(length, pa.string())
-    joined = columns[0]
-    for column in columns[1:]:
-        both = pc.binary_join_element_wise(joined, column, separator)
-        joined = pc.if_else(
-            pc.is_null(joined), column, pc.if_else(pc.is_null(column), joined, both)
-        )
-    return joined
 
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
@@ -539,12 +471,6 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
             "scored_at": scored["scored_at"],
         }
     )
-
-
-def _joined(factors: pd.DataFrame) -> pd.Series:
-    """Non-empty factor labels of each row joined with '; '."""
-    labels = [pa.array(factors[col], pa.string(), from_pandas=True) for col in factors.columns]
-    return _arrow_backed(pc.fill_null(_joined_texts(labels, "; ", len(factors)), ""), factors.index)
 
 
 # ---- after the store: report and monitoring ----------------------------------------------
