@@ -473,3 +473,14 @@ def test_known_scores_of_earlier_batches_are_the_scores_of_the_whole(small_score
     expected = pd.concat([whole, factor_texts(whole)], axis=1)
     pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), expected, check_exact=True)
     assert len(known._known) <= max(max_rows, batch)  # bounded (the first batch is kept)
+
+
+@given(batches=st.lists(st.lists(st.integers(-(2**40), 2**40), max_size=40), max_size=8))
+@settings(max_examples=80, deadline=None)
+def test_the_key_set_holds_exactly_the_keys_added(batches):
+    keys, seen = nodes.KeySet(), set()
+    for batch in batches:
+        batch = pd.Series(batch, dtype="int64")
+        assert keys.contains(batch).tolist() == [key in seen for key in batch]
+        keys.add(batch)
+        seen.update(batch)
