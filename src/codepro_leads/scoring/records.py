@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 _NUMBER = re.compile(_DECIMAL)
 # Dates pandas and datetime.fromisoformat read alike (other layouts take the vectorised path).
-_PLAIN_DATE = re.compile(r"^(\d{4})-\d{2}-\d{2}([ T]\d{2}:\d{2}:\d{2})?$")
+_PLAIN_DATE = re.compile(r"^(\d{4})-\d{2}-\d{2}([ T]\d{2}:\d{2}:\d{2})?$", re.ASCII)
 _UNNAMED_INDEX_NAMES = ("", "Unnamed: 0")
 # Keys the fast path takes: numbers, text and missing values.
 _PLAIN_KEY_TYPES = {int, float, str, type(None), type(pd.NA)}
@@ -326,16 +326,20 @@ def _flags_pass(numbers: np.ndarray) -> np.ndarray:
 
 
 def _date(value: Any, row: int, col: str, reasons: list[list[str]]) -> datetime | None:
-    if _missing(value):
-        reasons[row].append(f"{col}: missing")
-        return None
-    if not isinstance(value, str):
-        raise _NotPlain
-    text = _plain_text(value)
-    if text is None:
-        reasons[row].append(f"{col}: missing")
-        return None
-    match = _PLAIN_DATE.fullmatch(text)
+    # Most dates are already trimmed plain text: read straight away.
+    match = _PLAIN_DATE.fullmatch(value) if type(value) is str else None
+    text = value
+    if match is None:
+        if _missing(value):
+            reasons[row].append(f"{col}: missing")
+            return None
+        if not isinstance(value, str):
+            raise _NotPlain
+        text = _plain_text(value)
+        if text is None:
+            reasons[row].append(f"{col}: missing")
+            return None
+        match = _PLAIN_DATE.fullmatch(text)
     if not match or not 1678 <= int(match.group(1)) <= 2261:
         raise _NotPlain
     try:
