@@ -111,15 +111,18 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
     def _answer_prepared(self, prepared: PreparedRecords, n_rows: int) -> dict[str, list[Any]]:
         """The columns of the vectorised path's answer for a request the fast path prepared,
         as Python values (dates as ``datetime``)."""
-        # Equal rows get equal scores: each distinct one is explained once.
-        distinct, row_of = np.unique(prepared.matrix, axis=0, return_inverse=True)
-        scored = self.scorer.score_matrix(distinct)
+        # Equal rows get equal scores: each distinct one is explained once. Rows are compared
+        # as bytes (np.unique(axis=0) compares them field by field: ~8x slower).
+        rows = np.ascontiguousarray(prepared.matrix)
+        as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, row_of = np.unique(as_bytes, return_index=True, return_inverse=True)
+        scored = self.scorer.score_matrix(rows[first])
         valid, keys, dates = prepared.valid_rows, prepared.keys, prepared.dates
         columns = {
             "lead_id": _spread(keys, valid, n_rows),
             "created_date": _spread(dates, valid, n_rows),
             **{
-                name: _spread(_python_values(values[row_of.reshape(-1)]), valid, n_rows)
+                name: _spread(_python_values(values[row_of]), valid, n_rows)
                 for name, values in scored.items()
             },
             "rejected_reason": [None] * n_rows,

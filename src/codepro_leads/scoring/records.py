@@ -134,16 +134,11 @@ def _prepare(
     flags = params["flag_columns"]
 
     keys = values[key_col]
-    if not set(map(type, keys.values)) <= _PLAIN_KEY_TYPES:
+    key_types = set(map(type, keys.values))
+    if not key_types <= _PLAIN_KEY_TYPES:
         raise _NotPlain  # e.g. True, which equals 1 in pandas' duplicate check
-    seen: set[Any] = set()
-    for row, key in enumerate(keys.values):
-        if _missing(key):
-            reasons[row].append(f"{key_name}: missing")
-        elif key in seen:
-            reasons[row].append(f"{key_name}: repeats an earlier row ({_show(key)})")
-        else:
-            seen.add(key)
+    if not (key_types <= {int, str} and len(set(keys.values)) == n_rows):
+        _judge_keys(keys.values, key_name, reasons)  # a key is missing (NaN is a float) or repeated
 
     dates = [
         _date(value, row, date_col, reasons) for row, value in enumerate(values[date_col].values)
@@ -183,6 +178,18 @@ def _prepare(
             if found
         },
     )
+
+
+def _judge_keys(keys: list[Any], key_name: str, reasons: list[list[str]]) -> None:
+    """Reasons for missing keys and for keys an earlier row has."""
+    seen: set[Any] = set()
+    for row, key in enumerate(keys):
+        if _missing(key):
+            reasons[row].append(f"{key_name}: missing")
+        elif key in seen:
+            reasons[row].append(f"{key_name}: repeats an earlier row ({_show(key)})")
+        else:
+            seen.add(key)
 
 
 def _model_input(
