@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import OTHER_LEVEL, LeadEncoder, covering_levels
 
 
@@ -54,3 +57,21 @@ def test_matrix_holds_numbers_and_level_codes_in_feature_order():
 
     assert encoder.matrix(features).tolist() == [[1.0, 0.0, 1.0], [3.0, 0.0, 2.0], [2.0, 0.0, 0.0]]
     assert encoder.level_codes() == {"first_platform_c": {"L0": 0, "L1": 1}}
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "", "é", "a "]), st.text(max_size=3))
+
+
+@given(train=st.lists(_TEXT, min_size=1, max_size=30), new=st.lists(_TEXT, max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_arrow_text_is_encoded_and_counted_as_object_text_is(train, new):
+    """Lead files are read as string[pyarrow], matched in Arrow: the same features and unseen
+    counts as the same values held as Python objects."""
+    frame = pd.DataFrame({"level": pd.array(train, dtype="string[pyarrow]"), "n": 1.0})
+    encoder = LeadEncoder.fit(frame, ["n"], ["level"], coverage=0.8)
+    reference = DriftReference.fit(encoder, frame, junk_share=0.5)
+    arrow = pd.DataFrame({"level": pd.array(new, dtype="string[pyarrow]"), "n": 1.0})
+    objects = arrow.astype({"level": object}).replace({pd.NA: None})
+    pd.testing.assert_frame_equal(encoder.transform(arrow), encoder.transform(objects))
+    counted, expected = reference.counts(encoder, arrow), reference.counts(encoder, objects)
+    assert (counted.unseen, counted.levels) == (expected.unseen, expected.levels)

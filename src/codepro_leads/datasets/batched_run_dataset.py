@@ -7,7 +7,7 @@ the iterable is exhausted the files are completed and closed, the stores commit,
 is every file renamed to its name (``os.replace``, atomic within a folder). If the batches raise
 (a failed row accounting, say) or a store fails, the stores roll back and the temporaries are
 removed; a process that dies leaves at most a hidden temporary: a reader sees all of the run
-or none.
+or none. While a batch is written, the next one is computed on a worker thread.
 
 Files: ``.parquet`` is written with Arrow's ``ParquetWriter`` (the first batch fixes the
 schema), ``.csv`` with Arrow's CSV writer (one header). With ``versioned: true`` each file
@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -33,6 +34,8 @@ from kedro.io import AbstractDataset, DatasetError, Version
 from kedro.io.core import generate_timestamp
 
 from codepro_leads.errors import UserFacingError
+
+T = TypeVar("T")
 
 
 class BatchSchemaError(UserFacingError, DatasetError):
@@ -140,6 +143,27 @@ def _whole_seconds(table: pa.Table) -> pa.Table:
 _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
 
 
+def _computed_ahead(batches: Iterable[T]) -> Iterator[T]:
+    """The batches of a lazy iterable, each computed on a worker thread while the caller
+    writes the one before (the stores and the writers release the GIL as they write): at most
+    two batches are held at once. An error computing a batch is raised here, in order; a
+    caller that stops early waits for the batch in progress, and the iterable is closed."""
+    source = iter(batches)
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-batch") as worker:
+        try:
+            upcoming = worker.submit(next, source, end)
+            while (batch := upcoming.result()) is not end:
+                upcoming = worker.submit(next, source, end)
+                yield batch
+        finally:
+            upcoming.cancel()
+            wait([upcoming])
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+
 class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]):
     """Catalog::
 
@@ -196,7 +220,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]
                         open_files.callback(sink.close)
                         files[name] = (stream, sink)
                     batches = 0
-                    for batch in data:
+                    for batch in _computed_ahead(data):
                         if set(batch) != expected:
                             raise DatasetError(
                                 f"a batch holds {sorted(batch)}, expected {sorted(expected)}"

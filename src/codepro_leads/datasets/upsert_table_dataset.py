@@ -7,8 +7,9 @@ nothing behind (SQLite rolls the journal back, PostgreSQL drops the temporary ta
 connection). Saves of the same table from overlapping runs wait for each other.
 
 A save takes one frame or an iterable of frames (batches of a streamed run): every batch goes
-into the same transaction, appended as it comes (SQLite: one ``executemany``; PostgreSQL:
-``COPY``), so memory does not grow with the run and the run is stored whole or not at all.
+into the same transaction, upserted as it comes (SQLite: bound from Arrow columns in C through
+ADBC, see ``sqlite_writer``; PostgreSQL: ``COPY`` into a temporary table first), so memory does
+not grow with the run and the run is stored whole or not at all.
 Keys must be unique within a batch; the pipeline keeps them unique across batches.
 
 SQLite (the default) and PostgreSQL (``postgresql+psycopg://...``) are supported.
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from kedro.io import AbstractDataset, DatasetError
 from sqlalchemy import (
@@ -43,10 +45,13 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.schema import CreateTable
 
+from codepro_leads.datasets.sqlite_writer import SqliteWriter, write_transaction
 from codepro_leads.errors import UserFacingError
 
 TYPES = {
@@ -57,9 +62,7 @@ TYPES = {
     "timestamp": DateTime,
 }
 _COPY_BATCH_ROWS = 100_000
-# SQLite page cache of a writing connection (KiB; negative means KiB to SQLite): a streamed run
-# updates the key index all over the file, and the default 2 MB cache spills to disk.
-_SQLITE_WRITE_CACHE_KIB = 65_536
+_LITERALS = {"literal_binds": True}  # statements run by ADBC carry their values inline
 
 
 class TableSchemaError(UserFacingError, DatasetError):
@@ -135,32 +138,34 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     def transaction(self) -> Iterator[Callable[[pd.DataFrame], None]]:
         """One write transaction: the block appends batches with the function it is given;
         they are committed together when the block ends, rolled back if it raises."""
+        url = make_url(self._url)
+        if url.get_backend_name() == "sqlite":
+            path = url.database or ""
+            with write_transaction(path, int(self._lock_timeout_s * 1000)) as writer:
+                self._create_or_check_sqlite(writer)
+                yield lambda batch: self._upsert_sqlite(writer, self._checked(batch))
+            return
         with self._engine(writing=True) as engine, engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Serializes saves of this table (CREATE TABLE and overlapping keys would
-                # otherwise race); released at commit or when the connection dies.
-                conn.execute(_advisory_lock(self._table.name))
-            elif conn.dialect.name != "sqlite":
+            if conn.dialect.name != "postgresql":
                 raise DatasetError(f"{self._table.name}: no upsert for {conn.dialect.name}")
+            # Serializes saves of this table (CREATE TABLE and overlapping keys would
+            # otherwise race); released at commit or when the connection dies.
+            conn.execute(_advisory_lock(self._table.name))
             self._create_or_check(conn)
-            yield lambda batch: self._append(conn, batch)
+            yield lambda batch: self._upsert_postgresql(conn, self._checked(batch))
 
-    def _append(self, conn: Connection, batch: pd.DataFrame) -> None:
+    def _checked(self, batch: pd.DataFrame) -> pd.DataFrame:
+        """The batch's rows in the stored types (keys 7 and "7" are the same lead), checked
+        for the table's columns and unique keys."""
         if set(batch.columns) != set(self._types):
             raise TableSchemaError(
                 f"rows for table {self._table.name} have columns {sorted(batch.columns)}, "
                 f"the table has {sorted(self._types)}"
             )
-        if batch.empty:
-            return
-        # In the stored types: keys 7 and "7" are the same lead.
         data = pd.DataFrame({col.name: self._typed(batch[col.name]) for col in self._table.columns})
         if data.duplicated(self._keys).any():
             raise DatasetError(f"rows for table {self._table.name} repeat a key {self._keys}")
-        if conn.dialect.name == "postgresql":
-            self._upsert_postgresql(conn, data)
-        else:
-            self._upsert_sqlite(conn, data)
+        return data
 
     def _create_or_check(self, conn: Connection) -> None:
         """Create the table, or check that the stored one is this schema with this key."""
@@ -170,41 +175,63 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             return
         stored = {col["name"] for col in inspector.get_columns(self._table.name)}
         key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
+        for statement in self._migration(stored, key, conn.dialect, _safe_url(conn)):
+            conn.execute(statement)
+
+    def _create_or_check_sqlite(self, writer: SqliteWriter) -> None:
+        """``_create_or_check`` on the SQLite writer's connection."""
+        name = self._table.name
+        info = writer.rows(f'PRAGMA table_info("{name}")')  # (cid, name, type, notnull, _, pk)
+        dialect = sqlite.dialect()
+        if not info:
+            writer.execute(str(CreateTable(self._table).compile(dialect=dialect)))
+            return
+        stored = {row[1] for row in info}
+        key = [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]]
+        where = make_url(self._url).render_as_string(hide_password=True)
+        for statement in self._migration(stored, key, dialect, where):
+            writer.execute(str(statement.compile(dialect=dialect, compile_kwargs=_LITERALS)))
+
+    def _migration(self, stored: set[str], key: list[str], dialect: Any, where: str) -> list:
+        """Statements adding the columns an older version's table lacks (its rows given their
+        declared value); a table that differs otherwise stops the run."""
         missing = set(self._types) - stored
+        statements: list[Any] = []
         if missing and missing <= set(self._added) and set(key) == set(self._keys):
-            self._add_columns(conn, sorted(missing))
-            stored |= missing
+            for name in sorted(missing):
+                kind = self._table.columns[name].type.compile(dialect=dialect)
+                statements.append(
+                    text(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}')
+                )
+                statements.append(self._table.update().values({name: self._added[name]}))
+            stored = stored | missing
         if stored != set(self._types) or set(key) != set(self._keys):
             raise TableSchemaError(
-                f"table {self._table.name} of {_safe_url(conn)} has columns {sorted(stored)} "
+                f"table {self._table.name} of {where} has columns {sorted(stored)} "
                 f"and key {key}, expected {sorted(self._types)} and key {self._keys} "
                 "(written by an older version?): rename or drop it and run again"
             )
+        return statements
 
-    def _add_columns(self, conn: Connection, names: list[str]) -> None:
-        """Columns an older version's table lacks, its rows given their declared value."""
-        for name in names:
-            column = self._table.columns[name]
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}')
-            conn.execute(self._table.update().values({name: self._added[name]}))
-
-    def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
-        """One executemany of ``INSERT ... ON CONFLICT DO UPDATE`` through the driver (values
-        bound as SQLAlchemy would store them, without its per-value Python processing)."""
+    def _upsert_sqlite(self, writer: SqliteWriter, data: pd.DataFrame) -> None:
+        """``INSERT ... ON CONFLICT DO UPDATE``, bound to the batch's Arrow columns row by row
+        in C."""
+        if data.empty:
+            return
         statement = sqlite.insert(self._table)
         statement = statement.on_conflict_do_update(
             index_elements=self._keys, set_=self._updated_columns(statement.excluded)
         )
-        names = [col.name for col in self._table.columns]
-        rows = list(zip(*(self._python_values(data[name]) for name in names), strict=True))
-        sql = str(statement.compile(dialect=conn.dialect))
-        conn.exec_driver_sql(sql, rows)
+        # Positional parameters, in the table's column order (the order of ``data``).
+        rows = pa.table({name: self._arrow_values(data[name]) for name in data.columns})
+        writer.execute_for_rows(str(statement.compile(dialect=sqlite.dialect())), rows)
 
     def _upsert_postgresql(self, conn: Connection, data: pd.DataFrame) -> None:
         """COPY into a temporary table (made by the transaction's first batch, dropped at
         commit), then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` and empty it for the
         next batch."""
+        if data.empty:
+            return
         incoming = Table(
             f"{self._table.name}_incoming",
             MetaData(),
@@ -238,22 +265,30 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         """A column in the dtype of its declared type; text columns hold str (or missing)."""
         kind = self._types[column.name]
         if kind == "timestamp":
+            if pd.api.types.is_datetime64_any_dtype(column.dtype):
+                return column  # to_datetime would still look at every value (to cache them)
             return pd.to_datetime(column)
         if kind == "text":
+            if pd.api.types.is_integer_dtype(column.dtype):  # lead ids: "7", as str(7) says
+                text = pc.cast(pa.array(column, from_pandas=True), pa.string())
+                return pd.Series(pd.arrays.ArrowStringArray(text), index=column.index)
             if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
                 return column
             return column.astype(str).where(column.notna(), None)
         return column.astype({"integer": "Int64", "float": "float64", "boolean": "boolean"}[kind])
 
-    def _python_values(self, column: pd.Series) -> list:
-        """A typed column as values the driver binds: None for missing, timestamps as the text
-        SQLAlchemy stores in SQLite."""
-        if self._types[column.name] == "timestamp":
-            text = np.datetime_as_string(column.to_numpy(dtype="datetime64[us]"), unit="us")
-            return [None if s == "NaT" else s.replace("T", " ") for s in text.tolist()]
-        if column.isna().any():
-            return column.astype(object).where(column.notna(), None).tolist()
-        return column.tolist()
+    def _arrow_values(self, column: pd.Series) -> pa.Array:
+        """A typed column as the values SQLAlchemy stores in SQLite (missing as null): booleans
+        as 0/1, timestamps as text with microseconds."""
+        kind = self._types[column.name]
+        if kind == "timestamp":
+            iso = pa.array(np.datetime_as_string(column.to_numpy("datetime64[us]"), unit="us"))
+            values = pc.replace_substring(iso, "T", " ", max_replacements=1)
+            return pc.if_else(pc.equal(iso, "NaT"), pa.scalar(None, pa.string()), values)
+        if kind == "boolean":
+            return pc.cast(pa.array(column, pa.bool_(), from_pandas=True), pa.int64())
+        arrow_type = {"text": pa.string(), "integer": pa.int64(), "float": pa.float64()}[kind]
+        return pa.array(column, arrow_type, from_pandas=True)
 
     def _csv_chunks(self, data: pd.DataFrame) -> Iterator[bytes]:
         """Typed rows as headerless CSV for COPY, a batch at a time: unquoted empty fields are NULL,
@@ -275,8 +310,6 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         engine = create_engine(self._url, connect_args=options)
         if backend == "sqlite":
             _wait_for_locks(engine, timeout_ms, writing)
-            if writing:
-                _tune_for_bulk_writes(engine)
         try:
             yield engine
         finally:
@@ -303,17 +336,6 @@ def _wait_for_locks(engine: Engine, timeout_ms: int, writing: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
-
-
-def _tune_for_bulk_writes(engine: Engine) -> None:
-    """SQLite pragmas for one big write transaction: a page cache that holds the key index
-    being updated, and temporary b-trees in memory. The rollback journal stays (so a killed
-    run leaves nothing, and readers block a commit as before)."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.execute(f"PRAGMA cache_size = -{_SQLITE_WRITE_CACHE_KIB}")
-        dbapi_connection.execute("PRAGMA temp_store = MEMORY")
 
 
 def _advisory_lock(table_name: str) -> Any:

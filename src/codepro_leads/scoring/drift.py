@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from codepro_leads.scoring.encoder import LeadEncoder
+from codepro_leads.scoring.encoder import LeadEncoder, arrow_text
 
 MAX_NUMERIC_BINS = 10
 
@@ -112,10 +114,15 @@ class DriftReference:
         return self.unseen_share_of(DriftCounts(len(leads), unseen=self._unseen_counts(leads)))
 
     def _unseen_counts(self, leads: pd.DataFrame) -> dict[str, int]:
-        return {
-            col: int((~leads[col].astype(str).isin(seen) & leads[col].notna()).sum())
-            for col, seen in self.seen_levels.items()
-        }
+        counts = {}
+        for col, seen in self.seen_levels.items():
+            text = arrow_text(leads[col])
+            if text is not None:  # matched in Arrow, without a Python string per value
+                known = pc.is_in(text, value_set=pa.array(sorted(seen), pa.string()))
+                counts[col] = int(pc.sum(pc.invert(known)).as_py() or 0) - text.null_count
+                continue
+            counts[col] = int((~leads[col].astype(str).isin(seen) & leads[col].notna()).sum())
+        return counts
 
     def unseen_share_of(self, counts: DriftCounts) -> dict[str, float]:
         """Share of counted leads with a raw level never seen in training, per column."""

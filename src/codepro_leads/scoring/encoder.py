@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 OTHER_LEVEL = "others"
 
@@ -77,6 +79,21 @@ class LeadEncoder:
         features = {col: leads[col].to_numpy(dtype=float) for col in self.numeric_features}
         for col, levels in self.categorical_levels.items():
             dtype = pd.CategoricalDtype([*levels, OTHER_LEVEL])
+            text = arrow_text(leads[col])
+            if text is not None:  # matched in Arrow, without a Python string per value
+                codes = pc.fill_null(
+                    pc.index_in(text, value_set=pa.array(levels, pa.string())), len(levels)
+                )
+                features[col] = pd.Categorical.from_codes(codes.to_numpy(), dtype=dtype)
+                continue
             raw = leads[col].astype(object)
             features[col] = pd.Categorical(raw.where(raw.isin(levels), OTHER_LEVEL), dtype=dtype)
         return pd.DataFrame(features, index=leads.index)
+
+
+def arrow_text(values: pd.Series) -> pa.Array | None:
+    """The Arrow array behind a ``string[pyarrow]`` column (how lead files are read); None for
+    any other dtype."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.array(values)
+    return None

@@ -73,6 +73,39 @@ def test_crm_export_joins_the_reasons():
     }
 
 
+_LABELS = st.sampled_from(['city="A"', "path=C:\\x", "é=ü", "tab=\t", "a=1"])
+_EFFECTS = st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda x: x != 0)
+
+
+@given(rows=st.lists(st.lists(st.tuples(_LABELS, _EFFECTS), max_size=3), max_size=6))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_factor_texts_hold_every_label_and_effect_exactly(rows):
+    """The factor lists are built column-wise in Arrow: whatever the label's characters and
+    the effect's magnitude, the JSON reads back as the factors, and the CRM text joins them."""
+    factors = [f"up_{rank}" for rank in (1, 2, 3)]
+    table = [
+        [
+            i,
+            50,
+            "B",
+            False,
+            0.5,
+            *[v for k in range(3) for v in (row[k] if k < len(row) else (None, None))],
+            "1",
+            "t",
+        ]
+        for i, row in enumerate(rows)
+    ]
+    scored = _scored(table, factors=factors)
+    stored = nodes.store_rows(scored.assign(created_date=pd.Timestamp("2022-02-01")), "champion")
+    assert [json.loads(text) for text in stored["up_factors"]] == [
+        [{"factor": label, "effect": effect} for label, effect in row] for row in rows
+    ]
+    assert nodes.export_for_crm(scored)["raises_score"].tolist() == [
+        "; ".join(label for label, _ in row) for row in rows
+    ]
+
+
 def test_an_all_rejected_batch_exports_nothing():
     assert nodes.export_for_crm(_scored([])).empty
 

@@ -22,12 +22,14 @@ import math
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from matplotlib.figure import Figure
 
 from codepro_leads.datasets.lead_batches_dataset import LeadBatches
@@ -451,31 +453,47 @@ def _factor_columns(scored: pd.DataFrame, direction: str) -> list[str]:
 
 
 def _factors_json(scored: pd.DataFrame, direction: str) -> pd.Series:
-    """Each row's factors as a JSON list."""
-    labels = _factor_columns(scored, direction)
-    factors = scored[[col for label in labels for col in (label, f"{label}_effect")]]
-    return _per_distinct_row(
-        factors,
-        lambda row: json.dumps(
-            [
-                {"factor": label, "effect": float(effect)}
-                for label, effect in zip(row[::2], row[1::2], strict=True)
-                if isinstance(label, str)
-            ]
-        ),
-    )
+    """Each row's factors as a JSON list, built column by column in Arrow (not one
+    ``json.dumps`` per lead). Effects are written in their shortest exact form."""
+    items = []
+    for label in _factor_columns(scored, direction):
+        names = pa.array(_json_strings(scored[label]), pa.string(), from_pandas=True)
+        effects = pa.array(scored[f"{label}_effect"].to_numpy(), from_pandas=True)
+        items.append(
+            pc.binary_join_element_wise(
+                '{"factor": ', names, ', "effect": ', pc.cast(effects, pa.string()), "}", ""
+            )
+        )
+    joined = pc.fill_null(_joined_texts(items, ", ", len(scored)), "")
+    return _arrow_backed(pc.binary_join_element_wise("[", joined, "]", ""), scored.index)
 
 
-def _per_distinct_row(frame: pd.DataFrame, text_of: Callable[[tuple], str]) -> pd.Series:
-    """``text_of(row values)`` for every row, computed once per distinct row (1M leads share
-    about 100k), rows told apart by a 64-bit hash of their values."""
-    if frame.empty:
-        return pd.Series(text_of(()), index=frame.index, dtype=object)
-    codes, _ = pd.factorize(pd.util.hash_pandas_object(frame, index=False))
-    first_rows = np.unique(codes, return_index=True)[1]  # in code order
-    rows = frame.iloc[first_rows].itertuples(index=False, name=None)
-    text = np.array([text_of(row) for row in rows], dtype=object)
-    return pd.Series(text[codes], index=frame.index, dtype=object)
+def _arrow_backed(texts: pa.Array, index: pd.Index) -> pd.Series:
+    """Text kept in Arrow (``string[pyarrow]``): the store and the files take it without a
+    Python string per value."""
+    return pd.Series(pd.arrays.ArrowStringArray(texts), index=index)
+
+
+def _json_strings(labels: pd.Series) -> pd.Series:
+    """Each label as a JSON string literal (quoted, escaped); missing stays missing. Labels
+    repeat (feature=value): each distinct one is encoded once."""
+    distinct = labels.dropna().unique()
+    return labels.map(dict(zip(distinct, map(json.dumps, distinct), strict=True)))
+
+
+def _joined_texts(columns: list[pa.Array], separator: str, length: int) -> pa.Array:
+    """Row by row, the non-null texts of ``columns`` joined with ``separator``; null where all
+    are null. (Arrow 25's ``null_handling="skip"`` drops trailing all-null rows, so the join is
+    built pairwise.)"""
+    if not columns:
+        return pa.nulls(length, pa.string())
+    joined = columns[0]
+    for column in columns[1:]:
+        both = pc.binary_join_element_wise(joined, column, separator)
+        joined = pc.if_else(
+            pc.is_null(joined), column, pc.if_else(pc.is_null(column), joined, both)
+        )
+    return joined
 
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
@@ -500,9 +518,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 
 def _joined(factors: pd.DataFrame) -> pd.Series:
     """Non-empty factor labels of each row joined with '; '."""
-    return _per_distinct_row(
-        factors, lambda row: "; ".join(label for label in row if isinstance(label, str))
-    )
+    labels = [pa.array(factors[col], pa.string(), from_pandas=True) for col in factors.columns]
+    return _arrow_backed(pc.fill_null(_joined_texts(labels, "; ", len(factors)), ""), factors.index)
 
 
 # ---- after the store: report and monitoring ----------------------------------------------
