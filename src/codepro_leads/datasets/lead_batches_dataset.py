@@ -32,8 +32,10 @@ from codepro_leads.features.raw_csv import MAX_FIELD_CHARS, _check_header, read_
 
 logger = logging.getLogger(__name__)
 
-# Bytes pyarrow parses at a time; the first block also fixes the undeclared column types.
-_BLOCK_BYTES = 4 << 20
+# Bytes pyarrow parses at a time; the first block also fixes the undeclared column types
+# (the key and the date). Measured on 1M leads: 1 MB blocks read in 3.5 s holding 48 MB of
+# Arrow memory, 4 MB blocks in 4.6 s holding 144 MB (the reader parses blocks ahead).
+_BLOCK_BYTES = 1 << 20
 
 
 class _NotStreamable(Exception):

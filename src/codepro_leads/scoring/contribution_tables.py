@@ -15,10 +15,15 @@ decisions. The decision rules mirror LightGBM's ``Tree::NumericalDecision`` and
 ``Tree::CategoricalDecision``. LightGBM itself explains, at scoring time, the trees with more
 than ``max_cells`` cells and the rows with a NaN category code (which it converts to int in a
 platform-dependent way; the encoder never produces one).
+
+Building costs one TreeSHAP explanation per cell (seconds for a few hundred thousand cells), so
+the built tables travel with the model (``state``, ``from_state``), stamped with a fingerprint
+of the trees they were built from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +36,18 @@ import numpy as np
 _ZERO = float(np.float32(1e-35))
 # Rows looked up at once: bounds the (trees x rows x features) gather to a few MB.
 _BLOCK_ROWS = 2048
+# Version of what ``ContributionTables.state`` returns: a state of another version is rebuilt.
+_STATE_FORMAT = 1
+
+
+class TablesMismatchError(ValueError):
+    """Saved tables that were not built, in this format, from the booster at hand."""
+
+
+def booster_fingerprint(booster: lgb.Booster) -> str:
+    """sha256 of the booster's trees as LightGBM writes them (its parameters left out)."""
+    trees = booster.model_to_string().partition("end of trees")[0]
+    return hashlib.sha256(trees.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,7 @@ class ContributionTables:
         if booster.num_model_per_iteration() != 1:
             raise ValueError("contribution tables need one tree per iteration")
         self.booster = booster
+        self.fingerprint = booster_fingerprint(booster)
         self.n_features = booster.num_feature()
         dump = booster.dump_model()
         tree_splits = [_splits(tree["tree_structure"]) for tree in dump["tree_info"]]
@@ -138,6 +156,27 @@ class ContributionTables:
             n_cells += len(representatives)
         self.contributions = np.concatenate([np.zeros((0, self.n_features + 1)), *contributions])
         self.outputs = np.concatenate([np.zeros(0), *outputs])
+
+    def state(self) -> dict[str, Any]:
+        """The built tables, for ``from_state``: everything but the booster (NumPy arrays and
+        small lists; the booster travels with the model anyway)."""
+        tables = {name: value for name, value in vars(self).items() if name != "booster"}
+        return {"format": _STATE_FORMAT, **tables}
+
+    @classmethod
+    def from_state(cls, booster: lgb.Booster, state: dict[str, Any]) -> ContributionTables:
+        """The tables ``state`` holds, for ``booster``, without rebuilding them.
+
+        Raises ``TablesMismatchError`` when they were built from other trees or are of another
+        format."""
+        if state.get("format") != _STATE_FORMAT:
+            raise TablesMismatchError(f"contribution tables of format {state.get('format')!r}")
+        if state.get("fingerprint") != booster_fingerprint(booster):
+            raise TablesMismatchError("contribution tables built from another booster")
+        tables = cls.__new__(cls)
+        vars(tables).update({name: v for name, v in state.items() if name != "format"})
+        tables.booster = booster
+        return tables
 
     @property
     def nbytes(self) -> int:

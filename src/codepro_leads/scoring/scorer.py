@@ -5,6 +5,7 @@ One object travels from training to batch scoring and HTTP serving, so they cann
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -14,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from codepro_leads.scoring.calibration import PlattCalibrator
-from codepro_leads.scoring.contribution_tables import ContributionTables
+from codepro_leads.scoring.contribution_tables import ContributionTables, TablesMismatchError
 from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import OTHER_LEVEL, LeadEncoder
 from codepro_leads.scoring.evaluation import grade_from_score, score_from_probability
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,33 @@ class LeadScorer:
     top_factors: int = 3
 
     def __getstate__(self) -> dict[str, Any]:
-        # The lookup tables are rebuilt from the model, never pickled with it.
+        # The lookup tables never travel inside the scorer's own pickle (nor its copies): the
+        # logged model saves them beside it (``contribution_tables_state``).
         return {k: v for k, v in vars(self).items() if k != "contribution_tables"}
 
     @cached_property
     def contribution_tables(self) -> ContributionTables:
         """The model's exact contributions and raw scores as per-tree lookup tables, built on
-        first use (demo champion: 90 trees, ~0.4M cells, ~28 MB, seconds to build)."""
+        first use unless restored (demo champion: 90 trees, ~0.4M cells, ~28 MB, seconds to
+        build)."""
         return ContributionTables(self.model.booster_)
+
+    def contribution_tables_state(self) -> dict[str, Any]:
+        """The built tables (built now if they are not yet), for ``restore_contribution_tables``."""
+        return self.contribution_tables.state()
+
+    def restore_contribution_tables(self, state: dict[str, Any] | None) -> None:
+        """Use the tables of ``contribution_tables_state`` when they were built from this very
+        model; build them otherwise (``state`` None: a model saved without them)."""
+        if state is not None:
+            try:
+                tables = ContributionTables.from_state(self.model.booster_, state)
+            except TablesMismatchError as error:
+                logger.warning("Rebuilding the contribution tables: %s", error)
+            else:
+                vars(self)["contribution_tables"] = tables  # the cached_property's slot
+                return
+        _ = self.contribution_tables
 
     def contributions(self, leads: pd.DataFrame) -> np.ndarray:
         """Per-lead, per-feature contributions to the raw score (log-odds); last column: bias.

@@ -1,4 +1,5 @@
-"""Training nodes alone: the split and its checks, the fingerprint, calibration, the ceiling AUC.
+"""Training nodes alone: the split and its checks, the fingerprint, calibration, the scorer's
+threshold, the ceiling AUC.
 
 The promotion gate has its own tests (test_promotion.py)."""
 
@@ -10,6 +11,7 @@ import pytest
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.pipelines.training import nodes
+from codepro_leads.scoring.evaluation import choose_threshold
 from tests.conftest import load_params
 
 
@@ -93,9 +95,7 @@ def test_fingerprint_ignores_row_order_and_records_the_fitted_window(params):
 
 def test_an_unknown_calibration_method_is_refused(params):
     with pytest.raises(ConfigError, match="must be platt or none, not 'isotonic'"):
-        nodes.fit_calibration(
-            None, None, _leads(), {**params, "calibration": {"method": "isotonic"}}
-        )
+        nodes.fit_calibration(None, _leads(), {**params, "calibration": {"method": "isotonic"}})
 
 
 def test_best_achievable_auc_only_for_matching_leads(params):
@@ -111,6 +111,37 @@ def test_best_achievable_auc_only_for_matching_leads(params):
 
 def test_calibration_switched_off_is_the_identity(params):
     off = {**params, "calibration": {"method": "none"}}
-    calibrator = nodes.fit_calibration(None, None, _leads(), off)
+    calibrator = nodes.fit_calibration(None, _leads(), off)
     assert (calibrator.slope, calibrator.intercept) == (1.0, 0.0)
     assert calibrator(np.array([0.0, np.log(3.0)])).tolist() == [0.5, 0.75]
+
+
+def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):
+    rng = np.random.default_rng(0)
+    leads = _leads(600).assign(
+        total_leads_droppped=rng.integers(1, 6, 600),
+        city_tier=rng.integers(1, 4, 600),
+        referred_lead=rng.integers(0, 2, 600),
+        first_platform_c=rng.choice(["L0", "L1"], 600),
+        first_utm_medium_c=rng.choice(["L0", "L2"], 600),
+        first_utm_source_c=rng.choice(["L0", "L7"], 600),
+    )
+    leads["app_complete_flag"] = (
+        rng.random(600) < np.where(leads["first_platform_c"] == "L0", 0.8, 0.2)
+    ).astype(int)
+    small = {**params, "lightgbm": {**params["lightgbm"], "n_estimators": 10}}
+    train, validation = leads.iloc[:400], leads.iloc[400:].reset_index(drop=True)
+    encoder = nodes.fit_encoder(train, small)
+    model = nodes.train_classifier(train, validation, encoder, small)
+    raw = nodes.score_validation(model, encoder, validation)
+    assert np.array_equal(raw, model.predict(encoder.transform(validation), raw_score=True))
+    calibrator = nodes.fit_calibration(raw, validation, small)
+    scorer = nodes.build_scorer(encoder, model, calibrator, raw, train, validation, small)
+    # The threshold the scorer's own predictions of the validation leads give.
+    expected = choose_threshold(
+        validation["app_complete_flag"],
+        scorer.predict_proba(validation),
+        small["min_completion_recall"],
+    )
+    assert scorer.threshold == float(expected)
+    assert scorer.threshold > 0.0

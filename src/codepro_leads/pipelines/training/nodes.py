@@ -14,6 +14,7 @@ import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from codepro_leads.errors import ConfigError, TrainingDataError
@@ -136,13 +137,19 @@ def train_classifier(
     return model
 
 
+def score_validation(
+    model: lgb.LGBMClassifier, encoder: LeadEncoder, validation: pd.DataFrame
+) -> np.ndarray:
+    """The model's raw scores (log-odds) of the validation leads: calibration fits on them and
+    the junk threshold is chosen on them, so they are computed once."""
+    return model.predict(encoder.transform(validation), raw_score=True)
+
+
 def fit_calibration(
-    model: lgb.LGBMClassifier,
-    encoder: LeadEncoder,
-    validation: pd.DataFrame,
-    params: dict[str, Any],
+    validation_raw: np.ndarray, validation: pd.DataFrame, params: dict[str, Any]
 ) -> PlattCalibrator:
-    """Platt scaling fitted on validation leads, kept only if it helps on held-out leads.
+    """Platt scaling fitted on validation leads (``validation_raw``: the model's raw scores of
+    them), kept only if it helps on held-out leads.
 
     The first half of the validation leads fits a trial calibrator and the second half judges
     it by Brier score; if it helps, the final one is fitted on all validation leads.
@@ -156,7 +163,7 @@ def fit_calibration(
         return PlattCalibrator()
     if method != "platt":
         raise ConfigError(f"training.calibration.method must be platt or none, not {method!r}")
-    raw = model.predict(encoder.transform(validation), raw_score=True)
+    raw = validation_raw
     y_true = validation[params["columns"]["label"]].to_numpy()
     half = len(raw) // 2
     trial = PlattCalibrator.fit(raw[:half], y_true[:half])
@@ -174,19 +181,20 @@ def build_scorer(
     encoder: LeadEncoder,
     model: lgb.LGBMClassifier,
     calibrator: PlattCalibrator,
+    validation_raw: np.ndarray,
     train: pd.DataFrame,
     validation: pd.DataFrame,
     params: dict[str, Any],
 ) -> LeadScorer:
-    """Assemble the scorer: its junk threshold, chosen on validation leads (never test), and
-    the training distributions that drift monitoring compares new leads with."""
+    """Assemble the scorer: its junk threshold, chosen on validation leads (never test; their
+    raw scores ``validation_raw``), and the training distributions that drift monitoring
+    compares new leads with."""
     from codepro_leads.scoring import evaluation
     from codepro_leads.scoring.drift import DriftReference
     from codepro_leads.scoring.scorer import LeadScorer
 
     bands = dict(params["grade_bands"])
-    uncut = LeadScorer(encoder, model, calibrator, threshold=0.0, grade_bands=bands)
-    probability = uncut.predict_proba(validation)
+    probability = calibrator(validation_raw)
     threshold = float(
         evaluation.choose_threshold(
             validation[params["columns"]["label"]], probability, params["min_completion_recall"]

@@ -46,8 +46,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="train_classifier",
             ),
             Node(
+                func=nodes.score_validation,
+                inputs=["lead_classifier", "lead_encoder", "validation_leads"],
+                outputs="validation_raw_scores",
+                name="score_validation",
+            ),
+            Node(
                 func=nodes.fit_calibration,
-                inputs=["lead_classifier", "lead_encoder", "validation_leads", params],
+                inputs=["validation_raw_scores", "validation_leads", params],
                 outputs="lead_calibrator",
                 name="fit_calibration",
             ),
@@ -57,6 +63,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "lead_encoder",
                     "lead_classifier",
                     "lead_calibrator",
+                    "validation_raw_scores",
                     "train_leads",
                     "validation_leads",
                     params,
@@ -102,7 +109,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=promotion.compare_with_champion,
-                inputs=["champion_model_if_any", "lead_scorer", "test_leads", params],
+                inputs=["champion_model_if_any", "test_predictions", "test_leads", params],
                 outputs="champion_comparison",
                 name="compare_with_champion",
             ),
