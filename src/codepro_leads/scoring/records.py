@@ -213,7 +213,7 @@ def _model_input(
         columns[group] = total
     fill = set(params["fill_missing_with_zero"])
     for col in [*params["count_columns"], *params["flag_columns"]]:
-        column = numbers[col][at]
+        column = numbers[col][at] + 0.0  # -0.0 as 0.0, as the vectorised path reads it
         columns[col] = np.where(np.isnan(column), 0.0, column) if col in fill else column
     tier_of = {
         city: int(tier_name.removeprefix("tier_"))
