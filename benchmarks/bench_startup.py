@@ -33,7 +33,10 @@ TARGET_RATIO = 1.3
 _LIST_MODULES = """
 import atexit, json, runpy, sys
 out = sys.argv.pop(1)
-atexit.register(lambda: json.dump([m for m in sys.modules if m != "__main__"], open(out, "w")))
+# Modules without a spec are not imported from anywhere (the stand-in for kedro-mlflow's
+# commands, see deferred_plugin_cli.py): importing them by name would import what they defer.
+modules = lambda: [m for m, mod in sys.modules.items() if getattr(mod, "__spec__", None)]
+atexit.register(lambda: json.dump(modules(), open(out, "w")))
 sys.argv[0] = "kedro"
 runpy.run_module("kedro", run_name="__main__")
 """

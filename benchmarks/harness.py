@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -79,19 +78,36 @@ def write_demo_leads(path: Path, rows: int, labeled: bool = True) -> None:
     frame.to_csv(path, index=True)
 
 
+# Starts the measured process and reports its wall time and peak RSS. Linux hands a process the
+# peak RSS of the one that spawned it (ru_maxrss survives vfork + exec), so a child of this
+# process, which may have just generated 240k leads, would report at least this process's peak.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - start
+figures = {"wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}
+with open(sys.argv[1], "w") as out:
+    json.dump({"exit_code": os.waitstatus_to_exitcode(status), "figures": figures}, out)
+"""
+
+
 def timed_process(argv: list[str], cwd: Path | None = None) -> tuple[dict[str, float], str]:
     """Run ``argv`` in a fresh process: ({wall_seconds, peak_rss_mb}, its standard output)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("r") as result,
+    ):
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, result.name, *argv]
+        subprocess.run(launcher, cwd=cwd, stdout=out, stderr=err, text=True, check=True)
+        measured = json.load(result)
         out.seek(0)
         err.seek(0)
-        if child.returncode != 0:
+        if measured["exit_code"] != 0:
             sys.exit(f"{shlex.join(argv)} failed:\n{err.read()[-3000:]}")
-        return {"wall_seconds": wall, "peak_rss_mb": usage.ru_maxrss / 1024}, out.read()
+        return measured["figures"], out.read()
 
 
 def timed_run(project: Path, pipeline: str, params: dict[str, Any]) -> dict[str, float]:

@@ -27,13 +27,56 @@ project = Path(sys.argv[1])
 bootstrap_project(project)
 with KedroSession.create(project_path=project, runtime_params=json.loads(sys.argv[2])) as s:
     s.run(pipeline_names=["data_processing"])
-heavy = ["mlflow", "kedro_mlflow", "lightgbm", "sklearn", "matplotlib"]
+heavy = ["mlflow", "kedro_mlflow", "sqlalchemy", "lightgbm", "sklearn", "matplotlib"]
 others = [f"codepro_leads.pipelines.{name}" for name in ("inference", "training", "outcomes")]
 print(json.dumps({
     "imported": [name for name in heavy if name in sys.modules],
     "other pipelines": [name for name in others if name in sys.modules],
 }))
 """
+
+
+# `kedro run` as a user types it (Kedro's CLI, plugin commands and all); prints at exit the
+# heavy libraries the process imported.
+_CLI = """
+import atexit, json, runpy, sys
+heavy = ["mlflow", "sqlalchemy", "lightgbm", "sklearn", "matplotlib"]
+atexit.register(lambda: print(json.dumps([name for name in heavy if name in sys.modules])))
+sys.argv[0] = "kedro"
+runpy.run_module("kedro", run_name="__main__")
+"""
+
+
+def _cli(project, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", _CLI, *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_kedro_run_command_imports_no_mlflow(project, processing_params):
+    """Kedro's CLI imports every plugin's commands first: kedro-mlflow's import MLflow."""
+    raw = project / "export.csv"
+    make_raw(processing_params, [{"": 1}]).to_csv(raw, index=False)
+    out = _cli(
+        project, "run", "--pipelines", "data_processing", "--params", f"raw_leads_path={raw}"
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+    assert (project / "data/05_model_input/model_input_leads.parquet").is_file()
+
+
+def test_kedro_mlflow_commands_still_listed_and_loaded_on_demand(project):
+    listing = _cli(project, "--help").stdout
+    assert "mlflow  Use mlflow-specific commands inside kedro project." in listing
+    assert json.loads(listing.splitlines()[-1]) == ["mlflow"]  # its help text is kedro-mlflow's
+    help_lines = _cli(project, "mlflow", "--help").stdout.splitlines()
+    commands = help_lines[help_lines.index("Commands:") + 1 : -1]
+    assert [line.split()[0] for line in commands] == ["init", "modelify", "ui"]
 
 
 def test_data_processing_imports_no_mlflow_or_model_libraries(project, processing_params):

@@ -8,9 +8,14 @@ import warnings
 from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
+from codepro_leads.deferred_plugin_cli import defer_kedro_mlflow_commands
 from codepro_leads.hooks import ArrowMemoryRelease, PipelineTimer, PromotionHook
 from codepro_leads.mlflow_lineage import MlflowLineageHook
 from codepro_leads.mlflow_tracking_hook import TrackedRunsMlflowHook
+
+# Kedro's CLI imports settings just before its plugins' commands: kedro-mlflow's would import
+# MLflow in every command, `kedro run` included.
+defer_kedro_mlflow_commands()
 
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.

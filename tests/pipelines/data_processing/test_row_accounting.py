@@ -73,3 +73,30 @@ def test_numbers_written_as_text_parse_back_exactly(value):
     numbers, bad = to_number(pd.Series([str(value), "x"], dtype=object))
     assert numbers[0] == float(value)
     assert bad.tolist() == [False, True]
+
+
+# Rows plus copies of some of them under new keys: exact repeats to drop.
+rows_with_repeats = st.lists(row, min_size=1, max_size=20).flatmap(
+    lambda rows: st.lists(st.sampled_from(rows), max_size=10).map(
+        lambda copies: rows + [{**copy, "": 100 + i} for i, copy in enumerate(copies)]
+    )
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=rows_with_repeats)
+def test_duplicates_dropped_as_pandas_drops_them(processing_params, rows):
+    """The hash-then-compare dedup with its column-wise copy gives exactly pandas' result:
+    same rows, values, dtypes, index and attrs."""
+    valid, _, _, _ = nodes.validate_raw_leads(make_raw(processing_params, rows), processing_params)
+    valid.attrs["source"] = "export.csv"
+    columns = [col for col in valid.columns if col != processing_params["key_column"]]
+    expected = valid.drop_duplicates(subset=columns).reset_index(drop=True)
+
+    unique, duplicates = nodes.drop_duplicate_leads(valid, processing_params)
+
+    pd.testing.assert_frame_equal(unique, expected, check_exact=True)
+    assert unique.attrs == {"source": "export.csv"}
+    assert duplicates == {"duplicates_dropped": len(valid) - len(expected)}

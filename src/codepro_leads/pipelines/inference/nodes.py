@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
 LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
+FACTOR_TEXTS = ("up_factors", "down_factors", "raises_score", "lowers_score")
 
 
 # ---- reading and processing -------------------------------------------------------------
@@ -238,6 +239,7 @@ class KnownScores:
     once per run, as when the whole file is scored at once (1M leads share about 100k feature
     rows, and a batch of 200k about half of them). A score depends on the encoded features
     alone (the model sees nothing else), and rows are matched on their exact encoded values.
+    The rows' factor texts (``factor_texts``) are made once with their scores.
     At most ``max_rows`` rows are kept: memory stays bounded whatever the file."""
 
     def __init__(self, encoder: Any, max_rows: int) -> None:
@@ -271,6 +273,7 @@ class KnownScores:
                 [distinct[missing].reset_index(drop=True), results.drop(columns=LEAD_COLUMNS)],
                 axis=1,
             )
+            rows = pd.concat([rows, factor_texts(rows)], axis=1)  # written once per row too
             self._remember(rows)
             order[missing] = len(distinct) - len(rows) + np.arange(len(rows))
             parts.append(rows)
@@ -379,7 +382,7 @@ def score_batches(
             totals.add(batch, scored, scorer.reference.counts(scorer.encoder, batch.leads))
             yield {
                 "scored_leads_table": table,
-                "scored_leads": scored,
+                "scored_leads": scored.drop(columns=list(FACTOR_TEXTS), errors="ignore"),
                 "scored_leads_crm": export_for_crm(scored),
                 "rejected_new_leads": batch.rejected,
             }
@@ -428,6 +431,7 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
     The table's columns do not depend on the number of factors: each direction is one JSON
     list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first.
     """
+    texts = _texts_of(scored)
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -438,11 +442,33 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
             "score": scored["score"],
             "grade": scored["grade"],
             "is_junk": scored["is_junk"],
-            "up_factors": _factors_json(scored, "up"),
-            "down_factors": _factors_json(scored, "down"),
+            "up_factors": texts["up_factors"],
+            "down_factors": texts["down_factors"],
             "scored_at": scored["scored_at"],
         }
     )
+
+
+def factor_texts(scored: pd.DataFrame) -> pd.DataFrame:
+    """The factors of each row as text: the score table's JSON lists (``up_factors``,
+    ``down_factors``) and the CRM's reasons (``raises_score``, ``lowers_score``)."""
+    return pd.DataFrame(
+        {
+            "up_factors": _factors_json(scored, "up"),
+            "down_factors": _factors_json(scored, "down"),
+            "raises_score": _joined(scored[_factor_columns(scored, "up")]),
+            "lowers_score": _joined(scored[_factor_columns(scored, "down")]),
+        },
+        index=scored.index,
+    )
+
+
+def _texts_of(scored: pd.DataFrame) -> pd.DataFrame:
+    """The rows' factor texts: as scoring left them (``KnownScores`` makes them once per
+    distinct feature row), else made here."""
+    if set(FACTOR_TEXTS) <= set(scored.columns):
+        return scored[list(FACTOR_TEXTS)]
+    return factor_texts(scored)
 
 
 def _factor_columns(scored: pd.DataFrame, direction: str) -> list[str]:
@@ -499,8 +525,7 @@ def _joined_texts(columns: list[pa.Array], separator: str, length: int) -> pa.Ar
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
     """The columns a CRM import needs (champion scores only), with the reasons as one
     readable text field."""
-    ups = _factor_columns(scored, "up")
-    downs = _factor_columns(scored, "down")
+    texts = _texts_of(scored)
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -508,8 +533,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
             "lead_grade": scored["grade"],
             "junk": scored["is_junk"].map({True: "yes", False: "no"}),
             "completion_probability": scored["probability"].round(4),
-            "raises_score": _joined(scored[ups]),
-            "lowers_score": _joined(scored[downs]),
+            "raises_score": texts["raises_score"],
+            "lowers_score": texts["lowers_score"],
             "model_version": scored["model_version"],
             "scored_at": scored["scored_at"],
         }
