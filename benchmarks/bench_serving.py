@@ -1,7 +1,8 @@
 """The champion over HTTP, as `make serve` runs it: one lead per request (p50, p99 of sequential
 requests on one keep-alive connection) and 1,000 leads per request (median), on several fresh
-server processes, each warmed up first. Prints each figure with its target and the server's
-peak RSS.
+server processes, each warmed up first. Prints each figure with its target, the server's
+CPU time per request (a steadier figure than wall time when other work shares the machine)
+and its peak RSS.
 
 Targets (2 cores, issue 11): one lead p50 under 10 ms and p99 under 25 ms; 1,000 leads under
 100 ms.
@@ -128,6 +129,21 @@ def group_peak_rss_mb(server: subprocess.Popen) -> float:
     return max(peaks, default=float("nan"))
 
 
+def group_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) the server's process group has used so far: unlike wall time,
+    hardly moved by other work on a shared machine."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if os.getpgid(int(stat.parent.name)) != server.pid:
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def stop_server(server: subprocess.Popen) -> None:
     try:
         os.killpg(server.pid, signal.SIGTERM)
@@ -181,14 +197,13 @@ def measure_one_server(
             timed_post(connection, body, 1)
         for body in payloads(pool, args.batch_size, 2, offset=run * 7919):
             timed_post(connection, body, args.batch_size)
-        singles = [
-            timed_post(connection, body, 1)
-            for body in payloads(pool, 1, args.requests, offset=run * 7919 + args.warmup)
-        ]
-        batches = [
-            timed_post(connection, body, args.batch_size)
-            for body in payloads(pool, args.batch_size, args.batch_requests, offset=run * 104729)
-        ]
+        bodies = payloads(pool, 1, args.requests, offset=run * 7919 + args.warmup)
+        cpu = group_cpu_seconds(server)
+        singles = [timed_post(connection, body, 1) for body in bodies]
+        singles_cpu, cpu = group_cpu_seconds(server) - cpu, group_cpu_seconds(server)
+        bodies = payloads(pool, args.batch_size, args.batch_requests, offset=run * 104729)
+        batches = [timed_post(connection, body, args.batch_size) for body in bodies]
+        batches_cpu = group_cpu_seconds(server) - cpu
         connection.close()
         peak = group_peak_rss_mb(server)
     finally:
@@ -197,6 +212,8 @@ def measure_one_server(
         "one_lead_p50_ms": statistics.median(singles),
         "one_lead_p99_ms": percentile(singles, 0.99),
         f"{args.batch_size}_leads_median_ms": statistics.median(batches),
+        "one_lead_server_cpu_ms": singles_cpu / len(singles) * 1000,
+        f"{args.batch_size}_leads_server_cpu_ms": batches_cpu / len(batches) * 1000,
         "server_peak_rss_mb": peak,
     }
 
@@ -238,6 +255,8 @@ def main() -> None:
         median = statistics.median(run[name] for run in runs)
         verdict = "OK" if median < target else "ABOVE TARGET"
         print(f"serving MEDIAN {name}={median:.2f} (target < {target:g}) {verdict}")
+    for name in ("one_lead_server_cpu_ms", f"{args.batch_size}_leads_server_cpu_ms"):
+        print(f"serving MEDIAN {name}={statistics.median(run[name] for run in runs):.2f}")
     peak = statistics.median(run["server_peak_rss_mb"] for run in runs)
     print(f"serving MEDIAN server_peak_rss_mb={peak:.0f}")
     print(f"command: {command}")

@@ -67,7 +67,7 @@ def test_logged_model_scores_raw_rows_like_the_shared_processing_and_scorer(trai
     raw = pd.read_csv(trained_project / "data/01_raw/new_leads.csv").head(40)
     raw = raw.rename(columns={"Unnamed: 0": "lead_id"})
     loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
-    served = loaded.predict(raw)
+    served = pd.DataFrame(loaded.predict(raw))
 
     model = loaded.unwrap_python_model()
     expected = model.scorer.score(prepare_leads(raw, load_params("data_processing"))[0])

@@ -47,8 +47,7 @@ def test_score_a_lead_shows_the_models_answer(trained_project, champion):
     assert not app.exception and not app.error
 
     levels = model.scorer.encoder.categorical_levels
-    expected = model.predict(
-        None,
+    expected = model.answer(
         _raw_record(
             model,
             {
@@ -104,7 +103,7 @@ def test_score_a_file_scores_and_rejects_by_the_models_rules(trained_project, ch
     raw.loc[3, "created_date"] = "yesterday"
     raw.loc[7, "total_leads_droppped"] = -2
     content = raw.to_csv(index=False).encode()
-    expected = champion.model.predict(None, pd.read_csv(io.BytesIO(content)))
+    expected = champion.model.answer(pd.read_csv(io.BytesIO(content)))
     scored = expected[expected["rejected_reason"].isna()]
 
     app = _upload(open_page("score_file"), "leads.csv", content)

@@ -8,6 +8,7 @@ request handling (``scoring_server.invocations``), without starting a server.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import subprocess
@@ -30,6 +31,7 @@ from mlflow.pyfunc import scoring_server
 
 from codepro_leads.datasets.scorer_model_dataset import MODEL_REQUIREMENTS, LeadScorerModelDataset
 from codepro_leads.features.processing import prepare_leads
+from codepro_leads.scoring import pyfunc
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
@@ -185,6 +187,13 @@ def post(served, payload: Any) -> tuple[int, Any]:
     return response.status, json.loads(response.response, parse_constant=refuse_nan)
 
 
+def as_json(answer: Any) -> str:
+    """The body the scoring server writes for a ``predict`` answer."""
+    body = io.StringIO()
+    scoring_server.predictions_to_json(answer, body)
+    return body.getvalue()
+
+
 def expected_scores(model: LeadScoringModel, raw: pd.DataFrame) -> pd.DataFrame:
     """Batch scoring of ``raw``: the shared lead preparation, then the scorer."""
     leads, _ = prepare_leads(raw, model.processing_params)
@@ -243,7 +252,7 @@ def test_rejects_stay_in_place_when_a_repeated_key_follows_a_rejected_row(logged
     raw = new_leads(model.processing_params).astype({"lead_id": object})
     raw["lead_id"] = [7, 7, None, 8, 7, 8]
     raw.loc[0, "created_date"] = "not a date"  # the first 7 is bad: the next 7s repeat it
-    answer = model.predict(None, raw)
+    answer = model.answer(raw)
 
     assert answer["lead_id"].tolist() == [7, 7, None, 8, 7, 8]
     assert answer["rejected_reason"].tolist() == [
@@ -342,7 +351,7 @@ def test_missing_columns_are_a_short_400_naming_them(logged):
 def test_served_scores_follow_the_scorers_settings_like_batch(top_factors):
     model = train_model(top_factors)
     raw = new_leads(model.processing_params)
-    answer = model.predict(None, raw)
+    answer = model.answer(raw)
     expected = expected_scores(model, raw)
 
     factors = [c for c in answer.columns if "factor" in c]
@@ -374,7 +383,8 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("kedro", "kedro_mlflo
 # Values a client may send for each kind of column: valid ones, and the invalid ones the
 # vectorised path rejects with a reason or the fast path leaves to it.
 _NUMBERS = st.sampled_from(
-    [0, 1, 2, 7, 1.0, 3.0, 2.5, -1, 1e20, "3", " 4 ", "1e3", "2.5", "abc", "", "inf", None, True]
+    [0, 1, 2, 7, 1.0, 3.0, -0.0, 2.5, -1, 1e20, None, True]
+    + ["3", " 4 ", "1e3", "2.5", "abc", "", "inf"]
 )
 _VALUES = {
     "lead_id": st.sampled_from([1, 2, 3, 2.0, 1e17, "A-1", " A-1 ", "42", "", None, True]),
@@ -418,9 +428,10 @@ def test_the_fast_path_answers_like_the_vectorised_path(logged, rows):
     prepared = prepare_records(frame, model.processing_params, model.scorer.encoder)
     event(f"fast path: {prepared is not None}")
     if prepared is not None:
-        pd.testing.assert_frame_equal(
-            model._answer_prepared(prepared, len(frame)), model._answer_vectorised(frame)
-        )
+        vectorised = model._answer_vectorised(frame)
+        pd.testing.assert_frame_equal(model.answer(frame), vectorised, check_exact=True)
+        # The records the server writes: the JSON it wrote for the vectorised path's frame.
+        assert as_json(model.predict(None, frame)) == as_json(vectorised)
 
 
 def test_plain_requests_take_the_fast_path(logged):
@@ -437,6 +448,56 @@ def test_plain_requests_take_the_fast_path(logged):
     # Anything but plain text is left to the vectorised path.
     frame.loc[0, "city_mapped"] = "Zürich"
     assert prepare_records(frame, params, model.scorer.encoder) is None
+
+
+def test_number_columns_are_judged_like_the_vectorised_path(logged):
+    model = logged["model"]
+    frame = pd.DataFrame(records(new_leads(model.processing_params)))
+    # Columns the server parses as numbers (the fast path judges them vectorised).
+    frame["total_leads_droppped"] = [-1.0, 2.5, 1e20, np.inf, np.nan, 3.0]
+    frame["referred_lead"] = [1.0, 2.0, 0.0, -np.inf, 1.0, np.nan]
+    prepared = prepare_records(frame, model.processing_params, model.scorer.encoder)
+
+    assert prepared is not None
+    assert {row: reason for row, (_, reason) in prepared.rejected.items()} == {
+        0: "total_leads_droppped: negative count (-1)",
+        1: "total_leads_droppped: not a whole number (2.5); referred_lead: not 0 or 1 (2)",
+        2: "total_leads_droppped: above 1e+06 (1e+20)",
+        3: "total_leads_droppped: not a number (inf); referred_lead: not a number (-inf)",
+    }
+    pd.testing.assert_frame_equal(
+        model.answer(frame), model._answer_vectorised(frame), check_exact=True
+    )
+
+
+def test_a_large_plain_request_gets_the_vectorised_paths_json(logged):
+    model = logged["model"]
+    params = model.processing_params
+    raw = raw_leads(params, 400, seed=3).drop(columns=params["label_column"])
+    raw.loc[::7, "total_leads_droppped"] = -2
+    raw.loc[::11, "city_mapped"] = None
+    raw.loc[5, "lead_id"] = raw.loc[4, "lead_id"]
+    raw.loc[[8, 9], "created_date"] = "2021-08-30"
+    frame = pd.DataFrame(records(raw))
+
+    assert prepare_records(frame, params, model.scorer.encoder) is not None
+    answer = model.predict(None, frame)
+    assert sum(row["rejected_reason"] is not None for row in answer) == 58 + 1  # 1 repeat
+    assert as_json(answer) == as_json(model._answer_vectorised(frame))
+
+
+def test_requests_beyond_the_fast_path_get_the_same_records(logged, monkeypatch):
+    model = logged["model"]
+    raw = new_leads(model.processing_params)
+    raw.loc[2, "referred_lead"] = 5
+    frame = pd.DataFrame(records(raw))
+    fast = model.predict(None, frame)
+    monkeypatch.setattr(pyfunc, "FAST_PATH_MAX_ROWS", len(frame) - 1)
+
+    assert model.predict(None, frame) == fast
+    assert fast[2]["rejected_reason"] == "referred_lead: not 0 or 1 (5)"
+    assert fast[0]["created_date"] == "2021-08-01T10:00:00"
+    assert as_json(model.answer(frame)) == as_json(fast)
 
 
 def test_one_lead_gets_its_known_scores(logged):
@@ -489,6 +550,5 @@ def test_in_process_predict_answers_as_http(logged):
     in_process = logged["served"].predict(pd.DataFrame(records(raw)))
     _, body = post(logged["served"], {"dataframe_records": records(raw)})
 
-    in_process["created_date"] = [d and d.isoformat() for d in in_process["created_date"]]
-    assert in_process.to_dict(orient="records") == body["predictions"]
+    assert in_process == body["predictions"]
     assert body["predictions"][4]["rejected_reason"] == "referred_lead: not 0 or 1 (3)"

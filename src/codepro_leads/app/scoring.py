@@ -72,7 +72,7 @@ def predict(model: LeadScoringModel, raw: pd.DataFrame) -> Scored:
     """The champion's answer to raw CodePro rows."""
     started = time.perf_counter()
     try:
-        answer = model.predict(None, raw)
+        answer = model.answer(raw)
     except MlflowException as error:  # the model's message for input it cannot use
         raise UnusableInput(error.message) from None
     return Scored(answer=answer, seconds=time.perf_counter() - started)

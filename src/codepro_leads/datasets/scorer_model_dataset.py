@@ -83,7 +83,7 @@ def scores_signature(model: LeadScoringModel) -> ModelSignature:
     """The answer's columns, and no input schema: MLflow's schema checks fail a whole request
     and cost ~5 ms on every one, so each record is checked by the model itself (a bad one gets
     its reason alone) and the scoring server hands the parsed records straight to it."""
-    answer = model.predict(None, model.input_example)
+    answer = model.answer(model.input_example)
     return ModelSignature(
         outputs=Schema(
             [ColSpec(_answer_type(col), name=col, required=False) for col in answer.columns]

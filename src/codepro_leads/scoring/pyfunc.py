@@ -8,8 +8,9 @@ same rules without pandas' per-operation cost) and meet the same ``LeadScorer.sc
 Only MLflow, pandas, NumPy and the project's ``features`` and ``scoring`` code are imported:
 no Kedro, no datasets.
 
-In-process callers (the app) score exactly as over HTTP, model loaded once:
-``mlflow.pyfunc.load_model("models:/codepro-lead-scorer@champion").predict(pd.DataFrame(records))``.
+``predict`` answers JSON-ready records, what the scoring server sends as they are; in-process
+``mlflow.pyfunc.load_model("models:/codepro-lead-scorer@champion").predict(pd.DataFrame(records))``
+gets the same records as HTTP. ``answer`` gives the same answer as a frame (the app's view).
 
 It is logged as MLflow "model from code" (``served_model.py``), not as a pickled Python
 object: its fitted state travels as the artifact ``STATE_ARTIFACT``.
@@ -83,44 +84,60 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         context: mlflow.pyfunc.PythonModelContext | None,
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
-    ) -> pd.DataFrame:
-        """Scores of the raw rows ``model_input``: what the scoring server sends back as JSON.
+    ) -> list[dict[str, Any]]:
+        """Scores of the raw rows ``model_input`` as JSON-ready records (None for every missing
+        value, dates in ISO 8601): the scoring server answers ``{"predictions": records}``.
 
         The scoring server parses a request's records with ``pd.DataFrame(records)``; in-process
-        callers pass the same frame to ``mlflow.pyfunc.load_model(uri).predict``.
+        callers pass the same frame to ``mlflow.pyfunc.load_model(uri).predict``. Records
+        rather than a frame: the server writes a frame through ``DataFrame.to_dict`` (~20 ms
+        per 1,000 rows) and its JSON encoder converts each Timestamp on its own.
         """
+        prepared = self._fast_path(model_input)
+        if prepared is None:
+            answer = self._answer_vectorised(model_input)
+            return _records({col: answer[col].tolist() for col in answer.columns})
+        return _records(self._answer_prepared(prepared, len(model_input)))
+
+    def answer(self, model_input: pd.DataFrame) -> pd.DataFrame:
+        """``predict``'s answer as a frame, for Python callers (the app): object columns, None
+        for every missing value, ``created_date`` as Timestamps."""
+        prepared = self._fast_path(model_input)
+        if prepared is None:
+            return self._answer_vectorised(model_input)
+        return _frame(self._answer_prepared(prepared, len(model_input)))
+
+    def _fast_path(self, model_input: pd.DataFrame) -> PreparedRecords | None:
+        """The record-by-record preparation of a small plain request, else None."""
         if len(model_input) == 0:
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
-        if len(model_input) <= FAST_PATH_MAX_ROWS:
-            prepared = prepare_records(model_input, self.processing_params, self.scorer.encoder)
-            if prepared is not None:
-                return self._answer_prepared(prepared, len(model_input))
-        return self._answer_vectorised(model_input)
+        if len(model_input) > FAST_PATH_MAX_ROWS:
+            return None
+        return prepare_records(model_input, self.processing_params, self.scorer.encoder)
 
-    def _answer_prepared(self, prepared: PreparedRecords, n_rows: int) -> pd.DataFrame:
-        """The answer to a request the fast path prepared: the same frame as the vectorised
-        path's (object columns, None for every missing value)."""
-        # Equal rows get equal scores: each distinct one is explained once.
-        distinct, row_of = np.unique(prepared.matrix, axis=0, return_inverse=True)
-        scored = {
-            name: values[row_of.reshape(-1)]
-            for name, values in self.scorer.score_matrix(distinct).items()
+    def _answer_prepared(self, prepared: PreparedRecords, n_rows: int) -> dict[str, list[Any]]:
+        """The columns of the vectorised path's answer for a request the fast path prepared,
+        as Python values (dates as ``datetime``)."""
+        # Equal rows get equal scores: each distinct one is explained once. Rows are compared
+        # as bytes (np.unique(axis=0) compares them field by field: ~8x slower).
+        rows = np.ascontiguousarray(prepared.matrix)
+        as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+        _, first, row_of = np.unique(as_bytes, return_index=True, return_inverse=True)
+        scored = self.scorer.score_matrix(rows[first])
+        valid, keys, dates = prepared.valid_rows, prepared.keys, prepared.dates
+        columns = {
+            "lead_id": _spread(keys, valid, n_rows),
+            "created_date": _spread(dates, valid, n_rows),
+            **{
+                name: _spread(_python_values(values[row_of]), valid, n_rows)
+                for name, values in scored.items()
+            },
+            "rejected_reason": [None] * n_rows,
         }
-        names = ["lead_id", "created_date", *scored, "rejected_reason"]
-        answer: dict[str, list[Any]] = {name: [None] * n_rows for name in names}
-        valid = {
-            "lead_id": prepared.keys,
-            "created_date": prepared.dates,
-            **{name: values.tolist() for name, values in scored.items()},
-        }
-        for name, values in valid.items():
-            column = answer[name]
-            for row, value in zip(prepared.valid_rows, values, strict=True):
-                column[row] = None if value != value else value  # NaN -> None
         for row, (key, reason) in prepared.rejected.items():
-            answer["lead_id"][row] = key
-            answer["rejected_reason"][row] = reason
-        return pd.DataFrame(answer, dtype=object)
+            columns["lead_id"][row] = key
+            columns["rejected_reason"][row] = reason
+        return columns
 
     def _answer_vectorised(self, model_input: pd.DataFrame) -> pd.DataFrame:
         """The answer through the data_processing functions and ``LeadScorer.score``."""
@@ -145,3 +162,39 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         answer.loc[rejected_rows, "rejected_reason"] = rejected["reason"].to_numpy()
         # The scoring server writes NaN and NaT as bare NaN (not JSON): send None instead.
         return answer.where(answer.notna(), None)
+
+
+def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The answer's rows as JSON-ready records: dates in ISO 8601, as the scoring server's
+    encoder writes a Timestamp."""
+    dates = columns["created_date"]
+    columns = {**columns, "created_date": [date and date.isoformat() for date in dates]}
+    names = list(columns)
+    # Columns of one length: zip's strict check would cost a third of the loop.
+    return [dict(zip(names, row, strict=False)) for row in zip(*columns.values(), strict=False)]
+
+
+def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """The answer's columns as the vectorised path's frame: object columns, Timestamps."""
+    dates = columns["created_date"]
+    columns = {**columns, "created_date": [date and pd.Timestamp(date) for date in dates]}
+    return pd.DataFrame(columns, dtype=object)
+
+
+def _python_values(values: np.ndarray) -> list[Any]:
+    """``values`` as Python values, None for NaN."""
+    if values.dtype.kind != "f":
+        return values.tolist()
+    python = values.astype(object)
+    python[np.isnan(values)] = None
+    return python.tolist()
+
+
+def _spread(values: list[Any], rows: list[int], n_rows: int) -> list[Any]:
+    """A column of ``n_rows`` values: ``values`` at the positions ``rows``, None elsewhere."""
+    if len(rows) == n_rows:
+        return values
+    column = [None] * n_rows
+    for row, value in zip(rows, values, strict=True):
+        column[row] = value
+    return column
