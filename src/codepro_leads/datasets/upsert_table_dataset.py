@@ -123,7 +123,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        with self._engine(writing=False) as engine, engine.connect() as conn:
+        with self._engine() as engine, engine.connect() as conn:
             if not inspect(conn).has_table(self._table.name):
                 return pd.DataFrame({name: [] for name in self._types})
             return pd.read_sql(select(self._table), conn)
@@ -145,7 +145,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 self._create_or_check_sqlite(writer)
                 yield lambda batch: self._upsert_sqlite(writer, self._checked(batch))
             return
-        with self._engine(writing=True) as engine, engine.begin() as conn:
+        with self._engine() as engine, engine.begin() as conn:
             if conn.dialect.name != "postgresql":
                 raise DatasetError(f"{self._table.name}: no upsert for {conn.dialect.name}")
             # Serializes saves of this table (CREATE TABLE and overlapping keys would
@@ -302,31 +302,32 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             yield sink.getvalue()
 
     @contextmanager
-    def _engine(self, writing: bool) -> Iterator[Engine]:
+    def _engine(self) -> Iterator[Engine]:
+        """SQLAlchemy's engine: reads, and PostgreSQL's writes (SQLite writes go through
+        ``sqlite_writer``)."""
         timeout_ms = int(self._lock_timeout_s * 1000)
         backend = make_url(self._url).get_backend_name()
         # PostgreSQL: wait for another run's save at most this long instead of forever.
         options = {"options": f"-c lock_timeout={timeout_ms}"} if backend == "postgresql" else {}
         engine = create_engine(self._url, connect_args=options)
         if backend == "sqlite":
-            _wait_for_locks(engine, timeout_ms, writing)
+            _wait_for_locks(engine, timeout_ms)
         try:
             yield engine
         finally:
             engine.dispose()
 
     def _exists(self) -> bool:
-        with self._engine(writing=False) as engine:
+        with self._engine() as engine:
             return inspect(engine).has_table(self._table.name)
 
     def _describe(self) -> dict[str, Any]:
         return {"table_name": self._table.name, "key_columns": self._keys}
 
 
-def _wait_for_locks(engine: Engine, timeout_ms: int, writing: bool) -> None:
-    """SQLite: wait up to ``timeout_ms`` for another process's transaction instead of failing
-    with "database is locked"; a write transaction takes the write lock when it begins
-    (BEGIN IMMEDIATE), so two runs queue rather than deadlock when both upgrade a read lock."""
+def _wait_for_locks(engine: Engine, timeout_ms: int) -> None:
+    """SQLite reads: wait up to ``timeout_ms`` for another process's commit instead of failing
+    with "database is locked", each read in a transaction of its own."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
@@ -335,7 +336,7 @@ def _wait_for_locks(engine: Engine, timeout_ms: int, writing: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        conn.exec_driver_sql("BEGIN")
 
 
 def _advisory_lock(table_name: str) -> Any:
