@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from kedro_datasets.matplotlib import MatplotlibDataset
+from kedro_datasets.json import JSONDataset
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 from mlflow.tracking import MlflowClient
@@ -71,6 +71,12 @@ def test_retraining_on_the_same_data_compares_on_unseen_leads_and_stays_challeng
     run = _client(trained_project).get_run(version.run_id)
     assert int(version.tags["comparison_rows"]) == run.data.metrics["test_leads"]
     assert run.data.tags["comparison_last_created"] == version.tags["comparison_last_created"]
+    # v2's model card records the comparison its promotion rests on.
+    card_path = _client(trained_project).download_artifacts(version.run_id, "model_card.json")
+    comparison = json.loads(Path(card_path).read_text())["champion_comparison"]
+    assert comparison["champion_version"] == "1"
+    assert comparison["comparison_rows"] == int(version.tags["comparison_rows"])
+    assert comparison["candidate_auc"] == run.data.metrics["test_roc_auc"]
 
 
 def test_retraining_without_enough_unseen_leads_says_so_and_stays_challenger(trained_project):
@@ -89,13 +95,17 @@ def test_failure_after_registration_promotes_nothing_and_tags_the_version(
 ):
     client = _client(trained_project)
 
-    def disk_full(self, full_key_path, plot):
-        raise OSError(28, "No space left on device", full_key_path)
+    write = JSONDataset.save.__wrapped__  # what kedro-mlflow's artifact datasets call
 
-    # Without a champion the run decides to promote its model ("first model"); then a plot,
-    # saved after the model is registered and the decision taken, cannot be written.
+    def disk_full(self, data):
+        if Path(self._filepath).name == "model_card.json":
+            raise OSError(28, "No space left on device", str(self._filepath))
+        write(self, data)
+
+    # Without a champion the run would promote its model ("first model"); then its card, saved
+    # just after the model is registered, cannot be written.
     client.delete_registered_model_alias(MODEL, "champion")
-    monkeypatch.setattr(MatplotlibDataset, "_save_to_fs", disk_full)
+    monkeypatch.setattr(JSONDataset.save, "__wrapped__", disk_full)
     with pytest.raises(Exception, match="No space left on device"):
         _train(trained_project)
     failed = client.get_model_version(MODEL, "2")  # it was registered

@@ -53,6 +53,9 @@ def test_first_model_is_registered_as_champion_with_metrics_and_plots(trained_pr
         )
     }
     card = json.loads(_run_file(trained_project, "model_card.json").read_text())
+    # The card records the champion comparison: none for a first model.
+    assert card["champion_comparison"]["champion_version"] is None
+    assert card["champion_comparison"]["candidate_auc"] is None
     assert card["features"] == [
         "total_leads_droppped",
         "city_tier",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codepro_leads.scoring.contribution_tables import ContributionTables
+from codepro_leads.scoring.contribution_tables import ContributionTables, _leaf_terms
 
 N_CODES = 8  # category codes 0..7 in training
 
@@ -124,3 +124,23 @@ def test_tables_are_built_from_every_cell_of_every_tree(model):
     # A tree has at least as many cells as leaves; a stump's one cell is its only leaf.
     leaves = [tree["num_leaves"] for tree in booster.dump_model()["tree_info"]]
     assert (sizes >= leaves).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    value=st.floats(-5, 5),
+    zero=st.lists(st.floats(0.01, 1.0), min_size=1, max_size=6),
+)
+def test_a_leafs_terms_add_up_to_what_following_it_changes(value, zero):
+    """Shapley efficiency, leaf by leaf: for every set O of path features a row follows, the
+    terms add up to v (prod of o_j - prod of z_j): the leaf's value if the row follows every
+    feature, nothing otherwise, less what it gives on average."""
+    zero = np.array(zero)
+    terms = _leaf_terms(value, zero)
+    d = len(zero)
+    follows = (np.arange(2**d)[:, None] >> np.arange(d)) & 1  # [O, b]
+    expected = value * (follows.all(axis=1) - zero.prod())
+    assert np.abs(terms.sum(axis=1) - expected).max() <= 1e-12
+    # Following a feature moves the row toward the leaf's value, not following it away.
+    assert (terms[follows == 1] * value >= 0).all()
+    assert (terms[follows == 0] * value <= 0).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 from types import SimpleNamespace
 
 import lightgbm as lgb
@@ -123,3 +124,45 @@ def test_logging_builds_the_tables_once_and_loading_never(tmp_path, builds):
     assert builds == [20]
     leads = new_leads(fresh.processing_params)
     assert served.predict(leads) == fresh.predict(None, leads)
+
+
+def test_tables_built_ahead_are_the_ones_built_on_first_use(builds, monkeypatch):
+    threads: list[str] = []
+    build = ContributionTables.__init__
+
+    def on_thread(self, booster, *args, **kwargs):
+        threads.append(threading.current_thread().name)
+        build(self, booster, *args, **kwargs)
+
+    monkeypatch.setattr(contribution_tables.ContributionTables, "__init__", on_thread)
+    ahead, on_use = train_model(), train_model()  # the same fit, twice
+    ahead.scorer.build_contribution_tables_ahead()
+    ahead.scorer.build_contribution_tables_ahead()  # already under way: not started again
+    pickle.dumps(ahead.scorer)  # a scorer whose tables are building still pickles
+    tables = ahead.scorer.contribution_tables
+    assert builds == [20]
+    assert threads[0].startswith("contribution-tables")  # built on the worker thread
+    assert tables.booster is ahead.scorer.model.booster_  # not the worker's copy
+    ahead_state, on_use_state = tables.state(), on_use.scorer.contribution_tables_state()
+    assert ahead_state.keys() == on_use_state.keys()
+    assert ahead_state["fingerprint"] == on_use_state["fingerprint"]
+    for name in ("contributions", "outputs", "offset"):
+        assert np.array_equal(ahead_state[name], on_use_state[name])
+    matrix = _matrix(ahead)
+    on_use_contributions = on_use.scorer.contribution_tables.explain(matrix)[0]
+    assert np.array_equal(tables.explain(matrix)[0], on_use_contributions)
+    ahead.scorer.build_contribution_tables_ahead()  # built: nothing to start
+    assert builds == [20, 20]
+    assert threads[1] == threading.current_thread().name  # on_use: built where first used
+
+
+def test_a_failed_build_ahead_fails_the_first_use(monkeypatch):
+    model = train_model()
+
+    def broken(self, booster, *args, **kwargs):
+        raise ValueError("contribution tables need one tree per iteration")
+
+    monkeypatch.setattr(contribution_tables.ContributionTables, "__init__", broken)
+    model.scorer.build_contribution_tables_ahead()
+    with pytest.raises(ValueError, match="one tree per iteration"):
+        model.state()

@@ -2,11 +2,12 @@
 
 A tree's TreeSHAP vector depends on a row only through the tree's split decisions: for each
 feature it splits on, the side of every split on that feature the value falls. So each tree
-has a finite set of "cells" (one combination of decisions per feature), and at build time
-LightGBM itself explains one representative row per cell, tree by tree
-(``predict(..., pred_contrib=True, start_iteration=t, num_iteration=1)``). Scoring a row is
-then a lookup per tree, summed in tree order as LightGBM sums: contributions equal its
-``pred_contrib`` to rounding (~1e-16), raw scores are bit-identical to its ``raw_score``.
+has a finite set of "cells" (one combination of decisions per feature). At build time every
+cell is explained with TreeSHAP's closed form per leaf (``_Grid.tree_shap``), and LightGBM
+gives each cell's output (``predict(..., raw_score=True, start_iteration=t,
+num_iteration=1)`` on one representative row per cell). Scoring a row is then a lookup per
+tree, summed in tree order as LightGBM sums: contributions equal its ``pred_contrib`` to
+rounding (~1e-16), raw scores are bit-identical to its ``raw_score``.
 
 A value's cell per feature comes from a global class (numbers: the interval between the
 thresholds of all trees, the band LightGBM reads as zero, and NaN; category
@@ -16,7 +17,7 @@ decisions. The decision rules mirror LightGBM's ``Tree::NumericalDecision`` and
 than ``max_cells`` cells and the rows with a NaN category code (which it converts to int in a
 platform-dependent way; the encoder never produces one).
 
-Building costs one TreeSHAP explanation per cell (seconds for a few hundred thousand cells), so
+Building visits every cell once per leaf (under a second for a few hundred thousand cells), so
 the built tables travel with the model (``state``, ``from_state``), stamped with a fingerprint
 of the trees they were built from.
 """
@@ -25,7 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import lightgbm as lgb
@@ -145,15 +148,15 @@ class ContributionTables:
         self.categorical = [f for f, classes in self.features.items() if classes.categorical]
         contributions, outputs, n_cells = [], [], 0
         for tree, splits in enumerate(tree_splits):
-            representatives = self._cells(tree, splits, max_cells)
-            if representatives is None:
+            grid = self._cells(tree, splits, max_cells)
+            if grid is None:
                 self.fallback_trees.append(tree)
                 continue
+            contributions.append(grid.tree_shap(dump["tree_info"][tree]["tree_structure"]))
             one_tree = {"start_iteration": tree, "num_iteration": 1}
-            contributions.append(booster.predict(representatives, pred_contrib=True, **one_tree))
-            outputs.append(booster.predict(representatives, raw_score=True, **one_tree))
+            outputs.append(booster.predict(grid.rows(), raw_score=True, **one_tree))
             self.offset[tree] = n_cells
-            n_cells += len(representatives)
+            n_cells += grid.size
         self.contributions = np.concatenate([np.zeros((0, self.n_features + 1)), *contributions])
         self.outputs = np.concatenate([np.zeros(0), *outputs])
 
@@ -183,9 +186,9 @@ class ContributionTables:
         parts = [self.contributions, self.outputs, *self.cell_part.values()]
         return sum(part.nbytes for part in parts)
 
-    def _cells(self, tree: int, splits: list[_Split], max_cells: int) -> np.ndarray | None:
-        """One representative row per cell of ``tree`` (None beyond ``max_cells`` cells), and
-        the tree's columns of ``cell_part``."""
+    def _cells(self, tree: int, splits: list[_Split], max_cells: int) -> _Grid | None:
+        """The cells of ``tree`` (None beyond ``max_cells`` of them), and the tree's columns of
+        ``cell_part``."""
         features = sorted({split.feature for split in splits})
         local_values, local_of_class = [], {}
         for f in features:
@@ -201,17 +204,13 @@ class ContributionTables:
                 local[g] = decisions[key]
             local_values.append(values)
             local_of_class[f] = local
-        shape = tuple(len(values) for values in local_values)
-        if math.prod(shape) > max_cells:
+        grid = _Grid(features, local_values, self.n_features)
+        if grid.size > max_cells:
             return None
-        strides = np.cumprod((1, *shape[::-1]))[-2::-1] if shape else np.zeros(0, np.intp)
+        strides = np.cumprod((1, *grid.shape[::-1]))[-2::-1] if features else np.zeros(0, np.intp)
         for f, stride in zip(features, strides, strict=True):
             self.cell_part[f][tree] = local_of_class[f] * stride
-        cell_indices = np.unravel_index(np.arange(math.prod(shape)), shape) if shape else ()
-        rows = np.zeros((math.prod(shape), self.n_features))
-        for f, values, index in zip(features, local_values, cell_indices, strict=True):
-            rows[:, f] = np.asarray(values)[index]
-        return rows
+        return grid
 
     def explain(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Contributions (rows x features + bias, as LightGBM's ``pred_contrib``) and raw scores
@@ -249,12 +248,10 @@ class ContributionTables:
         return contributions, raw
 
 
-def _splits(node: dict[str, Any]) -> list[_Split]:
-    """The splits of one tree of ``Booster.dump_model``."""
-    if "split_feature" not in node:
-        return []
+def _split(node: dict[str, Any]) -> _Split:
+    """The split of a node of ``Booster.dump_model``."""
     categorical = node["decision_type"] == "=="
-    split = _Split(
+    return _Split(
         feature=node["split_feature"],
         categorical=categorical,
         threshold=math.nan if categorical else float(node["threshold"]),
@@ -264,4 +261,120 @@ def _splits(node: dict[str, Any]) -> list[_Split]:
         missing_type=node["missing_type"],
         default_left=node["default_left"],
     )
-    return [split, *_splits(node["left_child"]), *_splits(node["right_child"])]
+
+
+def _splits(node: dict[str, Any]) -> list[_Split]:
+    """The splits of one tree of ``Booster.dump_model``."""
+    if "split_feature" not in node:
+        return []
+    return [_split(node), *_splits(node["left_child"]), *_splits(node["right_child"])]
+
+
+def _count(node: dict[str, Any]) -> int:
+    return node["internal_count"] if "split_feature" in node else node["leaf_count"]
+
+
+def _leaves(node: dict[str, Any], path: tuple = ()) -> Iterator[tuple[dict[str, Any], tuple]]:
+    """Each leaf of a tree with its path: (node, went left, share of the node's training rows
+    that went that way) from the root down."""
+    if "split_feature" not in node:
+        yield node, path
+        return
+    for side, went_left in (("left_child", True), ("right_child", False)):
+        child = node[side]
+        yield from _leaves(child, (*path, (node, went_left, _count(child) / _count(node))))
+
+
+@cache
+def _shapley_structure(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For d path features (bit b of a set: feature b): [S, j] j in S; [O, S] S within O;
+    [S, j, i] j counted in S's product for feature i (j neither in S nor i); [S, i] the
+    Shapley weight |S|! (d - |S| - 1)! / d! of S for i (0 when i is in S)."""
+    sets = np.arange(2**d)
+    member = ((sets[:, None] >> np.arange(d)) & 1).astype(bool)
+    within = ((sets[None, :] & ~sets[:, None]) == 0).astype(float)
+    counted = ~member[:, :, None] & ~np.eye(d, dtype=bool)[None, :, :]
+    size = member.sum(axis=1)
+    weights = [math.factorial(k) * math.factorial(d - 1 - k) / math.factorial(d) for k in range(d)]
+    weight = np.where(member, 0.0, np.array(weights)[np.minimum(size, d - 1)][:, None])
+    return member, within, counted, weight
+
+
+def _leaf_terms(value: float, zero: np.ndarray) -> np.ndarray:
+    """A leaf's term of each of its path features' Shapley values, for each set O of them that
+    a row follows (row O; column i):
+
+        v (o_i - z_i) sum over S within O without i of |S|! (d - |S| - 1)! / d! prod z_j
+
+    the product over the path features j neither in S nor i; z_j: the share of training rows
+    that followed the path at feature j's splits; d: the number of path features."""
+    member, within, counted, weight = _shapley_structure(len(zero))
+    products = np.where(counted, zero[None, :, None], 1.0).prod(axis=1)  # [S, i]
+    return value * (member - zero) * (within @ (weight * products))
+
+
+class _Grid:
+    """A tree's cells: every combination of one local class per feature the tree splits on
+    (C order over the features, sorted), each class standing for a value of it."""
+
+    def __init__(self, features: list[int], local_values: list[list[float]], n_features: int):
+        self.features, self.local_values, self.n_features = features, local_values, n_features
+        self.shape = tuple(len(values) for values in local_values)
+        self.size = math.prod(self.shape)
+
+    def rows(self) -> np.ndarray:
+        """One representative row per cell."""
+        rows = np.zeros((self.size, self.n_features))
+        indices = np.unravel_index(np.arange(self.size), self.shape) if self.shape else ()
+        for f, values, index in zip(self.features, self.local_values, indices, strict=True):
+            rows[:, f] = np.asarray(values)[index]
+        return rows
+
+    def tree_shap(self, tree: dict[str, Any]) -> np.ndarray:
+        """LightGBM's TreeSHAP (``pred_contrib``) of ``tree`` for every cell: contributions per
+        feature, then the tree's expected value.
+
+        A leaf adds to each feature on its path a term that depends on a cell only through the
+        path features whose splits the cell follows (``_leaf_terms``), so terms are worked out
+        per class of those features and broadcast over the grid, one feature set at a time."""
+        # Feature-major: each feature's terms are added to a contiguous block.
+        grid = np.zeros((self.n_features + 1, *self.shape))
+        if "split_feature" not in tree:  # a single leaf: no feature matters
+            grid[-1] = tree["leaf_value"]
+            return grid.reshape(-1, self.size).T
+        leaves = list(_leaves(tree))
+        # As LightGBM's Tree::ExpectedValue adds them: leaf by leaf, share of rows x output.
+        expected = 0.0
+        for leaf, _ in sorted(leaves, key=lambda item: item[0]["leaf_index"]):
+            expected += leaf["leaf_count"] / _count(tree) * leaf["leaf_value"]
+        grid[-1] = expected
+        axis = {f: a for a, f in enumerate(self.features)}
+        goes_left: dict[int, np.ndarray] = {}  # node -> per class of its feature
+        by_features: dict[tuple[int, ...], np.ndarray] = {}
+        for leaf, path in leaves:
+            follows: dict[int, np.ndarray] = {}  # feature -> its classes that take the path
+            zero: dict[int, float] = {}  # feature -> share of training rows that did
+            for node, went_left, share in path:
+                if id(node) not in goes_left:
+                    split = _split(node)
+                    values = self.local_values[axis[split.feature]]
+                    goes_left[id(node)] = np.array([split.goes_left(v) for v in values])
+                side = goes_left[id(node)] if went_left else ~goes_left[id(node)]
+                f = node["split_feature"]
+                follows[f] = follows[f] & side if f in follows else side
+                zero[f] = zero.get(f, 1.0) * share
+            features = tuple(sorted(follows))
+            pattern = np.zeros([1] * len(self.shape), np.intp)
+            for bit, f in enumerate(features):
+                shape = [1] * len(self.shape)
+                shape[axis[f]] = self.shape[axis[f]]
+                pattern = pattern | (follows[f].astype(np.intp) << bit).reshape(shape)
+            terms = _leaf_terms(leaf["leaf_value"], np.array([zero[f] for f in features]))
+            if features in by_features:
+                by_features[features] = by_features[features] + terms[pattern]
+            else:
+                by_features[features] = terms[pattern]
+        for features, terms in by_features.items():
+            for k, f in enumerate(features):
+                grid[f] += terms[..., k]
+        return grid.reshape(-1, self.size).T

@@ -5,9 +5,12 @@ The promotion gate has its own tests (test_promotion.py)."""
 
 from __future__ import annotations
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.pipelines.training import nodes
@@ -36,6 +39,26 @@ def test_out_of_time_split_puts_the_latest_leads_in_test(params):
     assert test["lead_id"].tolist() == list(range(39, -1, -1))
     assert validation["lead_id"].tolist() == list(range(63, 39, -1))
     assert len(train) == 136 and train["created_date"].max() < validation["created_date"].min()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    days=st.lists(st.integers(0, 3), min_size=1, max_size=40),
+    keys=st.sampled_from(["int", "text"]),
+    data=st.data(),
+)
+def test_time_order_is_pandas_stable_sort_by_date_then_key(params, days, keys, data):
+    n = len(days)
+    ids = data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))  # repeated keys too
+    leads = pd.DataFrame(
+        {
+            "lead_id": ids if keys == "int" else pd.array([f"L{i}" for i in ids], dtype="string"),
+            "created_date": pd.Timestamp("2021-07-01") + pd.to_timedelta(days, unit="D"),
+            "row": np.arange(n),  # tells equal (date, key) rows apart
+        }
+    )
+    expected = leads.sort_values(["created_date", "lead_id"], kind="stable")
+    assert nodes._in_time_order(leads, params["columns"]).equals(expected)
 
 
 def test_stratified_split_keeps_the_label_rate(params):
@@ -116,7 +139,8 @@ def test_calibration_switched_off_is_the_identity(params):
     assert calibrator(np.array([0.0, np.log(3.0)])).tolist() == [0.5, 0.75]
 
 
-def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):
+def _learnable_leads() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """400 train and 200 validation leads whose platform drives completion."""
     rng = np.random.default_rng(0)
     leads = _leads(600).assign(
         total_leads_droppped=rng.integers(1, 6, 600),
@@ -129,8 +153,28 @@ def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):
     leads["app_complete_flag"] = (
         rng.random(600) < np.where(leads["first_platform_c"] == "L0", 0.8, 0.2)
     ).astype(int)
+    return leads.iloc[:400], leads.iloc[400:].reset_index(drop=True)
+
+
+def test_validation_leads_stop_the_fit_only_with_early_stopping(params):
+    train, validation = _learnable_leads()
+    many = {**params, "lightgbm": {**params["lightgbm"], "n_estimators": 300}}
+    encoder = nodes.fit_encoder(train, many)
+    full = nodes.train_classifier(train, validation, encoder, many)
+    assert full.evals_result_ == {}  # validation leads never scored
+    plain = lgb.LGBMClassifier(**many["lightgbm"])
+    plain.fit(encoder.transform(train), train["app_complete_flag"])
+    assert full.booster_.model_to_string() == plain.booster_.model_to_string()
+    stopping = {**many, "early_stopping_rounds": 5}
+    stopped = nodes.train_classifier(train, validation, encoder, stopping)
+    # Validation log loss scored after every tree, 5 more trees after the best one, kept.
+    assert stopped.best_iteration_ == stopped.booster_.num_trees() == 159
+    assert len(stopped.evals_result_["valid_0"]["binary_logloss"]) == 159 + 5
+
+
+def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):
+    train, validation = _learnable_leads()
     small = {**params, "lightgbm": {**params["lightgbm"], "n_estimators": 10}}
-    train, validation = leads.iloc[:400], leads.iloc[400:].reset_index(drop=True)
     encoder = nodes.fit_encoder(train, small)
     model = nodes.train_classifier(train, validation, encoder, small)
     raw = nodes.score_validation(model, encoder, validation)

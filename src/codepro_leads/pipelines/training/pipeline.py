@@ -98,10 +98,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.package_model,
+                # After the champion comparison (its card records it), and so after the
+                # evaluation and the plots: the contribution tables the model carries have been
+                # building in the background meanwhile (build_scorer starts them).
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
                     "training_data_fingerprint",
+                    "champion_comparison",
                     "params:data_processing",
                 ],
                 outputs=["lead_scorer_model", "model_card"],
