@@ -9,6 +9,7 @@ from typing import Any
 
 _HOMES = {
     "AtomicDataset": "atomic",
+    "BatchedMetricsDataset": "batched_metrics_dataset",
     "BatchedRunDataset": "batched_run_dataset",
     "LeadBatchesDataset": "lead_batches_dataset",
     "LeadScorerModelDataset": "scorer_model_dataset",
