@@ -53,8 +53,9 @@ atexit.register(gc.freeze)
 # Start-up imports ~0.4M long-lived objects (MLflow, SQLAlchemy, pandas, ...). With CPython's
 # default thresholds (700, 10, 10) the heap's growth set off 7 full collections over them while
 # a training run started: 0.84 s, 1.1 s with the younger generations. Collecting the youngest
-# generation every 10,000 allocations instead of 700 takes 0.4 s in all; garbage that holds
-# data (frames, arrays) is freed by reference counting either way.
+# generation every 10,000 allocations instead of 700 takes 0.4 s in all. Data outside reference
+# cycles (frames, arrays) is freed by reference counting either way: inference's peak on 5M
+# leads went from 949 to 957 MB.
 gc.set_threshold(10_000, 10, 10)
 
 # Registered last, so called before PromotionHook: the MLflow run starts before its

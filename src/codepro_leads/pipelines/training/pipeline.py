@@ -98,9 +98,9 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.package_model,
-                # After the champion comparison (its card records it), and so after the
-                # evaluation and the plots: the contribution tables the model carries have been
-                # building in the background meanwhile (build_scorer starts them).
+                # After the champion comparison (its card records it), so a level after the
+                # plots too: the contribution tables the model carries, which build_scorer
+                # starts, have been building in the background meanwhile.
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
