@@ -98,9 +98,9 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.package_model,
-                # After the champion comparison (its card records it), so a level after the
-                # plots too: the contribution tables the model carries, which build_scorer
-                # starts, have been building in the background meanwhile.
+                # After the champion comparison (its card records it): the contribution tables
+                # the model carries, which build_scorer starts, build in the background while
+                # the scorer is evaluated and compared.
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
@@ -113,7 +113,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=promotion.compare_with_champion,
-                inputs=["champion_model_if_any", "test_predictions", "test_leads", params],
+                inputs=["champion_model_if_any", "lead_scorer", "test_leads", params],
                 outputs="champion_comparison",
                 name="compare_with_champion",
             ),

@@ -10,26 +10,25 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from codepro_leads.mlflow_metrics import metric_value
 
 if TYPE_CHECKING:  # the node only reads what the catalog loaded; no MLflow import here
     from codepro_leads.datasets.model_registry import RegisteredModel
+    from codepro_leads.scoring.scorer import LeadScorer
 
 logger = logging.getLogger(__name__)
 
 
 def compare_with_champion(
     champion: RegisteredModel | None,
-    test_predictions: pd.DataFrame,
+    candidate: LeadScorer,
     test: pd.DataFrame,
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """AUC of the candidate (its ``probability`` in ``test_predictions``, one row per test
-    lead in the same order) and of the current champion on the candidate's test leads created
-    after the champion's fitting window (``training_data.fit_until``).
+    """AUC of the candidate scorer and of the current champion on the candidate's test leads
+    created after the champion's fitting window (``training_data.fit_until``).
 
     The candidate never fits on its test leads and the champion never saw leads created after
     its window, so neither model trained on these. When there are too few of them (fewer than
@@ -73,16 +72,12 @@ def compare_with_champion(
     else:
         from sklearn.metrics import roc_auc_score
 
-        key = params["columns"]["key"]
-        if not np.array_equal(test_predictions[key].to_numpy(), test[key].to_numpy()):
-            raise ValueError("test_predictions: not the test leads, in their order")
-        candidate_probability = test_predictions["probability"].to_numpy()
         y_true = unseen[label].to_numpy()
         comparison.update(
             comparison_rows=len(unseen),
             comparison_first_created=str(unseen[date].min()),
             comparison_last_created=str(unseen[date].max()),
-            candidate_auc=float(roc_auc_score(y_true, candidate_probability[after_window])),
+            candidate_auc=float(roc_auc_score(y_true, candidate.predict_proba(unseen))),
             champion_auc=float(roc_auc_score(y_true, champion.model.scorer.predict_proba(unseen))),
         )
     if comparison["not_compared"]:
