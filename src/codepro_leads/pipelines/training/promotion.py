@@ -59,8 +59,7 @@ def compare_with_champion(
             f"champion v{champion.version} does not record which leads it was fitted on"
         )
         return comparison
-    after_window = (test[date] > pd.Timestamp(fit_until)).to_numpy()
-    unseen = test[after_window]
+    unseen = test[test[date] > pd.Timestamp(fit_until)]
     minimum = params["registry"]["min_comparison_leads"]
     leads = f"test leads created after champion v{champion.version} was fitted (after {fit_until})"
     if len(unseen) < minimum:
