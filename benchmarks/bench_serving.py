@@ -8,7 +8,8 @@ Targets (2 cores, issue 11): one lead p50 under 10 ms and p99 under 25 ms; 1,000
 100 ms.
 
     .venv/bin/python benchmarks/bench_serving.py
-    .venv/bin/python benchmarks/bench_serving.py --project /tmp/codepro-bench-xyz  # reuse
+    CODEPRO_BENCH_KEEP=1 .venv/bin/python benchmarks/bench_serving.py  # keeps its project
+    .venv/bin/python benchmarks/bench_serving.py --project /tmp/codepro-bench-xyz  # reuses it
 
 Every request carries different leads (a pool of demo leads), so no answer is repeated.
 """

@@ -7,6 +7,7 @@ time is the whole process (start-up and imports included), peak RSS is the child
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
@@ -56,8 +57,13 @@ def load_params(name: str) -> dict[str, Any]:
 
 
 def scratch_project() -> Path:
-    """A copy of the project's conf in a temporary folder, so benchmarks never touch data/."""
+    """A copy of the project's conf in a temporary folder, so benchmarks never touch data/.
+
+    Removed when the script exits (a 5M-lead inference run leaves 4 GB of files and store);
+    with ``CODEPRO_BENCH_KEEP=1`` it stays, e.g. for ``bench_serving.py --project``."""
     root = Path(tempfile.mkdtemp(prefix="codepro-bench-"))
+    if os.environ.get("CODEPRO_BENCH_KEEP") != "1":
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
     shutil.copytree(PROJECT_ROOT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
     (root / "conf" / "local").mkdir()
     (root / "src").mkdir()
