@@ -151,6 +151,24 @@ def test_kedro_mlflow_names_its_metric_datasets_without_materialising_the_catalo
     assert catalog.get_type("params:training") == "kedro.io.memory_dataset.MemoryDataset"
 
 
+def test_tracked_runs_show_no_warning_about_kedro_mlflows_untyped_model():
+    """Importing kedro-mlflow's hook makes MLflow warn, under its own "once" filter, that
+    kedro-mlflow's KedroPipelineModel has no type hints: every tracked ``kedro run`` showed it."""
+    code = """
+import warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from codepro_leads.mlflow_tracking_hook import _batched_hook
+    hook = _batched_hook()
+from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+print(isinstance(hook, MlflowHook), [str(w.message) for w in caught if "predict" in str(w.message)])
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "True []"
+
+
 def test_do_not_track_switches_mlflow_telemetry_off():
     """DO_NOT_TRACK=1 (as the Makefile sets it) reaches MLflow, which only reads "true"."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_DISABLE_TELEMETRY"}

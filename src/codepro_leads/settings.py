@@ -20,9 +20,6 @@ defer_kedro_mlflow_commands()
 # Known, harmless warnings from the pinned dependencies that would bury the run log:
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
 warnings.filterwarnings("ignore", message="register_new_resolver", category=UserWarning)
-# kedro-mlflow's own KedroPipelineModel (unused here) has no type hints on `predict`: MLflow
-# warns when kedro-mlflow's hook imports it. Our model has them and logs without a warning.
-warnings.filterwarnings("ignore", message=".*Add type hints to the `predict`", category=UserWarning)
 
 # An unreachable tracking server should fail in seconds with one line, not after minutes of
 # retries (MLflow's defaults: 7 retries with exponential back-off, 120 s timeout).
