@@ -384,7 +384,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("kedro", "kedro_mlflo
 # vectorised path rejects with a reason or the fast path leaves to it.
 _NUMBERS = st.sampled_from(
     [0, 1, 2, 7, 1.0, 3.0, -0.0, 2.5, -1, 1e20, None, True]
-    + ["3", " 4 ", "1e3", "2.5", "abc", "", "inf"]
+    + ["3", " 4 ", "1e3", "2.5", "abc", "", "inf", "NA", " null ", "NaN"]
 )
 _VALUES = {
     "lead_id": st.sampled_from([1, 2, 3, 2.0, 1e17, "A-1", " A-1 ", "42", "", None, True]),
@@ -399,6 +399,7 @@ _VALUES = {
             "1500-01-01",
             "yesterday",
             "",
+            "NA",
             None,
             5,
         ]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
 
 from codepro_leads.errors import ConfigError, LeadDataError
 
@@ -18,6 +19,12 @@ PARSE_ERROR_COLUMN = "__parse_error__"
 
 # A plain decimal number, as CodePro's exports write counts ("3", "3.0", "1e3").
 _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+# The texts pyarrow's CSV reader takes for a missing number or date (its default null values:
+# "NA", "NaN", "null", "#N/A", ...). A column holding a value that is neither is read as text,
+# and there these texts are missing too: a row gets the same verdict however its column was
+# read (a whole file, or a batch of a streamed one).
+MISSING_VALUE_TEXTS = frozenset(pa_csv.ConvertOptions().null_values)
 
 # Header names that pandas or pyarrow give CodePro's leading unnamed index column.
 _UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
@@ -110,10 +117,17 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype("string[pyarrow]").str.strip().replace("", pd.NA)
 
 
+def as_value_text(values: pd.Series) -> pd.Series:
+    """``as_text`` of a number or date column: the CSV reader's missing-value texts are NA."""
+    text = as_text(values)
+    return text.mask(text.isin(MISSING_VALUE_TEXTS))
+
+
 def is_blank(values: pd.Series) -> pd.Series:
-    """Mask of missing or blank values (typed columns skip the string conversion)."""
+    """Mask of missing or blank values of a number or date column (typed columns skip the
+    string conversion)."""
     if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-        return as_text(values).isna()
+        return as_value_text(values).isna()
     return values.isna()
 
 
@@ -125,7 +139,7 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         numbers = values.astype(float, copy=False)
         return numbers, pd.Series(~np.isfinite(numbers.fillna(0).to_numpy()), index=values.index)
     # A column holding any text: parse in Arrow (pd.to_numeric would go through Python objects).
-    text = pa.array(as_text(values))
+    text = pa.array(as_value_text(values))
     is_number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
     parsed = pc.cast(pc.if_else(is_number, text, None), pa.float64())
     numbers = pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
@@ -149,7 +163,7 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         dates = pd.Series(np.where(out_of_range, np.datetime64("NaT"), stamps), index=values.index)
         no_date = pd.Series(False, index=values.index)
         return dates.astype("datetime64[ns]"), no_date, pd.Series(out_of_range, index=values.index)
-    text = as_text(values)
+    text = as_value_text(values)
     # Times with an offset are converted to UTC; times without one are taken as they are.
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
     failed = text.notna() & dates.isna()

@@ -30,7 +30,12 @@ from codepro_leads.features.processing import (
     interaction_columns,
     raw_columns,
 )
-from codepro_leads.features.validation import _DECIMAL, PARSE_ERROR_COLUMN, _show
+from codepro_leads.features.validation import (
+    _DECIMAL,
+    MISSING_VALUE_TEXTS,
+    PARSE_ERROR_COLUMN,
+    _show,
+)
 from codepro_leads.scoring.encoder import LeadEncoder
 
 logger = logging.getLogger(__name__)
@@ -287,7 +292,7 @@ def _number(value: Any, numeric: bool) -> tuple[float, bool]:
         number = float(value)
         return number, math.isinf(number)
     text = _plain_text(value)
-    if text is None:
+    if text is None or text in MISSING_VALUE_TEXTS:
         return math.nan, False
     if not _NUMBER.fullmatch(text):
         return math.nan, True

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from codepro_leads.errors import ConfigError, LeadDataError
-from codepro_leads.features.validation import PARSE_ERROR_COLUMN
+from codepro_leads.features.raw_csv import read_raw_leads
+from codepro_leads.features.validation import MISSING_VALUE_TEXTS, PARSE_ERROR_COLUMN
 from codepro_leads.pipelines.data_processing import nodes
 from tests.conftest import make_raw
 
@@ -81,6 +82,40 @@ def test_bad_rows_are_rejected_with_reasons(processing_params):
     assert intake["rows_rejected"] == 10
     assert intake["reject_reasons"]["total_leads_droppped: not a number"] == 1
     assert intake["reject_reasons"]["lead_id: repeats an earlier row"] == 1
+
+
+@pytest.mark.parametrize("marker", sorted(MISSING_VALUE_TEXTS - {""}))
+def test_missing_value_texts_are_missing_however_the_column_is_read(
+    processing_params, tmp_path, marker
+):
+    """The CSV reader takes "NA", "null", ... for a missing number or date. One value that is
+    neither makes it read the whole column as text: the same texts are missing there too."""
+    rows = [
+        {"total_leads_droppped": marker},  # a missing count: 0 later, not a reject
+        {"app_complete_flag": marker},
+        {"created_date": marker},
+        {},
+    ]
+    odd = {"total_leads_droppped": "abc", "app_complete_flag": "x", "created_date": "soon"}
+    verdicts = {}
+    for name, file_rows in (("typed", rows), ("text", [*rows, odd])):
+        path = tmp_path / f"{name}.csv"
+        make_raw(processing_params, file_rows).to_csv(path, index=False)
+        raw = read_raw_leads(path)
+        numeric = pd.api.types.is_float_dtype(raw["total_leads_droppped"])
+        assert numeric is (name == "typed")  # each file exercises one way of reading
+        valid, rejected, _, _ = nodes.validate_raw_leads(raw, processing_params)
+        verdicts[name] = (valid["lead_id"].tolist(), rejected["reason"].tolist())
+    expected_reasons = ["app_complete_flag: missing", "created_date: missing"]
+    assert verdicts["typed"] == ([0, 3], expected_reasons)
+    assert verdicts["text"] == (
+        [0, 3],
+        [
+            *expected_reasons,
+            "created_date: not an ISO 8601 date ('soon'); total_leads_droppped: not a number "
+            "('abc'); app_complete_flag: not a number ('x')",
+        ],
+    )
 
 
 def test_parse_errors_from_the_reader_are_rejected(processing_params):
