@@ -7,16 +7,21 @@ it. Columns whose kind the caller knows are read as that type (a sparse count co
 empty for the first thousands of rows, and its type cannot be guessed from them); the others
 take the type of the first block.
 
-A file the incremental reader cannot take as it goes (a value of another type further down,
-ragged lines, bytes invalid in its encoding, an unclosed quote) is read whole by
-``read_raw_leads`` from where the stream stopped: the same rows, the same one-line errors,
-at the memory cost of that file.
+A declared number column found to hold a value that is not a number (say "many" among counts,
+a million rows down) is read on as text from the row the stream had reached, and nothing is
+read whole: the reader starts afresh with that column as text and skips the rows it has given.
+Validation gives each row the same verdict whether its column came as numbers or as text.
+A file the incremental reader cannot take as it goes for another reason (ragged lines, bytes
+invalid in its encoding, an unclosed quote, a key or date column of another type further down)
+is read whole by ``read_raw_leads`` from where the stream stopped: the same rows, the same
+one-line errors, at the memory cost of that file.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,8 +43,20 @@ logger = logging.getLogger(__name__)
 _BLOCK_BYTES = 1 << 20
 
 
+# How pyarrow's reader says which column a value did not convert in (0-based, file order).
+_CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): CSV conversion error")
+
+
 class _NotStreamable(Exception):
     """The rest of the file must be read whole (see the module docstring)."""
+
+
+class _TextInNumberColumn(Exception):
+    """A declared number column holds a value that is not a number: read it on as text."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(f"column {column!r} holds a value that is not a number")
+        self.column = column
 
 
 class LeadBatches:
@@ -60,7 +77,8 @@ class LeadBatches:
 
         ``text_columns`` are read as text, ``number_columns`` as floats (as a whole-file read
         types a number column with a missing value); a value that is not one is no error
-        here: the file is then read whole from there, so validation rejects that row.
+        here: its column is read as text from the row the stream had reached, so validation
+        rejects that row.
         """
         if rows < 1:
             raise DatasetError(f"batch size must be at least 1 row, not {rows}")
@@ -74,12 +92,17 @@ class LeadBatches:
         types = {col: pa.string() for col in text_columns}
         types |= {col: pa.float64() for col in number_columns}
         done = 0
-        stream = self._stream(rows, types)
+        stream = self._stream(rows, types, skip=0)
         while True:
             try:
                 frame = next(stream)
             except StopIteration:
                 break
+            except _TextInNumberColumn as found:
+                logger.info("%s: %s: reading on with it as text", self.name, found)
+                types[found.column] = pa.string()
+                stream = self._stream(rows, types, skip=done)
+                continue
             except (_NotStreamable, pa.ArrowInvalid, UnicodeDecodeError) as reason:
                 logger.info("%s: reading the rest at once (%s)", self.name, str(reason)[:200])
                 yield from self._read_whole(rows, start=done)
@@ -89,21 +112,23 @@ class LeadBatches:
         if done == 0:
             yield from self._read_whole(rows, start=0)  # header only: its one-line error
 
-    def _stream(self, rows: int, types: dict[str, pa.DataType]) -> Iterator[pd.DataFrame]:
+    def _read_options(self) -> pa_csv.ReadOptions:
         utf8 = codecs.lookup(self.encoding).name == "utf-8"
-        reader = pa_csv.open_csv(
-            self.filepath,
-            read_options=pa_csv.ReadOptions(
-                encoding="utf8" if utf8 else self.encoding, block_size=_BLOCK_BYTES
-            ),
-            convert_options=pa_csv.ConvertOptions(column_types=types),
+        return pa_csv.ReadOptions(
+            encoding="utf8" if utf8 else self.encoding, block_size=_BLOCK_BYTES
         )
-        _check_header(reader.schema.names, self.name)
-        if any(pa.types.is_binary(field.type) for field in reader.schema):
-            raise _NotStreamable("bytes that are not valid text")
+
+    def _stream(
+        self, rows: int, types: dict[str, pa.DataType], skip: int
+    ) -> Iterator[pd.DataFrame]:
+        """Frames of ``rows`` rows after the first ``skip`` rows (given by an earlier stream)."""
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
-        for batch in reader:
+        for batch in self._record_batches(types):
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            batch, skip = batch.slice(skip), 0
             pending.append(batch)
             pending_rows += batch.num_rows
             while pending_rows >= rows:
@@ -113,6 +138,33 @@ class LeadBatches:
                 pending, pending_rows = rest.to_batches(), rest.num_rows
         if pending_rows:
             yield self._frame(pa.Table.from_batches(pending))
+
+    def _record_batches(self, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+        """The file's blocks with the declared column types; ``_TextInNumberColumn`` when a
+        declared number column holds a value that is not a number (found when the reader
+        opens, which reads the first block, or at a later block)."""
+        try:
+            reader = pa_csv.open_csv(
+                self.filepath,
+                read_options=self._read_options(),
+                convert_options=pa_csv.ConvertOptions(column_types=types),
+            )
+            _check_header(reader.schema.names, self.name)
+            if any(pa.types.is_binary(field.type) for field in reader.schema):
+                raise _NotStreamable("bytes that are not valid text")
+            yield from reader
+        except pa.ArrowInvalid as error:
+            match = _CONVERSION_ERROR.search(str(error))
+            if match is None:
+                raise
+            column = self._column_names()[int(match.group(1))]
+            if types.get(column) != pa.float64():  # a key or date: the whole read decides
+                raise
+            raise _TextInNumberColumn(column) from None
+
+    def _column_names(self) -> list[str]:
+        """The header's column names (the first block's types are inferred, never refused)."""
+        return pa_csv.open_csv(self.filepath, read_options=self._read_options()).schema.names
 
     def _frame(self, table: pa.Table) -> pd.DataFrame:
         for field, column in zip(table.schema, table.columns, strict=True):
