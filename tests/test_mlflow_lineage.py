@@ -11,8 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import Dataset, DatasetInput
+from mlflow.exceptions import MlflowException
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
-from codepro_leads.mlflow_lineage import frame_digest
+from codepro_leads.mlflow_lineage import _log_input, frame_digest
 from codepro_leads.model_description import version_description
 from tests.conftest import LOW_FLOOR, SMALL_DEMO, make_project, run_pipeline
 
@@ -100,3 +104,68 @@ def test_the_version_description_of_a_failed_run_gives_the_reason_without_a_card
         "**Promotion**: not promoted: the training run failed (KeyError)"
     )
     assert "AUC n/a" in text
+
+
+class _OverlappingStore:
+    """A client whose first ``log_inputs`` fails with ``error``, as when an overlapping run
+    inserts the same dataset between MLflow's look-up and its insert."""
+
+    def __init__(self, error: MlflowException) -> None:
+        self.error = error
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None:
+        self.calls.append((run_id, [d.dataset.name for d in datasets]))
+        if len(self.calls) == 1:
+            raise self.error
+
+
+_TRAIN = DatasetInput(Dataset("train_leads", "a79051d22f8a", "local", '{"uri": "x"}'), [])
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, "
+        "datasets.name, datasets.digest",
+        '(psycopg.errors.UniqueViolation) duplicate key value violates unique constraint "..."',
+    ],
+)
+def test_a_dataset_an_overlapping_run_logged_meanwhile_is_linked_on_a_second_try(message):
+    store = _OverlappingStore(MlflowException(message))
+    _log_input(store, "run-2", _TRAIN)
+    assert store.calls == [("run-2", ["train_leads"]), ("run-2", ["train_leads"])]
+
+
+def test_two_runs_logging_the_same_leads_at_once_both_get_them(tmp_path):
+    """The race on a real store: the other run logs the same dataset right after this run's
+    look-up and before its insert (SQLite runs the look-up outside a write transaction)."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("codepro_leads")
+    this_run, other_run = (client.create_run(experiment).info.run_id for _ in range(2))
+    raced: list[str] = []
+
+    def other_run_logs_in_between(conn, cursor, statement, *args):
+        if not raced and statement.lstrip().startswith("SELECT") and "FROM datasets" in statement:
+            raced.append(statement)
+            _log_input(MlflowClient(uri), other_run, _TRAIN)
+
+    event.listen(Engine, "after_cursor_execute", other_run_logs_in_between)
+    try:
+        _log_input(client, this_run, _TRAIN)
+    finally:
+        event.remove(Engine, "after_cursor_execute", other_run_logs_in_between)
+    assert raced
+    for run_id in (this_run, other_run):
+        inputs = client.get_run(run_id).inputs.dataset_inputs
+        assert [(i.dataset.name, i.dataset.digest) for i in inputs] == [
+            ("train_leads", "a79051d22f8a")
+        ]
+
+
+def test_any_other_failure_to_log_a_dataset_stops_the_run():
+    store = _OverlappingStore(MlflowException("(sqlite3.OperationalError) database is locked"))
+    with pytest.raises(MlflowException, match="database is locked"):
+        _log_input(store, "run-2", _TRAIN)
+    assert store.calls == [("run-2", ["train_leads"])]

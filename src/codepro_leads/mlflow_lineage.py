@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import sys
 import tempfile
 import warnings
@@ -121,7 +122,7 @@ class MlflowLineageHook:
             dataset.__dict__["schema"] = infer_signature(data.head(_SCHEMA_SAMPLE_ROWS)).inputs
         tags = [InputTag(MLFLOW_DATASET_CONTEXT, config["context"])]
         client = self._client()
-        client.log_inputs(self._run["id"], [DatasetInput(dataset._to_mlflow_entity(), tags)])
+        _log_input(client, self._run["id"], DatasetInput(dataset._to_mlflow_entity(), tags))
         if config["context"] == "training":
             client.set_tag(self._run["id"], "mlflow.runName", f"{self._run['name']} data {digest}")
 
@@ -172,6 +173,31 @@ class MlflowLineageHook:
             logger.warning("Could not describe the registered model of run %s: %s", run_id, error)
         finally:
             self._run = None
+
+
+# The unique key of MLflow's datasets table (experiment, name, digest) broken, as SQLite and
+# PostgreSQL word it.
+_DATASET_KEY_TAKEN = re.compile(r"UNIQUE constraint failed: datasets\.|duplicate key value", re.I)
+
+
+def _log_input(client: Any, run_id: str, dataset_input: Any) -> None:
+    """Log a dataset input of the run, once more if an overlapping run logged the same leads
+    at the same moment: MLflow looks the dataset up, then inserts it, and the other run's
+    insert in between breaks the table's unique key. The second time, the dataset is found
+    and only linked to this run."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.log_inputs(run_id, [dataset_input])
+    except MlflowException as error:
+        if not _DATASET_KEY_TAKEN.search(str(error)):
+            raise
+        logger.info(
+            "Dataset %s was logged by an overlapping run meanwhile: linking it to run %s",
+            dataset_input.dataset.name,
+            run_id,
+        )
+        client.log_inputs(run_id, [dataset_input])
 
 
 def _load_run_json(client: Any, run_id: str, path: str) -> dict[str, Any]:
