@@ -132,3 +132,12 @@ def test_an_unknown_encoding_stops_with_one_line(tmp_path):
     path.write_text("a\n1\n")
     message = _load_error(RawLeadsDataset(filepath=str(path), encoding="utf-9"))
     assert message == f"{path}: unknown encoding 'utf-9'"
+
+
+def test_reads_and_writes_through_fsspec():
+    dataset = RawLeadsDataset(filepath="memory:///raw/leads.csv")
+    assert not dataset.exists()
+    dataset.save(pd.DataFrame({"a": [1, 2]}, index=[7, 9]))
+    frame = dataset.load()
+    assert frame.columns.tolist() == ["", "a"] and frame["a"].tolist() == [1, 2]
+    assert frame.attrs["source"] == "memory:///raw/leads.csv"

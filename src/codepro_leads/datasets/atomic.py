@@ -1,34 +1,46 @@
-"""Files that appear all at once: written beside their final name, then renamed over it.
+"""Files that appear all at once: a reader sees the previous complete file or the new one.
 
-Runs overlap (Airflow, two people), processes die: a reader must see the previous complete
-file or the new complete file, never a half-written one. ``os.replace`` within one folder is
-atomic on POSIX file systems.
+Runs overlap (Airflow, two people) and processes die. On object storage a single upload is
+already atomic, so files are written directly; on a local disk they are written to a hidden
+name in the same folder, then renamed over the final name (atomic within a file system).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+import fsspec
 from kedro.io import AbstractDataset
+from kedro.io.core import get_protocol_and_path
+
+
+def temporary_path(final: str | os.PathLike) -> str:
+    """A hidden name beside ``final`` (same suffix), unique to this process and call."""
+    folder, name = posixpath.split(os.fspath(final))
+    stem, suffix = posixpath.splitext(name)
+    return posixpath.join(folder, f".{stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
 
 
 @contextmanager
-def atomic_path(final: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``final`` (same suffix) to write to; renamed over ``final`` when
-    the block succeeds, removed when it fails."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{final.suffix}")
+def atomic_target(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[str]:
+    """The path to write ``path``'s new content to: itself on object storage; on a local disk a
+    temporary beside it, renamed over it when the block succeeds and removed when it fails."""
+    if "file" not in fs.protocol:
+        yield path
+        return
+    temporary = temporary_path(path)
+    fs.makedirs(posixpath.dirname(temporary) or ".", exist_ok=True)
     try:
         yield temporary
-        os.replace(temporary, final)
+        fs.mv(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        if fs.exists(temporary):
+            fs.rm(temporary)
 
 
 class AtomicDataset(AbstractDataset[Any, Any]):
@@ -36,33 +48,42 @@ class AtomicDataset(AbstractDataset[Any, Any]):
     saves are atomic; loads are the wrapped dataset's.
 
     Catalog: ``type: codepro_leads.datasets.AtomicDataset``, ``dataset: <type or config>``,
-    ``filepath: ...``, like ``CachedDataset`` or ``PartitionedDataset``.
+    ``filepath: ...`` (and ``credentials``, given to both), like ``PartitionedDataset``.
     """
 
     def __init__(
-        self, dataset: str | dict[str, Any], filepath: str, metadata: dict[str, Any] | None = None
+        self,
+        dataset: str | dict[str, Any],
+        filepath: str,
+        credentials: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._config = {"type": dataset} if isinstance(dataset, str) else dict(dataset)
-        self._filepath = Path(filepath)
-        self._reader = self._dataset(self._filepath)
+        if credentials:
+            self._config["credentials"] = credentials
+        protocol, self._path = get_protocol_and_path(filepath)
+        self._fs = fsspec.filesystem(protocol, **(credentials or {}))
+        self._filepath = filepath
+        self._reader = self._dataset(filepath)
         self.metadata = metadata
 
-    def _dataset(self, filepath: Path) -> AbstractDataset:
-        return AbstractDataset.from_config("atomic", {**self._config, "filepath": str(filepath)})
+    def _dataset(self, filepath: str) -> AbstractDataset:
+        return AbstractDataset.from_config("atomic", {**self._config, "filepath": filepath})
 
     def load(self) -> Any:
         return self._reader.load()
 
     def save(self, data: Any) -> None:
-        with atomic_path(self._filepath) as temporary:
-            self._dataset(temporary).save(data)
+        with atomic_target(self._fs, self._path) as target:
+            # Object storage: the target is the file itself, written by the wrapped dataset.
+            (self._reader if target == self._path else self._dataset(target)).save(data)
 
     def preview(self, **kwargs: Any) -> Any:
         """The wrapped dataset's kedro-viz preview, when it has one."""
         return self._reader.preview(**kwargs)
 
     def _exists(self) -> bool:
-        return self._filepath.exists()
+        return self._reader.exists()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "dataset": self._config.get("type")}
+        return {"filepath": self._filepath, "dataset": self._config.get("type")}

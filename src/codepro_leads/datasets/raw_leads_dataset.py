@@ -1,4 +1,4 @@
-"""Raw CodePro lead exports (CSV) in the catalog.
+"""Raw CodePro lead exports (CSV) in the catalog, on any fsspec file system.
 
 Loading is ``features.raw_csv.read_raw_leads``: one clear line for a file that cannot be used,
 parse-error rows for ragged lines. Saving (the demo generator only) writes the export layout,
@@ -7,13 +7,15 @@ key as the leading unnamed column, atomically.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import fsspec
 import pandas as pd
 from kedro.io import AbstractDataset
+from kedro.io.core import get_protocol_and_path
 
-from codepro_leads.datasets.atomic import atomic_path
+from codepro_leads.datasets.atomic import atomic_target
+from codepro_leads.errors import LeadDataError
 from codepro_leads.features.raw_csv import read_raw_leads
 
 
@@ -21,21 +23,30 @@ class RawLeadsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     """A raw lead export: a CSV file with a header line, in the declared text encoding."""
 
     def __init__(
-        self, filepath: str, encoding: str = "utf-8", metadata: dict[str, Any] | None = None
+        self,
+        filepath: str,
+        encoding: str = "utf-8",
+        credentials: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
-        self._filepath = Path(filepath)
+        protocol, self._path = get_protocol_and_path(filepath)
+        self._fs = fsspec.filesystem(protocol, **(credentials or {}))
+        self._filepath = filepath  # as given: how errors name the file
         self._encoding = encoding or "utf-8"
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        return read_raw_leads(self._filepath, self._encoding)
+        if not self._fs.isfile(self._path):
+            raise LeadDataError(f"{self._filepath}: file not found")
+        with self._fs.open(self._path, "rb") as file:
+            return read_raw_leads(file, self._encoding, name=self._filepath)
 
     def save(self, data: pd.DataFrame) -> None:
-        with atomic_path(self._filepath) as path:
-            data.to_csv(path, index=True, encoding=self._encoding)
+        with atomic_target(self._fs, self._path) as target, self._fs.open(target, "wb") as file:
+            data.to_csv(file, index=True, encoding=self._encoding)
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "encoding": self._encoding}
+        return {"filepath": self._filepath, "encoding": self._encoding}
 
     def _exists(self) -> bool:
-        return self._filepath.is_file()
+        return self._fs.isfile(self._path)

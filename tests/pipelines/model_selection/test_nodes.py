@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from codepro_leads.datasets.optional_yaml_dataset import OptionalYAMLDataset
+from codepro_leads.datasets.atomic import AtomicDataset
 from codepro_leads.pipelines.model_selection.nodes import (
     leaderboard_html,
     plain,
@@ -101,7 +101,10 @@ def test_apply_tuned_params_replaces_only_tuned_values_whatever_the_spelling():
 
 
 def test_optional_yaml_dataset_is_none_when_absent_and_saves_atomically(tmp_path):
-    dataset = OptionalYAMLDataset(filepath=str(tmp_path / "models" / "tuned.yml"))
+    dataset = AtomicDataset(  # as in catalog_model_selection.yml
+        dataset="codepro_leads.datasets.OptionalYAMLDataset",
+        filepath=str(tmp_path / "models" / "tuned.yml"),
+    )
     assert dataset.load() is None and not dataset.exists()
     dataset.save({"lightgbm": {"num_leaves": 20}, "tuning_won": False})
     assert dataset.load() == {"lightgbm": {"num_leaves": 20}, "tuning_won": False}
