@@ -1,7 +1,8 @@
 """Nodes that turn a raw CodePro export into ``model_input_leads``.
 
 The steps themselves live in ``codepro_leads.features.processing`` (shared with the logged
-model); this module adds the row accounting that gates every output of the pipeline.
+model); this module adds the row accounting that gates every output of the pipeline
+(``rows_add_up``, also outcomes').
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from codepro_leads.features.processing import (
 
 __all__ = [
     "account_for_rows",
+    "rows_add_up",
     "add_city_tier",
     "drop_duplicate_leads",
     "fill_missing_counts",
@@ -31,6 +33,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def rows_add_up(rows_read: int, parts: dict[str, int], what: str = "rows") -> str:
+    """``"<n> <what> read = <n> <part> + ..."`` for the log, or stop the run: every row read must
+    be in exactly one of ``parts`` (part name: rows)."""
+    equation = " + ".join(f"{n} {name}" for name, n in parts.items())
+    if (total := sum(parts.values())) != rows_read:
+        raise RuntimeError(
+            f"Row accounting failed: read {rows_read} {what} but {equation} = {total}"
+        )
+    return f"{rows_read} {what} read = {equation}"
 
 
 def account_for_rows(
@@ -43,23 +56,15 @@ def account_for_rows(
     """Check rows read = rows out + rejected + duplicates dropped before anything is written;
     fail the run if not, else pass the outputs on with the report."""
     report = {**intake, **duplicates, "rows_out": len(model_input)}
-    accounted = report["rows_out"] + report["rows_rejected"] + report["duplicates_dropped"]
     if len(rejected) != report["rows_rejected"]:
         raise RuntimeError(
             f"Row accounting failed: {len(rejected)} rejected rows, but validation counted "
             f"{report['rows_rejected']}"
         )
-    if accounted != report["rows_read"]:
-        raise RuntimeError(
-            f"Row accounting failed: read {report['rows_read']} rows but "
-            f"{report['rows_out']} out + {report['rows_rejected']} rejected + "
-            f"{report['duplicates_dropped']} duplicates = {accounted}"
-        )
-    logger.info(
-        "Rows: %d read = %d out + %d rejected + %d duplicates dropped",
-        report["rows_read"],
-        report["rows_out"],
-        report["rows_rejected"],
-        report["duplicates_dropped"],
-    )
+    parts = {
+        "out": report["rows_out"],
+        "rejected": report["rows_rejected"],
+        "duplicates dropped": report["duplicates_dropped"],
+    }
+    logger.info("Rows: %s", rows_add_up(report["rows_read"], parts))
     return model_input, rejected, report, example

@@ -1,8 +1,7 @@
 """Raw export -> validated, de-duplicated, feature-ready ``model_input_leads``.
 
 ``raw_leads``, ``rejected_leads`` and ``model_input_leads`` are the interface other tools load by
-name. Nothing is written until the rows add up (``account_for_rows``). The inference pipeline
-reuses these nodes on new leads by remapping those names.
+name. Nothing is written until the rows add up (``account_for_rows``).
 """
 
 from kedro.pipeline import Node, Pipeline

@@ -18,6 +18,7 @@ import pandas as pd
 from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features.processing import validate_raw_leads
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.data_processing.nodes import rows_add_up
 
 if TYPE_CHECKING:  # the nodes only use what the catalog loaded
     from matplotlib.figure import Figure
@@ -108,21 +109,13 @@ def join_stored_scores(
         "leads_unmatched": len(outcomes) - matched,
         "scores_joined": len(joined),
     }
-    accounted = report["leads_matched"] + report["leads_unmatched"] + report["rows_rejected"]
-    if accounted != report["rows_read"]:
-        raise RuntimeError(
-            f"Row accounting failed: read {report['rows_read']} outcomes but matched "
-            f"{report['leads_matched']}, unmatched {report['leads_unmatched']} and rejected "
-            f"{report['rows_rejected']}"
-        )
-    log = logger.warning if report["leads_unmatched"] else logger.info
-    log(
-        "Outcomes: %d read = %d matched to stored scores + %d without any + %d rejected",
-        report["rows_read"],
-        report["leads_matched"],
-        report["leads_unmatched"],
-        report["rows_rejected"],
-    )
+    parts = {
+        "matched to stored scores": report["leads_matched"],
+        "without any": report["leads_unmatched"],
+        "rejected": report["rows_rejected"],
+    }
+    equation = rows_add_up(report["rows_read"], parts, what="outcomes")
+    (logger.warning if report["leads_unmatched"] else logger.info)("Outcomes: %s", equation)
     return joined, report
 
 
