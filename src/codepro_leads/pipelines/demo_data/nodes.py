@@ -28,15 +28,8 @@ def generate_labeled_leads(
     """
     rng = np.random.default_rng(demo_params["seed"])
     n = demo_params["rows"]
-    leads, propensity = _sample_leads(
-        rng,
-        n,
-        demo_params["start_date"],
-        demo_params["end_date"],
-        0.0,
-        demo_params,
-        processing_params,
-    )
+    period = demo_params["start_date"], demo_params["end_date"]
+    leads, propensity = _sample_leads(rng, n, period, 0.0, demo_params, processing_params)
     # The Bernoulli draw is the only noise: the label depends on nothing the file doesn't show.
     leads[demo_params["label_column"]] = (rng.random(n) < propensity).astype("int64")
     leads, propensity = _with_export_quirks(rng, leads, propensity, demo_params["quirks"])
@@ -97,15 +90,10 @@ def _new_leads(
     """The new leads (raw columns, keys continuing after the labeled ones) and propensity."""
     # A stream of its own, derived from the seed, so new leads never repeat labeled ones.
     rng = np.random.default_rng([demo_params["seed"], 1])
-    leads, propensity = _sample_leads(
-        rng,
-        demo_params["new_rows"],
-        demo_params["new_start_date"],
-        demo_params["new_end_date"],
-        float(demo_params.get("drift", 0.0)),
-        demo_params,
-        processing_params,
-    )
+    period = demo_params["new_start_date"], demo_params["new_end_date"]
+    drift = float(demo_params.get("drift", 0.0))
+    n = demo_params["new_rows"]
+    leads, propensity = _sample_leads(rng, n, period, drift, demo_params, processing_params)
     leads.index = leads.index + demo_params["rows"]
     return leads, propensity
 
@@ -113,8 +101,7 @@ def _new_leads(
 def _sample_leads(
     rng: np.random.Generator,
     n: int,
-    start: str,
-    end: str,
+    period: tuple[str, str],
     drift: float,
     params: dict[str, Any],
     processing_params: dict[str, Any],
@@ -122,7 +109,7 @@ def _sample_leads(
     """Raw columns (no label) and the true propensity of ``n`` leads."""
     shift = params["drift_effects"]
     data: dict[str, Any] = {
-        "created_date": _sample_dates(rng, n, start, end, params["date_format"]),
+        "created_date": _sample_dates(rng, n, *period, params["date_format"]),
         "city_mapped": _sample_city(rng, n, params["city"]),
     }
     for col, spec in params["categorical"].items():

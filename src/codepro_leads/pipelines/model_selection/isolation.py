@@ -19,7 +19,6 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import matplotlib as mpl
 import numpy as np
@@ -29,41 +28,24 @@ import sklearn
 PYCARET_LOG_PATH_VARIABLE = "PYCARET_CUSTOM_LOGGING_PATH"
 
 
-@dataclass
-class _LoggerState:
-    handlers: list[logging.Handler]
-    level: int
-    propagate: bool
-    disabled: bool
+def _logger_states() -> dict[logging.Logger, tuple[list[logging.Handler], int, bool, bool]]:
+    known = logging.Logger.manager.loggerDict.values()
+    loggers = [logging.getLogger(), *(lg for lg in known if isinstance(lg, logging.Logger))]
+    return {lg: (list(lg.handlers), lg.level, lg.propagate, lg.disabled) for lg in loggers}
 
 
-def _logger_states() -> dict[str, _LoggerState]:
-    loggers = {"": logging.getLogger()}
-    loggers.update(
-        (name, logger)
-        for name, logger in logging.Logger.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    )
-    return {
-        name: _LoggerState(list(lg.handlers), lg.level, lg.propagate, lg.disabled)
-        for name, lg in loggers.items()
-    }
-
-
-def _restore_loggers(before: dict[str, _LoggerState]) -> None:
+def _restore_loggers(before: dict[logging.Logger, tuple]) -> None:
     """Put back handlers, levels and propagation; close handlers added in between."""
-    for name, state in _logger_states().items():
-        logger = logging.getLogger(name or None)
-        kept = before.get(name)
-        for handler in state.handlers:
-            if kept is None or handler not in kept.handlers:
+    for logger in _logger_states():
+        kept = before.get(logger)
+        for handler in list(logger.handlers):
+            if kept is None or handler not in kept[0]:
                 logger.removeHandler(handler)
                 handler.close()
         if kept is not None:
-            logger.handlers[:] = kept.handlers
-            logger.setLevel(kept.level)
-            logger.propagate = kept.propagate
-            logger.disabled = kept.disabled
+            logger.handlers[:] = kept[0]
+            logger.setLevel(kept[1])
+            logger.propagate, logger.disabled = kept[2], kept[3]
 
 
 @contextmanager

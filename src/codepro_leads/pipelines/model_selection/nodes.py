@@ -92,12 +92,73 @@ def select_models(
     before and after tuning), the tuned LightGBM parameters for training
     (``{"lightgbm": {...}, "tuning_won": bool, ...}``) and a result record for the run.
     """
+    metric, metric_key = selection_params["metric"], _metric_name(selection_params["metric"])
+    run = _run_pycaret(train, holdout, training_params, selection_params)
+    leaderboard, seconds = run["leaderboard"].rename_axis("id").reset_index(), run["seconds"]
+    failed = sorted(run["requested"] - set(leaderboard["id"]))
+    if failed:  # only with errors: ignore
+        logger.warning("Models that failed and are not on the leaderboard: %s", ", ".join(failed))
+    metrics: dict[str, float] = {}
+    for row in leaderboard.to_dict("records"):
+        for name, value in row.items():
+            if name not in ("id", "Model", "TT (Sec)"):
+                metrics[f"cv_{row['id']}_{_metric_name(name)}"] = value
+        metrics[f"cv_{row['id']}_fit_seconds"] = row["TT (Sec)"]
+    for stage in ("configured", "tuned"):
+        metrics.update({f"cv_lightgbm_{stage}_{k}": v for k, v in run[stage].items()})
+    metrics.update(
+        {f"selection_{stage}_seconds": value for stage, value in seconds.items()},
+        tuning_won=float(run["tuning_won"]),
+        selection_rows=len(train),
+    )
+    winner = run["winner_params"]
+    tuned_params = {
+        "lightgbm": {
+            k: winner[k] for k in selection_params["export_lightgbm_params"] if k in winner
+        },
+        "tuning_won": run["tuning_won"],
+        "metric": metric,
+        f"cv_{metric_key}_configured": run["configured"][metric_key],
+        f"cv_{metric_key}_tuned": run["tuned"][metric_key],
+        "rows": len(train),
+        "folds": selection_params["folds"],
+    }
+    best = leaderboard.iloc[0]
+    result = {
+        "failed_models": failed,
+        "best_model": {"id": best["id"], "name": best["Model"], metric_key: float(best[metric])},
+        "leaderboard_metric": metric,
+        "tuning": {**tuned_params, "winner_params": winner},
+        "seconds": {stage: round(value, 1) for stage, value in seconds.items()},
+    }
+    logger.info(
+        "Best model by %s: %s (%.4f). LightGBM CV %s: training's configuration %.4f, tuned "
+        "%.4f -> %s kept. Setup %.0f s, compare %.0f s, tune %.0f s",
+        metric,
+        best["Model"],
+        best[metric],
+        metric,
+        run["configured"][metric_key],
+        run["tuned"][metric_key],
+        "tuned" if run["tuning_won"] else "training's configuration",
+        *seconds.values(),
+    )
+    return leaderboard, as_mlflow_metrics(metrics, prefix=""), tuned_params, plain(result)
+
+
+def _run_pycaret(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    training_params: dict[str, Any],
+    selection_params: dict[str, Any],
+) -> dict[str, Any]:
+    """pycaret's leaderboard, the models it was asked to compare, LightGBM's mean CV metrics
+    before and after tuning, the winner's parameters and each stage's seconds."""
     label = training_params["columns"]["label"]
     features = [col for col in train.columns if col != label]
     categorical = [col for col in features if isinstance(train[col].dtype, pd.CategoricalDtype)]
-    metric = selection_params["metric"]
-    models = selection_params["models"]
-    started = time.perf_counter()
+    metric, models = selection_params["metric"], selection_params["models"]
+    marks = [time.perf_counter()]
     with isolated_global_state():
         pycaret_logger = logging.getLogger(PYCARET_LOGGER)
         pycaret_logger.setLevel(logging.WARNING)  # undone on exit, with every logger change
@@ -124,10 +185,11 @@ def select_models(
             html=False,
             verbose=False,
         )
-        setup_seconds = time.perf_counter() - started
+        marks.append(time.perf_counter())
+        include, exclude = models.get("include"), models.get("exclude")
         experiment.compare_models(
-            include=models.get("include"),
-            exclude=models.get("exclude"),
+            include=include,
+            exclude=exclude,
             sort=metric,
             n_select=1,
             errors=selection_params["errors"],
@@ -136,12 +198,8 @@ def select_models(
         leaderboard = experiment.pull()
         # What compare_models was asked to run (its default: pycaret's turbo models).
         available = experiment.models()
-        requested = set(
-            models.get("include")
-            or set(available.index[available["Turbo"]]) - set(models.get("exclude") or [])
-        )
-        compare_seconds = time.perf_counter() - started - setup_seconds
-
+        requested = set(include or set(available.index[available["Turbo"]]) - set(exclude or []))
+        marks.append(time.perf_counter())
         # One thread per model: pycaret already runs folds and search draws in parallel
         # (n_jobs), and nested LightGBM threads oversubscribe the cores (tuning 6x slower on 2).
         configured = experiment.create_model(
@@ -156,71 +214,17 @@ def select_models(
             verbose=False,
         )
         tuned_cv = _cv_mean(experiment.pull())  # the tuned candidate's, even when it lost
-        tune_seconds = time.perf_counter() - started - setup_seconds - compare_seconds
-        winner_params = plain(tuned.get_params())
-        tuning_won = winner_params != plain(configured.get_params())
-
-    leaderboard = leaderboard.rename_axis("id").reset_index()
-    failed = sorted(requested - set(leaderboard["id"]))
-    if failed:  # only with errors: ignore
-        logger.warning("Models that failed and are not on the leaderboard: %s", ", ".join(failed))
-    metric_key = _metric_name(metric)
-    metrics: dict[str, float] = {}
-    for row in leaderboard.to_dict("records"):
-        for name, value in row.items():
-            if name not in ("id", "Model", "TT (Sec)"):
-                metrics[f"cv_{row['id']}_{_metric_name(name)}"] = value
-        metrics[f"cv_{row['id']}_fit_seconds"] = row["TT (Sec)"]
-    metrics.update({f"cv_lightgbm_configured_{k}": v for k, v in configured_cv.items()})
-    metrics.update({f"cv_lightgbm_tuned_{k}": v for k, v in tuned_cv.items()})
-    metrics.update(
-        tuning_won=float(tuning_won),
-        selection_rows=len(train),
-        selection_setup_seconds=setup_seconds,
-        selection_compare_seconds=compare_seconds,
-        selection_tune_seconds=tune_seconds,
-    )
-    exported = {
-        name: winner_params[name]
-        for name in selection_params["export_lightgbm_params"]
-        if name in winner_params
+        marks.append(time.perf_counter())
+    winner_params = plain(tuned.get_params())
+    return {
+        "leaderboard": leaderboard,
+        "requested": requested,
+        "configured": configured_cv,
+        "tuned": tuned_cv,
+        "winner_params": winner_params,
+        "tuning_won": winner_params != plain(configured.get_params()),
+        "seconds": dict(zip(("setup", "compare", "tune"), np.diff(marks).tolist(), strict=True)),
     }
-    tuned_params = {
-        "lightgbm": exported,
-        "tuning_won": bool(tuning_won),
-        "metric": metric,
-        f"cv_{metric_key}_configured": configured_cv[metric_key],
-        f"cv_{metric_key}_tuned": tuned_cv[metric_key],
-        "rows": len(train),
-        "folds": selection_params["folds"],
-    }
-    best = leaderboard.iloc[0]
-    result = {
-        "failed_models": failed,
-        "best_model": {"id": best["id"], "name": best["Model"], metric_key: float(best[metric])},
-        "leaderboard_metric": metric,
-        "tuning": {**tuned_params, "winner_params": winner_params},
-        "seconds": {
-            "setup": round(setup_seconds, 1),
-            "compare": round(compare_seconds, 1),
-            "tune": round(tune_seconds, 1),
-        },
-    }
-    logger.info(
-        "Best model by %s: %s (%.4f). LightGBM CV %s: training's configuration %.4f, tuned "
-        "%.4f -> %s kept. Setup %.0f s, compare %.0f s, tune %.0f s",
-        metric,
-        best["Model"],
-        best[metric],
-        metric,
-        configured_cv[metric_key],
-        tuned_cv[metric_key],
-        "tuned" if tuning_won else "training's configuration",
-        setup_seconds,
-        compare_seconds,
-        tune_seconds,
-    )
-    return leaderboard, as_mlflow_metrics(metrics, prefix=""), tuned_params, plain(result)
 
 
 def leaderboard_html(leaderboard: pd.DataFrame) -> str:

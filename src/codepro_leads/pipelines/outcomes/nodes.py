@@ -230,25 +230,13 @@ def report_realized_performance(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's report and its MLflow metrics (one series per version and role, the step
     being the week as YYYYWW), made once the rows are stored; logs each row."""
-    for row in performance.itertuples(index=False):
-        log = logger.warning if row.status == DEGRADED else logger.info
-        log(
-            "Realized performance v%s %s, week of %s: %d leads, AUC %.4f (test %.4f), "
-            "completion %.3f, mean probability %.3f, junk %.3f keeps %.3f of completions, "
-            "L2AC lift %.2f, by grade %s: %s",
-            row.model_version,
-            row.role,
-            row.week.date(),
-            row.leads,
-            row.realized_auc,
-            row.test_auc,
-            row.completion_rate,
-            row.mean_probability,
-            row.junk_share,
-            row.completions_kept,
-            row.l2ac_lift,
-            row.grade_completion_rate,
-            row.status,
+    for row in performance.to_dict("records"):
+        (logger.warning if row["status"] == DEGRADED else logger.info)(
+            "Realized performance v{model_version} {role}, week of {week:%Y-%m-%d}: {leads} "
+            "leads, AUC {realized_auc:.4f} (test {test_auc:.4f}), completion "
+            "{completion_rate:.3f}, mean probability {mean_probability:.3f}, junk "
+            "{junk_share:.3f} keeps {completions_kept:.3f} of completions, L2AC lift "
+            "{l2ac_lift:.2f}, by grade {grade_completion_rate}: {status}".format(**row)
         )
     if performance.empty:
         logger.warning("No realized performance: none of the export's leads has a stored score")
