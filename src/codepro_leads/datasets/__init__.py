@@ -1,7 +1,7 @@
 """Project-specific Kedro datasets.
 
 Imported lazily by name (``codepro_leads.datasets.RawLeadsDataset`` in the catalog), so a
-pipeline that reads a CSV does not pay for importing MLflow or SQLAlchemy.
+pipeline that reads a CSV does not pay for importing MLflow.
 """
 
 from importlib import import_module
