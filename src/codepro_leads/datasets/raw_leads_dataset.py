@@ -29,8 +29,8 @@ class RawLeadsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         credentials: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        protocol, self._path = get_protocol_and_path(filepath)
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}))
+        self._protocol, self._path = get_protocol_and_path(filepath)
+        self._fs = fsspec.filesystem(self._protocol, **(credentials or {}))
         self._filepath = filepath  # as given: how errors name the file
         self._encoding = encoding or "utf-8"
         self.metadata = metadata
@@ -38,6 +38,8 @@ class RawLeadsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     def load(self) -> pd.DataFrame:
         if not self._fs.isfile(self._path):
             raise LeadDataError(f"{self._filepath}: file not found")
+        if self._protocol == "file":  # as pandas.CSVDataset: read in place, no copy in memory
+            return read_raw_leads(self._path, self._encoding, name=self._filepath)
         with self._fs.open(self._path, "rb") as file:
             return read_raw_leads(file, self._encoding, name=self._filepath)
 
