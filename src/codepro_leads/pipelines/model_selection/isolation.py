@@ -43,9 +43,9 @@ def _restore_loggers(before: dict[logging.Logger, tuple]) -> None:
                 logger.removeHandler(handler)
                 handler.close()
         if kept is not None:
-            logger.handlers[:] = kept[0]
-            logger.setLevel(kept[1])
-            logger.propagate, logger.disabled = kept[2], kept[3]
+            handlers, level, logger.propagate, logger.disabled = kept
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
 
 
 @contextmanager
