@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from codepro_leads.errors import ConfigError, LeadDataError
+from codepro_leads.features import processing
 from codepro_leads.features.raw_csv import read_raw_leads
 from codepro_leads.features.validation import MISSING_VALUE_TEXTS, PARSE_ERROR_COLUMN
 from codepro_leads.pipelines.data_processing import nodes
@@ -14,7 +15,9 @@ from tests.conftest import make_raw
 
 
 def _validate(params, rows, labeled=True):
-    valid, rejected, intake, _ = nodes.validate_raw_leads(make_raw(params, rows, labeled), params)
+    valid, rejected, intake, _ = processing.validate_raw_leads(
+        make_raw(params, rows, labeled), params
+    )
     return valid, rejected, intake
 
 
@@ -42,7 +45,7 @@ def test_validate_types_and_key_from_unnamed_index(processing_params):
 
 def test_row_number_is_the_key_when_the_file_has_no_index_column(processing_params):
     raw = make_raw(processing_params, [{}, {}, {}]).drop(columns="")
-    valid, _, _, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, _, _, _ = processing.validate_raw_leads(raw, processing_params)
     assert valid["lead_id"].tolist() == [0, 1, 2]
 
 
@@ -104,7 +107,7 @@ def test_missing_value_texts_are_missing_however_the_column_is_read(
         raw = read_raw_leads(path)
         numeric = pd.api.types.is_float_dtype(raw["total_leads_droppped"])
         assert numeric is (name == "typed")  # each file exercises one way of reading
-        valid, rejected, _, _ = nodes.validate_raw_leads(raw, processing_params)
+        valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
         verdicts[name] = (valid["lead_id"].tolist(), rejected["reason"].tolist())
     expected_reasons = ["app_complete_flag: missing", "created_date: missing"]
     assert verdicts["typed"] == ([0, 3], expected_reasons)
@@ -121,7 +124,7 @@ def test_missing_value_texts_are_missing_however_the_column_is_read(
 def test_parse_errors_from_the_reader_are_rejected(processing_params):
     raw = make_raw(processing_params, [{}, {"": None, "created_date": None}])
     raw[PARSE_ERROR_COLUMN] = [None, "malformed line 3: 47 fields, header has 46"]
-    valid, rejected, intake, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, rejected, intake, _ = processing.validate_raw_leads(raw, processing_params)
     assert len(valid) == 1
     assert rejected["reason"].tolist() == ["malformed line 3: 47 fields, header has 46"]
     assert PARSE_ERROR_COLUMN not in rejected.columns
@@ -132,7 +135,7 @@ def test_missing_columns_stop_with_file_and_every_column_named(processing_params
     raw = make_raw(processing_params, [{}]).drop(columns=["city_mapped", "syllabus"])
     raw.attrs["source"] = "exports/leads.csv"
     with pytest.raises(LeadDataError) as error:
-        nodes.validate_raw_leads(raw, processing_params)
+        processing.validate_raw_leads(raw, processing_params)
     assert (
         str(error.value) == "exports/leads.csv: missing required column(s): city_mapped, syllabus"
     )
@@ -142,13 +145,13 @@ def test_single_column_header_hints_at_the_delimiter(processing_params):
     raw = pd.DataFrame({"created_date;city_mapped;first_platform_c": ["x"]})
     raw.attrs["source"] = "leads.csv"
     with pytest.raises(LeadDataError, match=r"leads\.csv: missing .*is the delimiter ','\?"):
-        nodes.validate_raw_leads(raw, processing_params)
+        processing.validate_raw_leads(raw, processing_params)
 
 
 def test_extra_columns_are_dropped(processing_params):
     raw = make_raw(processing_params, [{}])
     raw["utm_campaign"] = "x"
-    valid, _, intake, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, _, intake, _ = processing.validate_raw_leads(raw, processing_params)
     assert "utm_campaign" not in valid.columns
     assert intake["extra_columns_dropped"] == ["utm_campaign"]
 
@@ -162,12 +165,12 @@ def test_label_is_optional(processing_params):
 def test_duplicates_dropped_only_in_labeled_data(processing_params):
     rows = [{"": 1}, {"": 2}, {"": 3, "referred_lead": 1}, {"": 4}]
     labeled, _, _ = _validate(processing_params, rows)
-    unique, counts = nodes.drop_duplicate_leads(labeled, processing_params)
+    unique, counts = processing.drop_duplicate_leads(labeled, processing_params)
     assert unique["lead_id"].tolist() == [1, 3]
     assert counts == {"duplicates_dropped": 2}
 
     unlabeled, _, _ = _validate(processing_params, rows, labeled=False)
-    kept, counts = nodes.drop_duplicate_leads(unlabeled, processing_params)
+    kept, counts = processing.drop_duplicate_leads(unlabeled, processing_params)
     assert kept["lead_id"].tolist() == [1, 2, 3, 4]
     assert counts == {"duplicates_dropped": 0}
 
@@ -179,7 +182,7 @@ def test_interaction_sums_count_missing_as_zero(processing_params):
         {},
     ]
     valid, _, _ = _validate(processing_params, rows)
-    summed = nodes.sum_interactions(valid, processing_params)
+    summed = processing.sum_interactions(valid, processing_params)
     assert summed["career_interaction"].tolist() == [5, 0, 0]
     assert summed["payment_interaction"].tolist() == [7, 0, 0]
     assert summed["assistance_interaction"].tolist() == [0, 5, 0]
@@ -204,7 +207,7 @@ def test_interaction_sums_count_missing_as_zero(processing_params):
 )
 def test_city_tier(processing_params, city, tier):
     valid, _, _ = _validate(processing_params, [{"city_mapped": city}])
-    tiered = nodes.add_city_tier(valid, processing_params)
+    tiered = processing.add_city_tier(valid, processing_params)
     assert tiered["city_tier"].tolist() == [tier]
     assert "city_mapped" not in tiered.columns
 
@@ -212,7 +215,7 @@ def test_city_tier(processing_params, city, tier):
 def test_fill_missing_counts_with_zero(processing_params):
     rows = [{"total_leads_droppped": None, "referred_lead": None}, {"total_leads_droppped": 4}]
     valid, _, _ = _validate(processing_params, rows)
-    filled = nodes.fill_missing_counts(valid, processing_params)
+    filled = processing.fill_missing_counts(valid, processing_params)
     assert filled["total_leads_droppped"].tolist() == [0, 4]
     assert filled["referred_lead"].tolist() == [0, 0]
     assert filled["total_leads_droppped"].dtype == "int64"
@@ -221,10 +224,10 @@ def test_fill_missing_counts_with_zero(processing_params):
 def test_model_input_columns_and_values(processing_params):
     rows = [{"": 5, "city_mapped": "pune", "first_utm_source_c": "Level99", "careers": 1}]
     valid, _, _ = _validate(processing_params, rows)
-    frame = nodes.select_model_input(
-        nodes.fill_missing_counts(
-            nodes.add_city_tier(
-                nodes.sum_interactions(valid, processing_params), processing_params
+    frame = processing.select_model_input(
+        processing.fill_missing_counts(
+            processing.add_city_tier(
+                processing.sum_interactions(valid, processing_params), processing_params
             ),
             processing_params,
         ),
@@ -291,7 +294,7 @@ def test_the_pipeline_writes_only_after_the_rows_add_up():
 def test_numeric_columns_read_as_numbers_are_checked_too(processing_params):
     raw = make_raw(processing_params, [{}, {}, {}])
     raw["total_leads_droppped"] = np.array([1.0, np.inf, np.nan])
-    valid, rejected, _, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
     assert valid["lead_id"].tolist() == [0, 2]
     assert rejected["reason"].tolist() == ["total_leads_droppped: not a number (inf)"]
 
@@ -301,7 +304,7 @@ def test_raw_example_is_the_first_valid_rows_as_read(processing_params):
         {"": i, "city_mapped": f"c{i}"} for i in range(6)
     ]
     raw = make_raw(processing_params, rows)
-    *_, example = nodes.validate_raw_leads(raw, processing_params)
+    *_, example = processing.validate_raw_leads(raw, processing_params)
     assert example["lead_id"].tolist() == [0, 1, 2, 3, 4]
     assert example["city_mapped"].tolist() == ["c0", "c1", "c2", "c3", "c4"]
     assert example.columns[0] == "lead_id"
@@ -327,7 +330,7 @@ def test_dates_in_any_iso_8601_form(processing_params):
 def test_a_lead_id_column_in_any_position_is_the_key(processing_params):
     raw = make_raw(processing_params, [{}, {}]).drop(columns="")
     raw.insert(5, "lead_id", ["crm-7", "crm-9"])
-    valid, rejected, intake, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, rejected, intake, _ = processing.validate_raw_leads(raw, processing_params)
     assert valid["lead_id"].tolist() == ["crm-7", "crm-9"]
     assert intake["key"] == "lead_id"
     assert intake["extra_columns_dropped"] == []
@@ -337,11 +340,11 @@ def test_a_lead_id_column_in_any_position_is_the_key(processing_params):
 def test_without_a_key_new_leads_stop_and_training_exports_get_row_numbers(processing_params):
     raw = make_raw(processing_params, [{}, {}], labeled=False).drop(columns="")
     raw.attrs["source"] = "new.csv"
-    valid, _, intake, _ = nodes.validate_raw_leads(raw, processing_params, "row_number")
+    valid, _, intake, _ = processing.validate_raw_leads(raw, processing_params, "row_number")
     assert valid["lead_id"].tolist() == [0, 1]
     assert intake["key"] == "row number"
     with pytest.raises(LeadDataError) as error:
-        nodes.validate_raw_leads(raw, processing_params, "stop")
+        processing.validate_raw_leads(raw, processing_params, "stop")
     assert str(error.value) == (
         "new.csv: no lead key: add a 'lead_id' column (or a leading unnamed index column) "
         "so that scores can be joined back to the CRM"
@@ -350,7 +353,7 @@ def test_without_a_key_new_leads_stop_and_training_exports_get_row_numbers(proce
 
 def test_an_unknown_missing_key_option_is_refused(processing_params):
     with pytest.raises(ConfigError, match="missing_key must be row_number or stop, not 'drop'"):
-        nodes.validate_raw_leads(make_raw(processing_params, [{}]), processing_params, "drop")
+        processing.validate_raw_leads(make_raw(processing_params, [{}]), processing_params, "drop")
 
 
 @pytest.mark.parametrize(
@@ -378,7 +381,7 @@ def test_dates_out_of_pandas_range_are_rejected_per_row(processing_params, typed
     raw = make_raw(processing_params, rows)
     if typed:  # as pyarrow reads an all-date column: seconds, beyond nanosecond range
         raw["created_date"] = np.array(["2300-01-01", "2022-01-01T10:00"], dtype="datetime64[s]")
-    valid, rejected, _, _ = nodes.validate_raw_leads(raw, processing_params)
+    valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
     assert valid["created_date"].tolist() == [pd.Timestamp("2022-01-01 10:00:00")]
     shown = "'2300-01-01 00:00:00'"
     assert rejected["reason"].tolist() == [
@@ -388,5 +391,5 @@ def test_dates_out_of_pandas_range_are_rejected_per_row(processing_params, typed
 
 def test_quoted_city_names_of_a_cp1252_export_find_their_tier(processing_params):
     leads = pd.DataFrame({"city_mapped": ["\u201cpune\u201d", "'Jaipur HQ'", "nowhere"]})
-    tiers = nodes.add_city_tier(leads.astype("string"), processing_params)["city_tier"]
+    tiers = processing.add_city_tier(leads.astype("string"), processing_params)["city_tier"]
     assert tiers.tolist() == [1, 2, 3]

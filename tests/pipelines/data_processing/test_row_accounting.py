@@ -6,6 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codepro_leads.features import processing
 from codepro_leads.features.validation import to_number
 from codepro_leads.pipelines.data_processing import nodes
 from tests.conftest import make_raw
@@ -30,11 +31,11 @@ row = st.fixed_dictionaries(
 
 
 def _run_nodes(raw, params):
-    valid, rejected, intake, _ = nodes.validate_raw_leads(raw, params)
-    unique, duplicates = nodes.drop_duplicate_leads(valid, params)
-    model_input = nodes.select_model_input(
-        nodes.fill_missing_counts(
-            nodes.add_city_tier(nodes.sum_interactions(unique, params), params), params
+    valid, rejected, intake, _ = processing.validate_raw_leads(raw, params)
+    unique, duplicates = processing.drop_duplicate_leads(valid, params)
+    model_input = processing.select_model_input(
+        processing.fill_missing_counts(
+            processing.add_city_tier(processing.sum_interactions(unique, params), params), params
         ),
         params,
     )
@@ -90,12 +91,14 @@ rows_with_repeats = st.lists(row, min_size=1, max_size=20).flatmap(
 def test_duplicates_dropped_as_pandas_drops_them(processing_params, rows):
     """The hash-then-compare dedup with its column-wise copy gives exactly pandas' result:
     same rows, values, dtypes, index and attrs."""
-    valid, _, _, _ = nodes.validate_raw_leads(make_raw(processing_params, rows), processing_params)
+    valid, _, _, _ = processing.validate_raw_leads(
+        make_raw(processing_params, rows), processing_params
+    )
     valid.attrs["source"] = "export.csv"
     columns = [col for col in valid.columns if col != processing_params["key_column"]]
     expected = valid.drop_duplicates(subset=columns).reset_index(drop=True)
 
-    unique, duplicates = nodes.drop_duplicate_leads(valid, processing_params)
+    unique, duplicates = processing.drop_duplicate_leads(valid, processing_params)
 
     pd.testing.assert_frame_equal(unique, expected, check_exact=True)
     assert unique.attrs == {"source": "export.csv"}

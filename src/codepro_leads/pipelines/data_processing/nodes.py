@@ -1,8 +1,6 @@
-"""Nodes that turn a raw CodePro export into ``model_input_leads``.
-
-The steps themselves live in ``codepro_leads.features.processing`` (shared with the logged
-model); this module adds the row accounting that gates every output of the pipeline
-(``rows_add_up``, also outcomes').
+"""The row accounting that gates every output of data_processing (``rows_add_up``, also
+outcomes'). The steps themselves are ``codepro_leads.features.processing``'s, shared with the
+logged model.
 """
 
 from __future__ import annotations
@@ -11,26 +9,6 @@ import logging
 from typing import Any
 
 import pandas as pd
-
-from codepro_leads.features.processing import (
-    add_city_tier,
-    drop_duplicate_leads,
-    fill_missing_counts,
-    select_model_input,
-    sum_interactions,
-    validate_raw_leads,
-)
-
-__all__ = [
-    "account_for_rows",
-    "rows_add_up",
-    "add_city_tier",
-    "drop_duplicate_leads",
-    "fill_missing_counts",
-    "select_model_input",
-    "sum_interactions",
-    "validate_raw_leads",
-]
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ name. Nothing is written until the rows add up (``account_for_rows``).
 
 from kedro.pipeline import Node, Pipeline
 
+from codepro_leads.features import processing
 from codepro_leads.pipelines.data_processing import nodes
 
 
@@ -14,37 +15,37 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.validate_raw_leads,
+                func=processing.validate_raw_leads,
                 inputs=["raw_leads", params, "params:data_processing.missing_key"],
                 outputs=["validated_leads", "rejected_rows", "intake_counts", "raw_example_rows"],
                 name="validate_raw_leads",
             ),
             Node(
-                func=nodes.drop_duplicate_leads,
+                func=processing.drop_duplicate_leads,
                 inputs=["validated_leads", params],
                 outputs=["unique_leads", "duplicate_counts"],
                 name="drop_duplicate_leads",
             ),
             Node(
-                func=nodes.sum_interactions,
+                func=processing.sum_interactions,
                 inputs=["unique_leads", params],
                 outputs="summed_leads",
                 name="sum_interactions",
             ),
             Node(
-                func=nodes.add_city_tier,
+                func=processing.add_city_tier,
                 inputs=["summed_leads", params],
                 outputs="tiered_leads",
                 name="add_city_tier",
             ),
             Node(
-                func=nodes.fill_missing_counts,
+                func=processing.fill_missing_counts,
                 inputs=["tiered_leads", params],
                 outputs="filled_leads",
                 name="fill_missing_counts",
             ),
             Node(
-                func=nodes.select_model_input,
+                func=processing.select_model_input,
                 inputs=["filled_leads", params],
                 outputs="selected_leads",
                 name="select_model_input",
