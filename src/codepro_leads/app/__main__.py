@@ -12,22 +12,16 @@ MAIN = Path(__file__).with_name("main.py")
 
 
 def streamlit_command(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(MAIN),
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.toolbarMode",
-        "minimal",  # no "Deploy" button
+    """``streamlit run`` of the app's script (``toolbarMode minimal``: no "Deploy" button)."""
+    options = {
+        "server.address": "127.0.0.1",
+        "server.port": port,
+        "server.headless": "true",
+        "browser.gatherUsageStats": "false",
+        "client.toolbarMode": "minimal",
+    }
+    return [sys.executable, "-m", "streamlit", "run", str(MAIN)] + [
+        f"--{name}={value}" for name, value in options.items()
     ]
 
 

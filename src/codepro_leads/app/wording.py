@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 import pandas as pd
 
@@ -26,6 +25,7 @@ FEATURE_WORDS = {
 
 
 def feature_words(feature: str) -> str:
+    """A feature's name for a salesperson."""
     return FEATURE_WORDS.get(feature, feature.replace("_", " ").capitalize())
 
 
@@ -51,30 +51,20 @@ def strength(effect: float) -> str:
 
 def factors_of_row(row: pd.Series, direction: str) -> list[tuple[str, float]]:
     """(label, effect) of a scored row's ``<direction>_factor_<i>`` columns, in rank order."""
-    found = []
-    i = 1
-    while f"{direction}_factor_{i}" in row.index:
-        label = row[f"{direction}_factor_{i}"]
-        if isinstance(label, str):
-            found.append((label, float(row[f"{direction}_factor_{i}_effect"])))
-        i += 1
-    return found
-
-
-def factors_of_json(text: str | None) -> list[tuple[str, float]]:
-    """(label, effect) pairs of a stored ``up_factors`` / ``down_factors`` JSON list."""
-    if not text:
-        return []
-    return [(item["factor"], float(item["effect"])) for item in json.loads(text)]
-
-
-def joined(factors: Iterable[tuple[str, float]]) -> str:
-    """Factors as one short line for a table cell."""
-    return "; ".join(factor_in_words(label) for label, _ in factors)
+    labels = row.filter(regex=rf"^{direction}_factor_\d+$")
+    return [
+        (label, float(row[f"{name}_effect"]))
+        for name, label in labels.items()
+        if isinstance(label, str)
+    ]
 
 
 def joined_column(stored: pd.Series) -> pd.Series:
-    """Each stored JSON factor list as one line; every distinct list is read once (leads
-    share few distinct factor lists)."""
-    lines = {text: joined(factors_of_json(text)) for text in stored.dropna().unique()}
+    """Each stored ``up_factors`` / ``down_factors`` JSON list as one line for a table cell;
+    every distinct list is read once (leads share few distinct factor lists)."""
+    lines = {
+        text: "; ".join(factor_in_words(item["factor"]) for item in json.loads(text))
+        for text in stored.dropna().unique()
+        if text
+    }
     return stored.map(lines).fillna("")

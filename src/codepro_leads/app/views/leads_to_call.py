@@ -5,6 +5,21 @@ import streamlit as st
 from codepro_leads.app import guards, scoring, sources, store, wording
 
 SHOWN_ROWS = 1000  # the table shows the best ones; the export has every matching lead
+# The columns shown and exported, in order, with their headings.
+COLUMNS = {
+    "lead_id": "Lead",
+    "score": "Score",
+    "grade": "Grade",
+    "probability": st.column_config.ProgressColumn(
+        "Chance to complete", format="percent", min_value=0.0, max_value=1.0
+    ),
+    "is_junk": st.column_config.CheckboxColumn("Junk"),
+    "raises_score": "Raises the score",
+    "lowers_score": "Lowers the score",
+    "created_date": st.column_config.DatetimeColumn("Created"),
+    "model_version": "Model version",
+    "scored_at": st.column_config.DatetimeColumn("Scored at"),
+}
 
 st.title("Leads to call")
 found = guards.project_or_stop()
@@ -38,20 +53,7 @@ if leads.empty:
 
 leads["raises_score"] = wording.joined_column(leads["up_factors"])
 leads["lowers_score"] = wording.joined_column(leads["down_factors"])
-table = leads[
-    [
-        "lead_id",
-        "score",
-        "grade",
-        "probability",
-        "is_junk",
-        "raises_score",
-        "lowers_score",
-        "created_date",
-        "model_version",
-        "scored_at",
-    ]
-]
+table = leads[list(COLUMNS)]
 more = f" (the first {SHOWN_ROWS:,} shown; the export has all)" if len(table) > SHOWN_ROWS else ""
 st.markdown(f"**{len(table):,} leads** of {known.leads:,}, best score first{more}.")
 st.download_button(
@@ -62,22 +64,4 @@ st.download_button(
     key="export",
     on_click="ignore",
 )
-st.dataframe(
-    table.head(SHOWN_ROWS),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "lead_id": "Lead",
-        "score": "Score",
-        "grade": "Grade",
-        "probability": st.column_config.ProgressColumn(
-            "Chance to complete", format="percent", min_value=0.0, max_value=1.0
-        ),
-        "is_junk": st.column_config.CheckboxColumn("Junk"),
-        "raises_score": "Raises the score",
-        "lowers_score": "Lowers the score",
-        "created_date": st.column_config.DatetimeColumn("Created"),
-        "model_version": "Model version",
-        "scored_at": st.column_config.DatetimeColumn("Scored at"),
-    },
-)
+st.dataframe(table.head(SHOWN_ROWS), hide_index=True, width="stretch", column_config=COLUMNS)

@@ -135,23 +135,22 @@ else:
     st.altair_chart(
         alt.Chart(compared)
         .mark_bar()
-        .encode(x="model:N", y="value:Q", color="model:N", column=alt.Column("metric:N")),
+        .encode(x="model:N", y="value:Q", color="model:N", column=alt.Column("metric:N"))
     )
 
 performance = store.whole_table(engine, store.PERFORMANCE, order_by="week")
 if not performance.empty:
     st.subheader("Realized performance (leads whose outcome is known)")
-    if {"week", "realized_auc", "model_version", "role"} <= set(performance.columns):
-        performance["model"] = "v" + performance["model_version"] + " " + performance["role"]
-        st.altair_chart(
-            alt.Chart(performance)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("week:T", title="scoring week"),
-                y=alt.Y("realized_auc:Q", title="realized ROC AUC", scale=alt.Scale(zero=False)),
-                color="model:N",
-                tooltip=list(performance.columns.drop("model")),
-            ),
-            width="stretch",
-        )
+    performance["model"] = "v" + performance["model_version"] + " " + performance["role"]
+    st.altair_chart(
+        alt.Chart(performance)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:T", title="scoring week"),
+            y=alt.Y("realized_auc:Q", title="realized ROC AUC", scale=alt.Scale(zero=False)),
+            color="model:N",
+            tooltip=list(performance.columns.drop("model")),
+        ),
+        width="stretch",
+    )
     st.dataframe(performance, hide_index=True, width="stretch")

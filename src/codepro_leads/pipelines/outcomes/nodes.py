@@ -82,13 +82,8 @@ def validate_outcomes(
     digest = hashlib.sha256(
         pd.util.hash_pandas_object(outcomes, index=False).to_numpy().tobytes()
     ).hexdigest()
-    counts = {
-        "rows_read": intake["rows_read"],
-        "rows_rejected": intake["rows_rejected"],
-        "reject_reasons": intake["reject_reasons"],
-        "export_sha256": digest,
-    }
-    return outcomes, rejected, counts
+    counts = {name: intake[name] for name in ("rows_read", "rows_rejected", "reject_reasons")}
+    return outcomes, rejected, {**counts, "export_sha256": digest}
 
 
 def join_stored_scores(
@@ -109,21 +104,16 @@ def join_stored_scores(
         "leads_unmatched": len(outcomes) - matched,
         "scores_joined": len(joined),
     }
-    parts = {
-        "matched to stored scores": report["leads_matched"],
-        "without any": report["leads_unmatched"],
-        "rejected": report["rows_rejected"],
-    }
-    equation = rows_add_up(report["rows_read"], parts, what="outcomes")
+    parts = {"matched to stored scores": matched, "without any": len(outcomes) - matched}
+    equation = rows_add_up(
+        counts["rows_read"], {**parts, "rejected": counts["rows_rejected"]}, what="outcomes"
+    )
     (logger.warning if report["leads_unmatched"] else logger.info)("Outcomes: %s", equation)
     return joined, report
 
 
 def measure_realized_performance(
-    joined: pd.DataFrame,
-    versions: pd.DataFrame,
-    counts: dict[str, Any],
-    params: dict[str, Any],
+    joined: pd.DataFrame, versions: pd.DataFrame, counts: dict[str, Any], params: dict[str, Any]
 ) -> pd.DataFrame:
     """One row per model version, role and scoring week (weeks start on Monday, of
     ``params.week_of``): realized AUC, completion rate overall and by grade, junk share and
@@ -136,7 +126,11 @@ def measure_realized_performance(
         raise ConfigError(
             f"outcomes.week_of must be scored_at or created_date, not {params['week_of']!r}"
         )
-    test_auc = _test_auc_by_version(versions)
+    test_auc = (
+        dict(zip(versions["version"].astype(str), versions["test_roc_auc"], strict=True))
+        if "test_roc_auc" in versions.columns
+        else {}
+    )
     week = joined[params["week_of"]].dt.to_period("W-SUN").dt.start_time
     evaluated_at = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
     rows = []
@@ -162,12 +156,6 @@ def measure_realized_performance(
             }
         )
     return pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS)
-
-
-def _test_auc_by_version(versions: pd.DataFrame) -> dict[str, float]:
-    if versions.empty or "test_roc_auc" not in versions.columns:
-        return {}
-    return dict(zip(versions["version"].astype(str), versions["test_roc_auc"], strict=True))
 
 
 def realized_metrics(
