@@ -47,13 +47,7 @@ def plan_promotion(
         raise ChampionChangeRefused(
             f"promote: v{version['version']} is below the quality floor: " + ", ".join(failed)
         )
-    logger.info("Promoting v%s (champion now: %s): %s", version["version"], champion, reason)
-    return {
-        "version": version["version"],
-        "expected_champion": champion,
-        "action": "promote",
-        "reason": reason,
-    }
+    return _change("promote", version["version"], champion, reason)
 
 
 def plan_rollback(
@@ -77,13 +71,13 @@ def plan_rollback(
         )
     previous = str(made_champion["previous_version"].iloc[-1])
     _version_row(versions, previous)  # still registered
-    logger.info("Rolling back the champion from v%s to v%s: %s", champion, previous, reason)
-    return {
-        "version": previous,
-        "expected_champion": champion,
-        "action": "rollback",
-        "reason": reason,
-    }
+    return _change("rollback", previous, champion, reason)
+
+
+def _change(action: str, version: str, champion: str | None, reason: str) -> dict[str, Any]:
+    """The change ``ChampionChangeDataset`` makes, refused there if the champion moved since."""
+    logger.info("%s: champion v%s -> v%s: %s", action.capitalize(), champion, version, reason)
+    return {"version": version, "expected_champion": champion, "action": action, "reason": reason}
 
 
 def _reason(params: dict[str, Any], command: str) -> str:
