@@ -165,11 +165,14 @@ def realized_metrics(
     figure has nothing behind it (AUC with a single class, L2AC of no kept lead)."""
     from sklearn.metrics import roc_auc_score
 
+    from codepro_leads.scoring.evaluation import business_metrics
+
     y = completed.to_numpy(dtype=int)
     p = probability.to_numpy(dtype=float)
-    kept = ~is_junk.to_numpy(dtype=bool)
-    rate = float(y.mean())
-    l2ac_kept = _ratio(y[kept].sum(), kept.sum())
+    # Training's business metrics keep the leads at or above a threshold: the stored junk flag
+    # as 0 / 1 against a threshold of 1 keeps exactly the leads that were scored as not junk.
+    business = business_metrics(y, (~is_junk.to_numpy(dtype=bool)).astype(float), threshold=1.0)
+    rate = business.pop("l2ac_all")
     return {
         "leads": len(y),
         "completions": int(y.sum()),
@@ -177,15 +180,8 @@ def realized_metrics(
         "realized_auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
         "mean_probability": float(p.mean()),
         "calibration_gap": float(p.mean()) - rate,
-        "junk_share": float((~kept).mean()),
-        "completions_kept": _ratio(y[kept].sum(), y.sum()),
-        "l2ac_kept": l2ac_kept,
-        "l2ac_lift": _ratio(l2ac_kept, rate),
+        **business,
     }
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator / denominator) if denominator else float("nan")
 
 
 def _grade_metrics(group: pd.DataFrame) -> dict[str, str]:
