@@ -98,12 +98,11 @@ def select_models(
     failed = sorted(run["requested"] - set(leaderboard["id"]))
     if failed:  # only with errors: ignore
         logger.warning("Models that failed and are not on the leaderboard: %s", ", ".join(failed))
+    scores = leaderboard.drop(columns="Model").rename(columns={"TT (Sec)": "fit_seconds"})
     metrics: dict[str, float] = {}
-    for row in leaderboard.to_dict("records"):
-        for name, value in row.items():
-            if name not in ("id", "Model", "TT (Sec)"):
-                metrics[f"cv_{row['id']}_{_metric_name(name)}"] = value
-        metrics[f"cv_{row['id']}_fit_seconds"] = row["TT (Sec)"]
+    for row in scores.to_dict("records"):
+        model = row.pop("id")
+        metrics.update({f"cv_{model}_{_metric_name(name)}": value for name, value in row.items()})
     for stage in ("configured", "tuned"):
         metrics.update({f"cv_lightgbm_{stage}_{k}": v for k, v in run[stage].items()})
     metrics.update(
@@ -201,7 +200,7 @@ def _run_pycaret(
         requested = set(include or set(available.index[available["Turbo"]]) - set(exclude or []))
         marks.append(time.perf_counter())
         # One thread per model: pycaret already runs folds and search draws in parallel
-        # (n_jobs), and nested LightGBM threads oversubscribe the cores (tuning 6x slower on 2).
+        # (n_jobs), and nested LightGBM threads would oversubscribe the cores.
         configured = experiment.create_model(
             LGBMClassifier(**{**training_params["lightgbm"], "n_jobs": 1}), verbose=False
         )
