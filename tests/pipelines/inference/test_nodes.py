@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
-from codepro_leads.pipelines.inference.factor_texts import factor_texts
+from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
 from tests.conftest import load_params, make_raw
 
@@ -47,7 +47,8 @@ def _scored(rows, factors=("up_1", "up_2", "down_1")):
     for factor in factors:
         direction, rank = factor.split("_")
         columns += [f"{direction}_factor_{rank}", f"{direction}_factor_{rank}_effect"]
-    return pd.DataFrame(rows, columns=[*columns, "model_version", "scored_at"])
+    scored = pd.DataFrame(rows, columns=[*columns, "model_version", "scored_at"])
+    return pd.concat([scored, factor_texts(scored)], axis=1)  # as score_new_leads leaves them
 
 
 def _two_leads():
@@ -322,7 +323,7 @@ def test_the_monitoring_row_has_one_shape_whatever_the_grades(params):
 
 def _model_scores():
     """What a scorer gives for leads 7 and 8 (before the version and time are stamped)."""
-    scores = _two_leads().drop(columns=["model_version", "scored_at"])
+    scores = _two_leads().drop(columns=["model_version", "scored_at", *FACTOR_TEXTS])
     return scores.assign(created_date=pd.Timestamp("2022-02-01"))
 
 

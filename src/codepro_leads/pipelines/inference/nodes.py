@@ -344,9 +344,9 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
     ``shadow`` (a challenger's, never exported).
 
     The table's columns do not depend on the number of factors: each direction is one JSON
-    list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first.
+    list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first (the
+    texts ``score_new_leads`` made).
     """
-    texts = _texts_of(scored)
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -357,24 +357,16 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
             "score": scored["score"],
             "grade": scored["grade"],
             "is_junk": scored["is_junk"],
-            "up_factors": texts["up_factors"],
-            "down_factors": texts["down_factors"],
+            "up_factors": scored["up_factors"],
+            "down_factors": scored["down_factors"],
             "scored_at": scored["scored_at"],
         }
     )
 
 
-def _texts_of(scored: pd.DataFrame) -> pd.DataFrame:
-    """The rows' factor texts: as ``score_new_leads`` left them, else made here."""
-    if set(FACTOR_TEXTS) <= set(scored.columns):
-        return scored[list(FACTOR_TEXTS)]
-    return factor_texts(scored)
-
-
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
     """The columns a CRM import needs (champion scores only), with the reasons as one
-    readable text field."""
-    texts = _texts_of(scored)
+    readable text field (made by ``score_new_leads``)."""
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -382,8 +374,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
             "lead_grade": scored["grade"],
             "junk": scored["is_junk"].map({True: "yes", False: "no"}),
             "completion_probability": scored["probability"].round(4),
-            "raises_score": texts["raises_score"],
-            "lowers_score": texts["lowers_score"],
+            "raises_score": scored["raises_score"],
+            "lowers_score": scored["lowers_score"],
             "model_version": scored["model_version"],
             "scored_at": scored["scored_at"],
         }
