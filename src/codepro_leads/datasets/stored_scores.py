@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 from sqlalchemy import column, inspect, literal, select, table
+from sqlalchemy.engine import Engine
 
 from codepro_leads.store_urls import store_engine
 
@@ -31,15 +32,9 @@ class StoredScores:
         self._batch_size = batch_size
         self._busy_timeout_s = busy_timeout_s
 
-    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
-        """Every stored score (every model version and role) of these leads: lead_id (text, as
-        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
-        A store without the table gives no rows; one without ``role`` gives role champion
-        (only the champion was scored before shadow scoring existed)."""
-        keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
+    def _rows(self, engine: Engine, keys: pd.Series) -> list[pd.DataFrame]:
+        """The stored rows of these keys, one query per ``batch_size`` keys."""
         frames = []
-        # Waits for a run that is storing scores instead of failing with "database is locked".
-        engine = store_engine(self._url, self._busy_timeout_s)
         with engine.connect() as conn:
             inspector = inspect(conn)
             if inspector.has_table(self._table_name):
@@ -55,7 +50,20 @@ class StoredScores:
                     batch = keys.iloc[start : start + self._batch_size].tolist()
                     query = select(*wanted).where(scores.c.lead_id.in_(batch))
                     frames.append(pd.read_sql(query, conn))
-        engine.dispose()
+        return frames
+
+    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
+        """Every stored score (every model version and role) of these leads: lead_id (text, as
+        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
+        A store without the table gives no rows; one without ``role`` gives role champion
+        (only the champion was scored before shadow scoring existed)."""
+        keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
+        # Waits for a run that is storing scores instead of failing with "database is locked".
+        engine = store_engine(self._url, self._busy_timeout_s)
+        try:
+            frames = self._rows(engine, keys)
+        finally:
+            engine.dispose()
         frames = [frame for frame in frames if len(frame)]
         if not frames:
             return _empty()
