@@ -30,7 +30,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 
 from codepro_leads.datasets.scorer_model_dataset import MODEL_REQUIREMENTS, LeadScorerModelDataset
-from codepro_leads.features.processing import prepare_leads
+from codepro_leads.features.processing import prepare_leads, raw_columns
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
@@ -95,9 +95,7 @@ def train_model(top_factors: int = 3) -> LeadScoringModel:
 def log_model(model: LeadScoringModel) -> str:
     """Log and register ``model`` with the catalog's dataset; its URI."""
     dataset = LeadScorerModelDataset(
-        flavor="mlflow.pyfunc",
-        pyfunc_workflow="python_model",
-        save_args={"name": "lead_scorer", "registered_model_name": "codepro-lead-scorer"},
+        save_args={"name": "lead_scorer", "registered_model_name": "codepro-lead-scorer"}
     )
     with mlflow.start_run():
         dataset.save(model)
@@ -214,6 +212,16 @@ def test_logged_model_carries_the_package_and_pinned_requirements(logged):
     # Logged from code: MLflow pickled no Python object.
     assert not (local / "python_model.pkl").exists()
     assert logged["served"].unwrap_python_model().training_data == TRAINING_DATA
+
+
+def test_the_signature_shows_the_raw_columns_a_request_carries(logged):
+    params = logged["model"].processing_params
+    inputs = logged["served"].metadata.get_input_schema()
+    assert inputs.input_names() == [params["key_column"], *raw_columns(params)]
+    assert inputs.optional_input_names() == inputs.input_names()
+    assert {str(spec.type) for spec in inputs.inputs} == {"Any"}
+    outputs = logged["served"].metadata.get_output_schema()
+    assert outputs.input_names()[:3] == ["lead_id", "created_date", "probability"]
 
 
 def test_every_record_is_answered_in_input_order_with_rejects_in_place(logged):
