@@ -100,13 +100,12 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
             leads, rejected = prepare_leads(raw, self.processing_params)
         except LeadDataError as error:
             raise MlflowException(str(error), error_code=BAD_REQUEST) from None
-        rejected_rows = raw.index.isin(rejected.index)  # rejected rows keep their input row
         scored = self.scorer.score(leads)
-        answer = pd.DataFrame(
-            None, index=raw.index, columns=[*scored.columns, "rejected_reason"], dtype=object
-        )
-        answer.loc[~rejected_rows, scored.columns] = scored.astype(object).to_numpy()
-        answer.loc[rejected_rows, key] = rejected[key].to_numpy()
-        answer.loc[rejected_rows, "rejected_reason"] = rejected["reason"].to_numpy()
+        # Valid leads keep their input order; rejected rows keep their input row.
+        scored.index = raw.index[~raw.index.isin(rejected.index)]
+        answer = scored.astype(object).reindex(raw.index).assign(rejected_reason=None)
+        if len(rejected):
+            answer.loc[rejected.index, key] = rejected[key].to_numpy()
+            answer.loc[rejected.index, "rejected_reason"] = rejected["reason"].to_numpy()
         # The scoring server writes NaN and NaT as bare NaN (not JSON): send None instead.
         return answer.where(answer.notna(), None)
