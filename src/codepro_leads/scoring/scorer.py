@@ -16,7 +16,6 @@ from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import OTHER_LEVEL, LeadEncoder
 from codepro_leads.scoring.evaluation import grade_from_score, score_from_probability
 
-
 # Below this many rows LightGBM's threads cost more to wake than they save (a single lead
 # waits for them on a busy machine).
 _ONE_THREAD_BELOW = 100
