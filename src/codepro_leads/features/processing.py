@@ -272,15 +272,20 @@ def add_city_tier(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
         for tier_name, cities in params["city_tiers"].items()
         for city in cities
     }
+    aliases = params.get("city_aliases") or {}
+    default = params["default_city_tier"]
     # A few hundred distinct names among all leads: map each once.
     codes, names = pd.factorize(leads[city_col])
-    city = pd.Series(names).str.lower().str.strip(_CITY_STRIP)
-    city = city.replace(params.get("city_aliases") or {})
-    default = params["default_city_tier"]
+    tiers = [tier_of.get(_city_name(name, aliases), default) for name in names]
     # The default last: a missing city's code (-1) picks it.
-    tiers = np.append(city.map(tier_of).fillna(default).to_numpy(dtype="int8"), np.int8(default))
-    tier = pd.Series(tiers[codes], index=leads.index)
+    tier = pd.Series(np.array([*tiers, default], dtype="int8")[codes], index=leads.index)
     return leads.drop(columns=city_col).assign(city_tier=tier)
+
+
+def _city_name(name: str, aliases: dict[str, str]) -> str:
+    """A city as ``city_tiers`` names it: lower case, without quotes or spaces around it."""
+    city = name.lower().strip(_CITY_STRIP)
+    return aliases.get(city, city)
 
 
 def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:

@@ -145,8 +145,6 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         return numbers, np.isinf(numbers)
-    if values.dtype == object and values.isna().all():  # e.g. nulls of a JSON request
-        return np.full(len(values), np.nan), np.zeros(len(values), dtype=bool)
     # A column holding any text: parse in Arrow (pd.to_numeric would go through Python objects).
     text = pa.array(as_value_text(values))
     is_number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
