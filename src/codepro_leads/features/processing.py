@@ -94,8 +94,8 @@ def validate_raw_leads(
     reasons.add(key.notna() & key.duplicated(), key_name, "repeats an earlier row", key)
 
     date_col = params["date_column"]
-    columns[date_col], bad_date, out_of_range = to_date(raw[date_col])
-    reasons.add(is_blank(raw[date_col]), date_col, "missing")
+    columns[date_col], no_date, bad_date, out_of_range = to_date(raw[date_col])
+    reasons.add(no_date, date_col, "missing")
     reasons.add(bad_date, date_col, "not an ISO 8601 date", raw[date_col])
     reasons.add(out_of_range, date_col, "out of range (years 1678 to 2261)", raw[date_col])
 

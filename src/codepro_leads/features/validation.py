@@ -153,12 +153,13 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return parsed.to_numpy(zero_copy_only=False), bad.to_numpy(zero_copy_only=False)
 
 
-def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Parse ISO 8601 dates.
 
     Returns:
-        The dates (naive, UTC when the text had an offset), the mask of present values that
-        are not dates, and the mask of dates outside what pandas can hold (1678 to 2261).
+        The dates (naive, UTC when the text had an offset), the mask of missing values, the
+        mask of present values that are not dates, and the mask of dates outside what pandas
+        can hold (1678 to 2261).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         # Typed by the reader, possibly at a coarser unit than pandas' nanoseconds.
@@ -168,7 +169,8 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         out_of_range = (stamps < _FIRST_DATE) | (stamps > _LAST_DATE)
         dates = pd.Series(np.where(out_of_range, np.datetime64("NaT"), stamps), index=values.index)
         no_date = pd.Series(False, index=values.index)
-        return dates.astype("datetime64[ns]"), no_date, pd.Series(out_of_range, index=values.index)
+        out_of_range = pd.Series(out_of_range, index=values.index)
+        return dates.astype("datetime64[ns]"), values.isna(), no_date, out_of_range
     text = as_value_text(values)
     # Times with an offset are converted to UTC; times without one are taken as they are.
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
@@ -182,6 +184,7 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     index = values.index
     return (
         dates,
+        text.isna(),
         pd.Series(failed & ~out_of_range, index=index),
         pd.Series(out_of_range, index=index),
     )
