@@ -27,8 +27,8 @@ _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 MISSING_VALUE_TEXTS = frozenset(pa_csv.ConvertOptions().null_values)
 _MISSING_VALUE_ARRAY = pa.array(sorted(MISSING_VALUE_TEXTS), pa.string())
 
-# What pandas infers of an object column of numbers and missing values only (no text).
-_NUMBERS_ONLY = {"empty", "integer", "floating", "mixed-integer-float"}
+# What pandas infers of an object column of numbers and missing values (no text).
+_NUMBERS_ONLY = {"integer", "floating", "mixed-integer-float"}
 
 # Header names that pandas or pyarrow give CodePro's leading unnamed index column.
 _UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
@@ -138,10 +138,16 @@ def is_blank(values: pd.Series) -> pd.Series:
 
 def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Coerce to float; return (numbers, mask of present values that are not numbers)."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+        numbers = values.to_numpy(dtype=float)  # NumPy numbers: NaN is their only missing value
+        return numbers, np.isinf(numbers)
+    kind = pd.api.types.infer_dtype(values) if values.dtype == object else None
+    if kind == "empty":  # only missing values (a request's nulls)
+        return np.full(len(values), np.nan), np.zeros(len(values), dtype=bool)
     if (
-        pd.api.types.is_bool_dtype(values)
+        kind in _NUMBERS_ONLY
+        or pd.api.types.is_bool_dtype(values)
         or pd.api.types.is_numeric_dtype(values)
-        or (values.dtype == object and pd.api.types.infer_dtype(values) in _NUMBERS_ONLY)
     ):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         return numbers, np.isinf(numbers)
