@@ -56,7 +56,6 @@ def test_matrix_holds_numbers_and_level_codes_in_feature_order():
     features = encoder.transform(_leads(["L1", "never_seen", "L0"]).assign(city_tier=[1, 3, 2]))
 
     assert encoder.matrix(features).tolist() == [[1.0, 0.0, 1.0], [3.0, 0.0, 2.0], [2.0, 0.0, 0.0]]
-    assert encoder.level_codes() == {"first_platform_c": {"L0": 0, "L1": 1}}
 
 
 _TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "", "é", "a "]), st.text(max_size=3))

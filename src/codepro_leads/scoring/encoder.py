@@ -55,13 +55,6 @@ class LeadEncoder:
     def feature_names(self) -> list[str]:
         return [*self.numeric_features, *self.categorical_levels]
 
-    def level_codes(self) -> dict[str, dict[str, int]]:
-        """Per categorical column, each kept level's category code (``others`` comes after them)."""
-        return {
-            col: {level: code for code, level in enumerate(levels)}
-            for col, levels in self.categorical_levels.items()
-        }
-
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The float matrix LightGBM's booster reads from a ``transform`` frame: numbers as they
         are, levels as their category codes (what LightGBM itself makes of the frame)."""
