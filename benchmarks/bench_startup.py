@@ -2,8 +2,8 @@
 importing libraries in a bare Python.
 
 Two baselines, each a fresh ``python -c`` per repeat:
-- issue: importing the libraries issue 11 lists (kedro, mlflow, kedro_mlflow, pandas,
-  pyarrow, lightgbm, sklearn). Target: the run takes at most 1.3x this.
+- issue: importing the libraries issue 24 lists (kedro, mlflow, kedro_mlflow, pandas,
+  pyarrow, lightgbm, sklearn). Target: the run takes at most 1.5x this.
 - loaded: importing every module the run itself ended up with (``sys.modules`` at its exit),
   so the ratio shows what the run costs beyond its imports (session, config, catalog, nodes).
 
@@ -27,16 +27,13 @@ from harness import (
 )
 
 ISSUE_LIBRARIES = ["kedro", "mlflow", "kedro_mlflow", "pandas", "pyarrow", "lightgbm", "sklearn"]
-TARGET_RATIO = 1.3
+TARGET_RATIO = 1.5
 
 # `kedro run` in-process, writing the names of the modules it loaded when the process exits.
 _LIST_MODULES = """
 import atexit, json, runpy, sys
 out = sys.argv.pop(1)
-# Modules without a spec are not imported from anywhere (the stand-in for kedro-mlflow's
-# commands, see deferred_plugin_cli.py): importing them by name would import what they defer.
-modules = lambda: [m for m, mod in sys.modules.items() if getattr(mod, "__spec__", None)]
-atexit.register(lambda: json.dump(modules(), open(out, "w")))
+atexit.register(lambda: json.dump(list(sys.modules), open(out, "w")))
 sys.argv[0] = "kedro"
 runpy.run_module("kedro", run_name="__main__")
 """

@@ -6,7 +6,8 @@ process against a SQLite MLflow store of its own, created before the timed runs 
 deployment's store exists before its first training (MLflow migrating an empty database
 adds about a second, once per store).
 
-Target (issue 11, 2 cores): 240k leads under 10 s, MLflow logging and registration included.
+Target (issue 24, 2 cores): 240k leads in at most 15 s, MLflow logging and registration
+included.
 
     .venv/bin/python benchmarks/bench_training.py --rows 240000 --repeats 3
 """
@@ -29,7 +30,7 @@ from harness import (
     write_demo_leads,
 )
 
-TARGET_SECONDS = 10
+TARGET_SECONDS = 15
 
 
 def fit_seconds(project) -> float:

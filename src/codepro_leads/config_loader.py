@@ -32,17 +32,14 @@ class ProjectConfigLoader(OmegaConfigLoader):
         root = Path(conf_source).resolve().parent
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H.%M.%S.%f")[:-3]
         run_folder = f"{started}Z-{os.getpid()}"
-        self._own_resolvers = {
+        # OmegaConf resolvers are process-wide and Kedro's ``custom_resolvers`` keeps the first
+        # registration of a name: each loader (one per session context) binds these to its own
+        # project and run instead, so sessions of other projects in one process (tests,
+        # notebooks) resolve against their own root.
+        for name, resolver in {
             "store_url": lambda url: absolute_store_url(url, root),
             "project_path": lambda: root.as_posix(),
             "run_folder": lambda: run_folder,
-        }
-        super().__init__(conf_source, *args, **kwargs)
-
-    def __getitem__(self, key: str) -> Any:
-        # OmegaConf resolvers are global and Kedro registers a name only once per process:
-        # bind ours to this loader every time it resolves, so a second session in the same
-        # process (tests, notebooks) gets its own project root and run folder.
-        for name, resolver in self._own_resolvers.items():
+        }.items():
             OmegaConf.register_new_resolver(name, resolver, replace=True)
-        return super().__getitem__(key)
+        super().__init__(conf_source, *args, **kwargs)

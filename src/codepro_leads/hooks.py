@@ -1,52 +1,16 @@
-"""Project hooks (kedro-mlflow's, for tracked runs only, are in mlflow_tracking_hook.py)."""
+"""Project hooks (kedro-mlflow's own MlflowHook comes from its plugin entry point)."""
 
 from __future__ import annotations
 
-import logging
-import sys
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from codepro_leads.datasets.model_registry import ModelAliasDataset
-
-logger = logging.getLogger(__name__)
-
-
-class PipelineTimer:
-    """Logs how long the runner took (node work plus dataset I/O, without session set-up)."""
-
-    def __init__(self) -> None:
-        self._started = 0.0
-        self.last_seconds: float | None = None
-
-    @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        self._started = time.perf_counter()
-
-    @hook_impl
-    def after_pipeline_run(self, run_params: dict[str, Any]) -> None:
-        self.last_seconds = time.perf_counter() - self._started
-        names = ", ".join(run_params.get("pipeline_names") or ["__default__"])
-        logger.info("Pipeline %s ran in %.2f s", names, self.last_seconds)
-
-
-class ArrowMemoryRelease:
-    """Hands the memory Arrow's pool kept from freed buffers back to the OS before each node.
-
-    A node's inputs are freed when it ends, but Arrow's allocator (mimalloc) keeps their pages:
-    the raw file read by data_processing's first node (~130 MB on 240k rows) would stay in the
-    process while the next nodes allocate their own.
-    """
-
-    @hook_impl
-    def before_node_run(self) -> None:
-        if "pyarrow" in sys.modules:
-            sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
 class PromotionHook:
@@ -61,7 +25,7 @@ class PromotionHook:
 
     @staticmethod
     def _gates(pipeline: Pipeline, catalog: CatalogProtocol) -> list[ModelAliasDataset]:
-        # By type name: settings import this module for every run, MLflow is for tracked ones.
+        # By type name: the look-up materialises no other dataset.
         return [
             catalog.get(name)
             for name in sorted(pipeline.datasets())
@@ -71,10 +35,6 @@ class PromotionHook:
     # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
     @hook_impl(trylast=True)
     def before_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
-        if "mlflow" not in sys.modules:  # nothing imported MLflow: no run is active
-            return
-        import mlflow
-
         run = mlflow.active_run()
         if run is None:  # not tracked: a promotion decision would fail to save
             return

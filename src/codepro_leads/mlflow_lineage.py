@@ -1,6 +1,6 @@
 """What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts.
 
-``MlflowLineageHook``:
+``MlflowLineageHook``, through MLflow's public client only:
 
 - names the run ``<pipeline> <UTC start>`` and, once its training leads are known,
   ``... data <digest>``; the tag ``pipeline`` holds the bare pipeline name;
@@ -19,15 +19,17 @@ import hashlib
 import json
 import logging
 import re
-import sys
 import tempfile
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
+from mlflow.entities import Dataset, DatasetInput, InputTag
+from mlflow.exceptions import MlflowException
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +59,14 @@ class MlflowLineageHook:
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
         self._run, self._catalog = None, catalog
-        if "mlflow" not in sys.modules:  # an untracked run (data_processing): no MLflow run
-            return
-        import mlflow
-
         active = mlflow.active_run()
-        if active is None:
+        if active is None:  # an untracked pipeline
             return
         pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
         started = datetime.fromtimestamp(active.info.start_time / 1000, UTC)
-        name = f"{pipeline} {started:%Y-%m-%d %H:%M}Z"
         self._run = {
             "id": active.info.run_id,
-            "name": name,
+            "name": f"{pipeline} {started:%Y-%m-%d %H:%M}Z",
             "tracking_uri": mlflow.get_tracking_uri(),
             "registry_uri": mlflow.get_registry_uri(),
         }
@@ -77,21 +74,11 @@ class MlflowLineageHook:
             catalog.load("params:training") if catalog.exists("params:training") else None
         )
         client = self._client()
-        client.set_tag(active.info.run_id, "mlflow.runName", name)
+        client.update_run(active.info.run_id, name=self._run["name"])
         client.set_tag(active.info.run_id, "pipeline", pipeline)
 
-    def _client(self):
-        from mlflow import MlflowClient
-
-        return MlflowClient(self._run["tracking_uri"], self._run["registry_uri"])
-
-    def _input_source(self, config: dict[str, Any]) -> str:
-        """The file a dataset was derived from: its ``source`` catalog entry's path."""
-        source = config.get("source")
-        if not source:
-            return ""
-        described = self._catalog.get(source)._describe() if self._catalog else {}
-        return str(described.get("filepath") or source)
+    def _client(self) -> mlflow.MlflowClient:
+        return mlflow.MlflowClient(self._run["tracking_uri"], self._run["registry_uri"])
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
@@ -101,30 +88,26 @@ class MlflowLineageHook:
         config = metadata.get("mlflow_input")
         if not config:
             return
-        from mlflow.data import from_pandas
-        from mlflow.entities import DatasetInput, InputTag
-        from mlflow.models import infer_signature
-        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
-
         digest = frame_digest(data)
         with warnings.catch_warnings():
             # MLflow's hints about sources and integer columns concern model signatures.
             warnings.simplefilter("ignore", UserWarning)
-            dataset = from_pandas(
-                data,
-                source=self._input_source(config),
+            # The schema from a sample: MLflow infers it value by value over the whole frame
+            # (mlflow/mlflow#13085 would remove the need); digest and rows are the frame's.
+            sample = mlflow.data.from_pandas(
+                data.head(_SCHEMA_SAMPLE_ROWS),
+                source=config.get("source", ""),
                 targets=config.get("targets"),
                 name=dataset_name,
                 digest=digest,
             )
-            # MLflow infers the schema cell by cell over the whole frame (~20 s for 240k
-            # leads); the column types show as well on a sample. Set before it is computed.
-            dataset.__dict__["schema"] = infer_signature(data.head(_SCHEMA_SAMPLE_ROWS)).inputs
-        tags = [InputTag(MLFLOW_DATASET_CONTEXT, config["context"])]
+        profile = {"num_rows": len(data), "num_elements": int(data.size)}
+        entity = Dataset(**{**sample.to_dict(), "profile": json.dumps(profile)})
+        tags = [InputTag("mlflow.data.context", config["context"])]
         client = self._client()
-        _log_input(client, self._run["id"], DatasetInput(dataset._to_mlflow_entity(), tags))
+        _log_input(client, self._run["id"], DatasetInput(entity, tags))
         if config["context"] == "training":
-            client.set_tag(self._run["id"], "mlflow.runName", f"{self._run['name']} data {digest}")
+            client.update_run(self._run["id"], name=f"{self._run['name']} data {digest}")
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
@@ -138,8 +121,6 @@ class MlflowLineageHook:
     def _describe_registered_versions(self) -> None:
         if self._run is None or self._training_params is None:
             return
-        from mlflow.exceptions import MlflowException
-
         from codepro_leads.model_description import (
             registered_model_description,
             version_description,
@@ -180,13 +161,11 @@ class MlflowLineageHook:
 _DATASET_KEY_TAKEN = re.compile(r"UNIQUE constraint failed: datasets\.|duplicate key value", re.I)
 
 
-def _log_input(client: Any, run_id: str, dataset_input: Any) -> None:
+def _log_input(client: Any, run_id: str, dataset_input: DatasetInput) -> None:
     """Log a dataset input of the run, once more if an overlapping run logged the same leads
     at the same moment: MLflow looks the dataset up, then inserts it, and the other run's
     insert in between breaks the table's unique key. The second time, the dataset is found
     and only linked to this run."""
-    from mlflow.exceptions import MlflowException
-
     try:
         client.log_inputs(run_id, [dataset_input])
     except MlflowException as error:
@@ -202,8 +181,6 @@ def _log_input(client: Any, run_id: str, dataset_input: Any) -> None:
 
 def _load_run_json(client: Any, run_id: str, path: str) -> dict[str, Any]:
     """A JSON artifact of the run; empty when the run never logged it (it failed before)."""
-    from mlflow.exceptions import MlflowException
-
     with tempfile.TemporaryDirectory() as folder:
         try:
             local = client.download_artifacts(run_id, path, folder)

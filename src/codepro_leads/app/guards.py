@@ -7,11 +7,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from codepro_leads.app import sources
-from codepro_leads.datasets.model_registry import RegisteredModel
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+from codepro_leads.datasets.model_registry import RegisteredModel, first_line
 
 
 def project_or_stop() -> sources.Sources:
@@ -19,7 +15,7 @@ def project_or_stop() -> sources.Sources:
     try:
         return sources.current_sources()
     except Exception as error:  # not in a project, unreadable or unresolvable configuration
-        st.error(f"Cannot read the project's configuration: {_first_line(error)}")
+        st.error(f"Cannot read the project's configuration: {first_line(error)}")
         st.stop()
 
 
@@ -28,7 +24,7 @@ def champion_or_stop(found: sources.Sources) -> RegisteredModel:
     try:
         model = sources.champion(found)
     except Exception as error:  # unreachable or locked registry, unloadable model files
-        st.error(f"Cannot read the champion from {found.tracking_uri}: {_first_line(error)}")
+        st.error(f"Cannot read the champion from {found.tracking_uri}: {first_line(error)}")
         st.stop()
     if model is None:
         st.warning(f"No champion model in {found.tracking_uri} yet. {sources.NO_CHAMPION_HINT}")
@@ -44,5 +40,5 @@ def store_or_stop(found: sources.Sources) -> sa.Engine:
             return engine
     except sa.exc.SQLAlchemyError as error:
         where = sa.engine.make_url(found.scores_url).render_as_string(hide_password=True)
-        st.error(f"Cannot open the score store {where}: {_first_line(error)}")
+        st.error(f"Cannot open the score store {where}: {first_line(error)}")
         st.stop()

@@ -21,7 +21,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from codepro_leads.config_loader import ProjectConfigLoader
-from codepro_leads.datasets.model_registry import RegisteredModel, RegisteredModelDataset
+from codepro_leads.datasets.model_registry import (
+    RegisteredModel,
+    RegisteredModelDataset,
+    version_by_alias,
+)
 from codepro_leads.settings import CONFIG_LOADER_ARGS
 
 NO_CHAMPION_HINT = "Train one with `make run` (or `kedro run --pipelines training`)."
@@ -68,12 +72,7 @@ def _client(sources: Sources) -> MlflowClient:
 @st.cache_data(ttl=60, show_spinner=False)
 def alias_version(sources: Sources, alias: str) -> ModelVersion | None:
     """The version of the registered model holding ``alias``; None when there is none."""
-    try:
-        return _client(sources).get_model_version_by_alias(sources.model_name, alias)
-    except MlflowException as error:
-        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            return None
-        raise
+    return version_by_alias(_client(sources), sources.model_name, alias)
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)

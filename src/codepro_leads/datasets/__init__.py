@@ -9,7 +9,6 @@ from typing import Any
 
 _HOMES = {
     "AtomicDataset": "atomic",
-    "BatchedMetricsDataset": "batched_metrics_dataset",
     "BatchedRunDataset": "batched_run_dataset",
     "LeadBatchesDataset": "lead_batches_dataset",
     "LeadScorerModelDataset": "scorer_model_dataset",

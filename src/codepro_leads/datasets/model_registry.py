@@ -60,7 +60,7 @@ def _is_not_found(error: MlflowException) -> bool:
     )
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     """The gist of an error: SQLAlchemy appends the SQL statement and a link on more lines."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
@@ -68,11 +68,11 @@ def _first_line(error: BaseException) -> str:
 
 def _registry_error(client: MlflowClient, doing: str, error: BaseException) -> ModelRegistryError:
     return ModelRegistryError(
-        f"model registry {client.tracking_uri}: {doing} failed: {_first_line(error)}"
+        f"model registry {client.tracking_uri}: {doing} failed: {first_line(error)}"
     )
 
 
-def _version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
     """The version of ``name`` holding ``alias``; None when there is no such model or alias.
     Any other registry error stops the run (ModelRegistryError)."""
     try:
@@ -122,7 +122,7 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
 
     def _find(self, client: MlflowClient) -> ModelVersion | None:
         if self._version is None:
-            return _version_by_alias(client, self._model_name, self._alias)
+            return version_by_alias(client, self._model_name, self._alias)
         try:
             return client.get_model_version(self._model_name, self._version)
         except MlflowException as error:
@@ -270,7 +270,7 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
         self._pending = None
         run, client = self._run, self._run.client()
         if decision["alias"] == "champion":
-            current = _version_by_alias(client, self._model_name, "champion")
+            current = version_by_alias(client, self._model_name, "champion")
             now = None if current is None else str(current.version)
             if now != decision["champion_version"]:
                 moved = f"{_name(decision['champion_version'])} -> {_name(now)}"
@@ -292,7 +292,7 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             **comparison,
         }
         try:
-            previous = _version_by_alias(client, self._model_name, decision["alias"])
+            previous = version_by_alias(client, self._model_name, decision["alias"])
             client.set_registered_model_alias(self._model_name, decision["alias"], version)
             for key, value in {"promotion": decision["reason"], **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
@@ -345,7 +345,7 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             logger.warning(
                 "Could not tag the failed run's %s versions: %s",
                 self._model_name,
-                _first_line(registry_error),
+                first_line(registry_error),
             )
 
     def load(self) -> None:
@@ -439,7 +439,7 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
-        current = _version_by_alias(client, self._model_name, "champion")
+        current = version_by_alias(client, self._model_name, "champion")
         now = None if current is None else str(current.version)
         if now != expected:
             raise ModelRegistryError(

@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import time
 import warnings
-from contextlib import ExitStack
 from typing import Any
-from unittest import mock
 
 import pandas as pd
 
@@ -86,23 +83,18 @@ def summarize_leads(leads: pd.DataFrame, processing_params: dict[str, Any]) -> d
 
 
 def _profile_report(frame: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any, str]:
-    """A ydata-profiling ``ProfileReport``, with its import notice and progress bars silenced.
+    """A ydata-profiling ``ProfileReport`` and its HTML, without its import notice.
 
     ydata-profiling 4.18 warns on import that it is succeeded by fg-data-profiling (the design
-    names ydata-profiling), and its per-variable bar ignores ``progress_bar=False``.
+    names ydata-profiling). Its per-variable progress bar ignores ``progress_bar=False``
+    (``model/pandas/summary_pandas.py``): that one bar still shows.
     """
-    with ExitStack() as stack:
-        stack.enter_context(warnings.catch_warnings())  # also undoes filters set on import
+    with warnings.catch_warnings():  # also undoes filters set on import
         warnings.filterwarnings(
             "ignore", message=r"(?s).*import ydata_profiling.*deprecated", category=Warning
         )
-        from tqdm import tqdm
         from ydata_profiling import ProfileReport
-        from ydata_profiling.model.pandas import summary_pandas
 
-        if not settings.get("progress_bar", False):
-            quiet = functools.partial(tqdm, disable=True)
-            stack.enter_context(mock.patch.object(summary_pandas, "tqdm", quiet))
         report = ProfileReport(frame, **settings)
         report.get_description()
         return report, report.to_html()
