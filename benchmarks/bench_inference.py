@@ -2,8 +2,8 @@
 with explanations, store in SQLite, write the parquet and CRM CSV, monitor drift. Prints wall
 seconds, peak RSS and leads per second of each run and their medians.
 
-Targets (issue 11, 2 cores): 1M leads under 20 s for the whole process, and peak memory under
-1 GB whatever the size of the file (1M and 5M leads).
+Targets (issue 24, 2 cores): 1M leads at most 20 s for the whole process, and peak memory at
+most 1 GB whatever the size of the file (1M and 5M leads).
 
 Every run scores the file as new leads: each starts from the score store as training left it
 (``--rescore`` keeps the store between runs instead, so every row of the later runs replaces

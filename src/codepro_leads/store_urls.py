@@ -1,8 +1,13 @@
-"""Database URLs of the project's stores, made independent of the working directory."""
+"""Database URLs of the project's stores, made independent of the working directory, and the
+one way to open a store."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 _SQLITE = "sqlite:///"
 
@@ -13,3 +18,31 @@ def absolute_store_url(url: str, root: str | Path) -> str:
     if not url.startswith(_SQLITE) or url.startswith(_SQLITE + "/") or url == "sqlite:///:memory:":
         return url
     return _SQLITE + (Path(root) / url[len(_SQLITE) :]).as_posix()
+
+
+def store_engine(url: str, lock_timeout_s: float = 600.0, **engine_args: Any) -> Engine:
+    """SQLAlchemy's engine of a score store (SQLite or PostgreSQL) whose connections wait up
+    to ``lock_timeout_s`` for another run's lock instead of failing at once.
+
+    SQLite connections are in the driver's autocommit mode: a read needs no transaction, and
+    a writer begins its own (``BEGIN IMMEDIATE``: it takes the write lock at once, so two
+    writers queue rather than deadlock); SQLAlchemy's commit and rollback end it.
+    """
+    # Imported here: the config loader imports this module, and start-up needs no SQLAlchemy.
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+
+    timeout_ms = int(lock_timeout_s * 1000)
+    backend = make_url(url).get_backend_name()
+    if backend == "postgresql":
+        options = {"options": f"-c lock_timeout={timeout_ms}"}
+        engine_args["connect_args"] = {**options, **engine_args.get("connect_args", {})}
+    engine = create_engine(url, **engine_args)
+    if backend == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+    return engine

@@ -1,15 +1,16 @@
 """A streamed run's outputs saved as one unit: rows stored in one transaction, files that
-appear only once the store has committed, and nothing at all when a batch fails."""
+appear only once the store has committed, nothing at all when a batch fails, and the last
+batch's summary loaded back."""
 
 from __future__ import annotations
 
-import threading
+import sqlite3
+from contextlib import contextmanager
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pandas as pd
 import pyarrow as pa
 import pytest
-from kedro.io import Version
+from kedro.io import DatasetError, Version
 
 from codepro_leads.datasets import BatchedRunDataset, batched_run_dataset
 
@@ -38,16 +39,13 @@ def _batch(ids, scores):
 
 
 def _stored(tmp_path):
-    """The committed rows, read as another process would: through the SQLite library that
-    writes them (two copies of SQLite in one process must not open the same file at once)."""
+    """The committed rows, read as another process would."""
     if not (tmp_path / "scores.db").exists():
         return []
-    with adbc_sqlite.connect(str(tmp_path / "scores.db")) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not cursor.fetchall():
+    with sqlite3.connect(tmp_path / "scores.db") as conn:
+        if not conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
             return []
-        cursor.execute("SELECT lead_id, score FROM scores ORDER BY lead_id")
-        return cursor.fetchall()
+        return conn.execute("SELECT lead_id, score FROM scores ORDER BY lead_id").fetchall()
 
 
 def _files(tmp_path, hidden=False):
@@ -79,13 +77,15 @@ def test_files_appear_only_after_the_store_committed(tmp_path, monkeypatch):
         seen.append(("during", _files(tmp_path), _stored(tmp_path)))
         yield _batch([2], [20])
 
-    replace = batched_run_dataset.os.replace
+    atomic_path = batched_run_dataset.atomic_path
 
-    def checked_replace(source, target):
-        seen.append(("rename", _stored(tmp_path)))  # another connection sees the rows
-        replace(source, target)
+    @contextmanager
+    def checked_atomic_path(final):
+        with atomic_path(final) as temporary:
+            yield temporary
+            seen.append(("rename", _stored(tmp_path)))  # another connection sees the rows
 
-    monkeypatch.setattr(batched_run_dataset.os, "replace", checked_replace)
+    monkeypatch.setattr(batched_run_dataset, "atomic_path", checked_atomic_path)
     _dataset(tmp_path, versioned=False).save(batches())
     assert seen == [
         ("during", [], []),  # written, but neither named nor committed
@@ -126,48 +126,23 @@ def test_text_in_several_arrow_chunks_is_written_as_text(tmp_path):
     assert export == b'"lead_id","score","note"\n1,10,"x"\n2,20,"bad"\n'
 
 
-def test_the_next_batch_is_computed_on_a_worker_while_one_is_written(tmp_path, monkeypatch):
-    events = []
+def test_a_failing_write_stops_the_batches(tmp_path):
+    made = []
 
     def batches():
-        for i in range(1, 4):
-            events.append(("made", i, threading.current_thread() is threading.main_thread()))
-            yield _batch([i], [10 * i])
-
-    write = batched_run_dataset._ParquetSink.write
-
-    def logged_write(sink, frame):
-        made = [event[1] for event in events if event[0] == "made"]
-        events.append(("written", int(frame["lead_id"].iloc[0]), max(made)))
-        write(sink, frame)
-
-    monkeypatch.setattr(batched_run_dataset._ParquetSink, "write", logged_write)
-    _dataset(tmp_path).save(batches())
-    assert _stored(tmp_path) == [("1", 10), ("2", 20), ("3", 30)]
-    assert [event for event in events if event[0] == "made"] == [
-        ("made", 1, False),
-        ("made", 2, False),
-        ("made", 3, False),
-    ]
-    # Batch i is written once batch i is made, and no batch beyond i + 1 exists by then.
-    written = [(i, latest) for kind, i, latest in events if kind == "written"]
-    assert [i for i, _ in written] == [1, 2, 3]
-    assert all(i <= latest <= i + 1 for i, latest in written)
-
-
-def test_a_failing_write_stops_the_batches_and_closes_them(tmp_path):
-    made, closed = [], []
-
-    def batches():
-        try:
-            for i in range(1, 100):
-                made.append(i)
-                yield _batch([i], [10]) if i < 2 else _batch(["x"], [1])  # does not fit
-        finally:
-            closed.append(True)
+        for i in range(1, 100):
+            made.append(i)
+            yield _batch([i], [10]) if i < 2 else _batch(["x"], [1])  # does not fit
 
     with pytest.raises(Exception, match="does not fit the columns of the first"):
         _dataset(tmp_path).save(batches())
-    # Batch 3 may be under way when batch 2 fails (or not started yet): none beyond it.
-    assert made in ([1, 2], [1, 2, 3]) and closed == [True]
+    assert made == [1, 2]
     assert _stored(tmp_path) == [] and _files(tmp_path, hidden=True) == []
+
+
+def test_loading_gives_the_summary_of_the_last_batch_saved(tmp_path):
+    dataset = _dataset(tmp_path)
+    with pytest.raises(DatasetError, match="nothing saved yet"):
+        dataset.load()
+    dataset.save(iter([{**_batch([1], [10]), "summary": 1}, {**_batch([2], [20]), "summary": 2}]))
+    assert dataset.load() == 2

@@ -20,6 +20,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from codepro_leads import store_urls
 from codepro_leads.config_loader import ProjectConfigLoader
 from codepro_leads.datasets.model_registry import (
     RegisteredModel,
@@ -111,4 +112,4 @@ def run_csv_artifact(sources: Sources, run_id: str, path: str) -> bytes | None:
 @st.cache_resource(show_spinner=False)
 def store_engine(url: str) -> sa.Engine:
     """One connection pool to the score store per process."""
-    return sa.create_engine(url, pool_pre_ping=True)
+    return store_urls.store_engine(url, pool_pre_ping=True)

@@ -1,54 +1,53 @@
 """The outputs of a streamed run, saved batch by batch as one all-or-nothing unit.
 
-Saving takes an iterable of batches, each a dict ``{output name: frame}``. Every batch goes
-into the stores' open transactions (``UpsertTableDataset.transaction``) and is appended to the
-files, each written to a hidden temporary name unique to the run beside its final name. When
-the iterable is exhausted the files are completed and closed, the stores commit, and only then
-is every file renamed to its name (``os.replace``, atomic within a folder). If the batches raise
-(a failed row accounting, say) or a store fails, the stores roll back and the temporaries are
-removed; a process that dies leaves at most a hidden temporary: a reader sees all of the run
-or none. While a batch is written, the next one is computed on a worker thread.
+Saving takes an iterable of batches, each a dict ``{output name: frame}`` with a frame for
+every store and file, and optionally ``summary`` (any object: the run's totals so far, say).
+Every batch goes into the stores' open transactions (``UpsertTableDataset.transaction``) and
+is appended to the files, each written to a temporary beside its final name
+(``atomic.atomic_path``). When the iterable is exhausted the files are closed, the stores
+commit, and only then is every file renamed to its name. If the batches raise (a failed row
+accounting, say) or a store fails, the stores roll back and the temporaries are removed; a
+process that dies leaves at most a hidden temporary: a reader sees all of the run or none.
+One batch is held at a time, in the caller's thread.
+
+Loading gives the ``summary`` of the last batch saved, kept in memory as a MemoryDataset keeps
+its data: a node that takes this dataset runs once every batch is stored, on the run's totals.
 
 Files: ``.parquet`` is written with Arrow's ``ParquetWriter`` (the first batch fixes the
-schema), ``.csv`` with Arrow's CSV writer (one header). With ``versioned: true`` each file
-goes to Kedro's versioned path ``<filepath>/<save version>/<file name>``, like a versioned
-``pandas.ParquetDataset``, which therefore loads it by name.
+schema), ``.csv`` with Arrow's CSV writer (one header), through fsspec. With
+``versioned: true`` each file goes to Kedro's versioned path
+``<filepath>/<save version>/<file name>``, like a versioned ``pandas.ParquetDataset``, which
+therefore loads it by name.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+import posixpath
+from collections.abc import Iterable
 from contextlib import ExitStack
-from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
+import fsspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from kedro.io import AbstractDataset, DatasetError, Version
-from kedro.io.core import generate_timestamp
+from kedro.io.core import generate_timestamp, get_protocol_and_path
 
+from codepro_leads.datasets.atomic import atomic_path
 from codepro_leads.errors import UserFacingError
 
-T = TypeVar("T")
+SUMMARY = "summary"
 
 
 class BatchSchemaError(UserFacingError, DatasetError):
     """A batch does not fit the file the earlier batches started."""
 
 
-def _temporary_path(final: Path) -> Path:
-    """A hidden name beside ``final``, unique to this run (like ``atomic.atomic_path``)."""
-    return final.with_name(f".{final.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{final.suffix}")
-
-
 class _ParquetSink:
-    def __init__(self, stream: BinaryIO, final: Path) -> None:
+    def __init__(self, stream: BinaryIO, final: str) -> None:
         self._stream = stream
         self._final = final
         self._writer: pq.ParquetWriter | None = None
@@ -99,7 +98,7 @@ class _ParquetSink:
 
 
 class _CsvSink:
-    def __init__(self, stream: BinaryIO, final: Path) -> None:
+    def __init__(self, stream: BinaryIO, final: str) -> None:
         self._stream = stream
         self._final = final
         self._columns: list[str] | None = None
@@ -143,45 +142,7 @@ def _whole_seconds(table: pa.Table) -> pa.Table:
 _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
 
 
-def _release_arrow_memory() -> None:
-    """Hand the pages Arrow's allocator (mimalloc) keeps from freed buffers back to the OS.
-
-    mimalloc's heaps are per thread, and a thread's pages freed by another thread (a batch
-    computed on the worker, dropped by the writer) return only when their own thread collects:
-    each thread calls this after its part of a batch. On 5M leads the run's peak went from
-    985 MB to 915 MB, in the same time."""
-    pa.default_memory_pool().release_unused()
-
-
-def _next_batch(source: Iterator[T], end: object) -> T | object:
-    batch = next(source, end)
-    _release_arrow_memory()  # what computing it freed, on the worker's own heap
-    return batch
-
-
-def _computed_ahead(batches: Iterable[T]) -> Iterator[T]:
-    """The batches of a lazy iterable, each computed on a worker thread while the caller
-    writes the one before (the stores and the writers release the GIL as they write): at most
-    two batches are held at once. An error computing a batch is raised here, in order; a
-    caller that stops early waits for the batch in progress, and the iterable is closed."""
-    source = iter(batches)
-    end = object()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-batch") as worker:
-        try:
-            upcoming = worker.submit(_next_batch, source, end)
-            while (batch := upcoming.result()) is not end:
-                upcoming = worker.submit(_next_batch, source, end)
-                yield batch
-                _release_arrow_memory()  # what writing it freed, on the caller's heap
-        finally:
-            upcoming.cancel()
-            wait([upcoming])
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-
-
-class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]):
+class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
     """Catalog::
 
         inference_outputs:
@@ -190,8 +151,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]
           files: {scored_leads: {filepath: data/07_model_output/scored_leads.parquet}, ...}
           versioned: true
 
-    Every batch must hold a frame for every store and file. Write-only: each file is loaded
-    by its own catalog entry.
+    Each file is loaded by its own catalog entry.
     """
 
     def __init__(
@@ -204,65 +164,67 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, pd.DataFrame]], None]
         self._stores = {
             name: AbstractDataset.from_config(name, dict(config)) for name, config in stores.items()
         }
-        self._files = {name: Path(config["filepath"]) for name, config in files.items()}
-        unknown = {name: path for name, path in self._files.items() if path.suffix not in _SINKS}
+        self._files = {name: config["filepath"] for name, config in files.items()}
+        unknown = {
+            name: path
+            for name, path in self._files.items()
+            if posixpath.splitext(path)[1] not in _SINKS
+        }
         if unknown:
             raise DatasetError(f"files must be {' or '.join(_SINKS)}: {unknown}")
         self._version = version
+        self._summary: Any = None
         self.metadata = metadata
 
-    def _paths(self) -> dict[str, Path]:
-        if self._version is None:
-            return dict(self._files)
-        version = self._version.save or generate_timestamp()  # one version for every file
-        return {name: path / version / path.name for name, path in self._files.items()}
+    def _targets(self) -> dict[str, tuple[fsspec.AbstractFileSystem, str]]:
+        """Each file's filesystem and path (the versioned one: the same version for all)."""
+        version = self._version and (self._version.save or generate_timestamp())
+        targets = {}
+        for name, filepath in self._files.items():
+            protocol, path = get_protocol_and_path(filepath)
+            if version:
+                path = posixpath.join(path, version, posixpath.basename(path))
+            targets[name] = fsspec.filesystem(protocol), path
+        return targets
 
-    def save(self, data: Iterable[dict[str, pd.DataFrame]]) -> None:
+    def save(self, data: Iterable[dict[str, Any]]) -> None:
         expected = set(self._stores) | set(self._files)
-        temporaries: dict[Path, Path] = {}
-        try:
-            with ExitStack() as transactions:
-                appends = {
-                    name: transactions.enter_context(store.transaction())
-                    for name, store in self._stores.items()
-                }
-                with ExitStack() as open_files:  # every writer, then its file, closed here
-                    files = {}
-                    for name, final in self._paths().items():
-                        final.parent.mkdir(parents=True, exist_ok=True)
-                        temporary = _temporary_path(final)
-                        temporaries[temporary] = final
-                        stream = open_files.enter_context(open(temporary, "xb"))
-                        sink = _SINKS[final.suffix](stream, final)
-                        open_files.callback(sink.close)
-                        files[name] = (stream, sink)
-                    batches = 0
-                    for batch in _computed_ahead(data):
-                        if set(batch) != expected:
-                            raise DatasetError(
-                                f"a batch holds {sorted(batch)}, expected {sorted(expected)}"
-                            )
-                        for name, append in appends.items():
-                            append(batch[name])
-                        for name, (_, sink) in files.items():
-                            sink.write(batch[name])
-                        batches += 1
-                    if not batches:
-                        raise DatasetError("no batch to save: a run has at least one")
-                    for stream, sink in files.values():
-                        sink.finish()
-                        stream.flush()
-                        os.fsync(stream.fileno())
-                # The files are complete on disk; the stores commit as this block ends.
-            # The stores have committed: now, and only now, the files get their names.
-            for temporary, final in temporaries.items():
-                os.replace(temporary, final)
-        finally:  # a failed run leaves no temporary behind (a killed one, a hidden one)
-            for temporary in temporaries:
-                temporary.unlink(missing_ok=True)
+        summary, saved = None, 0
+        # Unwound in reverse: the writers close, the stores commit, then the files are renamed.
+        with ExitStack() as stack:
+            targets = self._targets()
+            temporaries = {
+                name: stack.enter_context(atomic_path(path)) for name, (_, path) in targets.items()
+            }
+            appends = {
+                name: stack.enter_context(store.transaction())
+                for name, store in self._stores.items()
+            }
+            sinks = {}
+            for name, (fs, path) in targets.items():
+                stream = stack.enter_context(fs.open(str(temporaries[name]), "wb"))
+                sinks[name] = _SINKS[posixpath.splitext(path)[1]](stream, path)
+                stack.callback(sinks[name].close)  # the writer before its file
+            for batch in data:
+                if set(batch) - {SUMMARY} != expected:
+                    raise DatasetError(
+                        f"a batch holds {sorted(batch)}, expected {sorted(expected)}"
+                    )
+                for name, append in appends.items():
+                    append(batch[name])
+                for name, sink in sinks.items():
+                    sink.write(batch[name])
+                summary, saved = batch.get(SUMMARY), saved + 1
+            if not saved:
+                raise DatasetError("no batch to save: a run has at least one")
+            for sink in sinks.values():
+                sink.finish()
+        self._summary = summary
 
-    def load(self) -> None:
-        raise DatasetError("BatchedRunDataset is write-only: load each file by its own entry")
+    def load(self) -> Any:
+        if self._summary is None:
+            raise DatasetError("nothing saved yet: the summary is that of this process's save")
+        return self._summary
 
     def _describe(self) -> dict[str, Any]:
-        return {"stores": list(self._stores), "files": {k: str(v) for k, v in self._files.items()}}
+        return {"stores": list(self._stores), "files": self._files}

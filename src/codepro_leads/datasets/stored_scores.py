@@ -9,14 +9,14 @@ rows). A labeled export only needs the rows of its own leads, so loading this da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
-from sqlalchemy import column, create_engine, event, inspect, literal, select, table
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import column, inspect, literal, select, table
+from sqlalchemy.engine import Engine
+
+from codepro_leads.store_urls import store_engine
 
 # Columns an outcome join needs; ``role`` (champion / shadow) is read when the store has it.
 _COLUMNS = ["lead_id", "model_version", "created_date", "probability", "grade", "is_junk"]
@@ -26,20 +26,16 @@ _TIME_COLUMNS = ["created_date", "scored_at"]
 class StoredScores:
     """The stored scores of a table, looked up by lead."""
 
-    def __init__(self, url: str, table_name: str, batch_size: int, busy_timeout_ms: int) -> None:
+    def __init__(self, url: str, table_name: str, batch_size: int, busy_timeout_s: float) -> None:
         self._url = url
         self._table_name = table_name
         self._batch_size = batch_size
-        self._busy_timeout_ms = busy_timeout_ms
+        self._busy_timeout_s = busy_timeout_s
 
-    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
-        """Every stored score (every model version and role) of these leads: lead_id (text, as
-        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
-        A store without the table gives no rows; one without ``role`` gives role champion
-        (only the champion was scored before shadow scoring existed)."""
-        keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
+    def _rows(self, engine: Engine, keys: pd.Series) -> list[pd.DataFrame]:
+        """The stored rows of these keys, one query per ``batch_size`` keys."""
         frames = []
-        with self._engine() as engine, engine.connect() as conn:
+        with engine.connect() as conn:
             inspector = inspect(conn)
             if inspector.has_table(self._table_name):
                 stored = {col["name"] for col in inspector.get_columns(self._table_name)}
@@ -54,6 +50,20 @@ class StoredScores:
                     batch = keys.iloc[start : start + self._batch_size].tolist()
                     query = select(*wanted).where(scores.c.lead_id.in_(batch))
                     frames.append(pd.read_sql(query, conn))
+        return frames
+
+    def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
+        """Every stored score (every model version and role) of these leads: lead_id (text, as
+        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
+        A store without the table gives no rows; one without ``role`` gives role champion
+        (only the champion was scored before shadow scoring existed)."""
+        keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
+        # Waits for a run that is storing scores instead of failing with "database is locked".
+        engine = store_engine(self._url, self._busy_timeout_s)
+        try:
+            frames = self._rows(engine, keys)
+        finally:
+            engine.dispose()
         frames = [frame for frame in frames if len(frame)]
         if not frames:
             return _empty()
@@ -63,20 +73,6 @@ class StoredScores:
         return found.astype(
             {"lead_id": str, "model_version": str, "probability": float, "is_junk": bool}
         )
-
-    @contextmanager
-    def _engine(self) -> Iterator[Engine]:
-        engine = create_engine(self._url)
-        if make_url(self._url).get_backend_name() == "sqlite":
-            # Wait for a run that is storing scores instead of failing with "database is locked".
-            @event.listens_for(engine, "connect")
-            def _connect(dbapi_connection: Any, record: Any) -> None:
-                dbapi_connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _empty() -> pd.DataFrame:
@@ -108,9 +104,7 @@ class StoredScoresDataset(AbstractDataset[None, StoredScores]):
     ) -> None:
         if not credentials or "con" not in credentials:
             raise DatasetError(f"{table_name}: credentials need a 'con' database URL")
-        self._lookup = StoredScores(
-            credentials["con"], table_name, batch_size, int(busy_timeout_s * 1000)
-        )
+        self._lookup = StoredScores(credentials["con"], table_name, batch_size, busy_timeout_s)
         self._table_name = table_name
         self.metadata = metadata
 

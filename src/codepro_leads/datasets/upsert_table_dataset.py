@@ -7,9 +7,9 @@ nothing behind (SQLite rolls the journal back, PostgreSQL drops the temporary ta
 connection). Saves of the same table from overlapping runs wait for each other.
 
 A save takes one frame or an iterable of frames (batches of a streamed run): every batch goes
-into the same transaction, upserted as it comes (SQLite: bound from Arrow columns in C through
-ADBC, see ``sqlite_writer``; PostgreSQL: ``COPY`` into a temporary table first), so memory does
-not grow with the run and the run is stored whole or not at all.
+into the same transaction, upserted as it comes (SQLite: one statement run for every row;
+PostgreSQL: ``COPY`` into a temporary table first), so memory does not grow with the run and
+the run is stored whole or not at all. Connections come from ``store_urls.store_engine``.
 Keys must be unique within a batch; the pipeline keeps them unique across batches.
 
 SQLite (the default) and PostgreSQL (``postgresql+psycopg://...``) are supported.
@@ -40,19 +40,16 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     inspect,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.engine import Engine
 
-from codepro_leads.datasets.sqlite_writer import SqliteWriter, write_transaction
 from codepro_leads.errors import UserFacingError
+from codepro_leads.store_urls import store_engine
 
 TYPES = {
     "text": Text,
@@ -62,7 +59,6 @@ TYPES = {
     "timestamp": DateTime,
 }
 _COPY_BATCH_ROWS = 100_000
-_LITERALS = {"literal_binds": True}  # statements run by ADBC carry their values inline
 
 
 class TableSchemaError(UserFacingError, DatasetError):
@@ -138,21 +134,19 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     def transaction(self) -> Iterator[Callable[[pd.DataFrame], None]]:
         """One write transaction: the block appends batches with the function it is given;
         they are committed together when the block ends, rolled back if it raises."""
-        url = make_url(self._url)
-        if url.get_backend_name() == "sqlite":
-            path = url.database or ""
-            with write_transaction(path, int(self._lock_timeout_s * 1000)) as writer:
-                self._create_or_check_sqlite(writer)
-                yield lambda batch: self._upsert_sqlite(writer, self._checked(batch))
-            return
         with self._engine() as engine, engine.begin() as conn:
-            if conn.dialect.name != "postgresql":
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # see store_urls.store_engine
+                upsert = self._upsert_sqlite
+            elif conn.dialect.name == "postgresql":
+                # Serializes saves of this table (CREATE TABLE and overlapping keys would
+                # otherwise race); released at commit or when the connection dies.
+                conn.execute(_advisory_lock(self._table.name))
+                upsert = self._upsert_postgresql
+            else:
                 raise DatasetError(f"{self._table.name}: no upsert for {conn.dialect.name}")
-            # Serializes saves of this table (CREATE TABLE and overlapping keys would
-            # otherwise race); released at commit or when the connection dies.
-            conn.execute(_advisory_lock(self._table.name))
             self._create_or_check(conn)
-            yield lambda batch: self._upsert_postgresql(conn, self._checked(batch))
+            yield lambda batch: upsert(conn, self._checked(batch))
 
     def _checked(self, batch: pd.DataFrame) -> pd.DataFrame:
         """The batch's rows in the stored types (keys 7 and "7" are the same lead), checked
@@ -175,22 +169,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             return
         stored = {col["name"] for col in inspector.get_columns(self._table.name)}
         key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
-        for statement in self._migration(stored, key, conn.dialect, _safe_url(conn)):
+        where = conn.engine.url.render_as_string(hide_password=True)
+        for statement in self._migration(stored, key, conn.dialect, where):
             conn.execute(statement)
-
-    def _create_or_check_sqlite(self, writer: SqliteWriter) -> None:
-        """``_create_or_check`` on the SQLite writer's connection."""
-        name = self._table.name
-        info = writer.rows(f'PRAGMA table_info("{name}")')  # (cid, name, type, notnull, _, pk)
-        dialect = sqlite.dialect()
-        if not info:
-            writer.execute(str(CreateTable(self._table).compile(dialect=dialect)))
-            return
-        stored = {row[1] for row in info}
-        key = [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]]
-        where = make_url(self._url).render_as_string(hide_password=True)
-        for statement in self._migration(stored, key, dialect, where):
-            writer.execute(str(statement.compile(dialect=dialect, compile_kwargs=_LITERALS)))
 
     def _migration(self, stored: set[str], key: list[str], dialect: Any, where: str) -> list:
         """Statements adding the columns an older version's table lacks (its rows given their
@@ -213,9 +194,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             )
         return statements
 
-    def _upsert_sqlite(self, writer: SqliteWriter, data: pd.DataFrame) -> None:
-        """``INSERT ... ON CONFLICT DO UPDATE``, bound to the batch's Arrow columns row by row
-        in C."""
+    def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
+        """``INSERT ... ON CONFLICT DO UPDATE`` run for every row, its values converted column
+        by column (in Arrow) to what SQLAlchemy stores, not one Python conversion per value."""
         if data.empty:
             return
         statement = sqlite.insert(self._table)
@@ -223,8 +204,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             index_elements=self._keys, set_=self._updated_columns(statement.excluded)
         )
         # Positional parameters, in the table's column order (the order of ``data``).
-        rows = pa.table({name: self._arrow_values(data[name]) for name in data.columns})
-        writer.execute_for_rows(str(statement.compile(dialect=sqlite.dialect())), rows)
+        columns = [self._sqlite_values(data[name]).to_pylist() for name in data.columns]
+        sql = str(statement.compile(dialect=conn.dialect))
+        conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
     def _upsert_postgresql(self, conn: Connection, data: pd.DataFrame) -> None:
         """COPY into a temporary table (made by the transaction's first batch, dropped at
@@ -277,7 +259,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             return column.astype(str).where(column.notna(), None)
         return column.astype({"integer": "Int64", "float": "float64", "boolean": "boolean"}[kind])
 
-    def _arrow_values(self, column: pd.Series) -> pa.Array:
+    def _sqlite_values(self, column: pd.Series) -> pa.Array:
         """A typed column as the values SQLAlchemy stores in SQLite (missing as null): booleans
         as 0/1, timestamps as text with microseconds."""
         kind = self._types[column.name]
@@ -303,15 +285,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     @contextmanager
     def _engine(self) -> Iterator[Engine]:
-        """SQLAlchemy's engine: reads, and PostgreSQL's writes (SQLite writes go through
-        ``sqlite_writer``)."""
-        timeout_ms = int(self._lock_timeout_s * 1000)
-        backend = make_url(self._url).get_backend_name()
-        # PostgreSQL: wait for another run's save at most this long instead of forever.
-        options = {"options": f"-c lock_timeout={timeout_ms}"} if backend == "postgresql" else {}
-        engine = create_engine(self._url, connect_args=options)
-        if backend == "sqlite":
-            _wait_for_locks(engine, timeout_ms)
+        engine = store_engine(self._url, self._lock_timeout_s)
         try:
             yield engine
         finally:
@@ -325,23 +299,5 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return {"table_name": self._table.name, "key_columns": self._keys}
 
 
-def _wait_for_locks(engine: Engine, timeout_ms: int) -> None:
-    """SQLite reads: wait up to ``timeout_ms`` for another process's commit instead of failing
-    with "database is locked", each read in a transaction of its own."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-
 def _advisory_lock(table_name: str) -> Any:
     return select(func.pg_advisory_xact_lock(zlib.crc32(table_name.encode())))
-
-
-def _safe_url(conn: Connection) -> str:
-    return conn.engine.url.render_as_string(hide_password=True)

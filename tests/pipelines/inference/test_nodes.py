@@ -1,6 +1,6 @@
 """Inference nodes alone and the order of the pipeline's writes: drift status limits, small
 batches, row accounting, the score table's fixed shape, the CRM export, per-batch processing
-that equals the whole-file processing (keys repeated across batches included), shadow
+and scoring that equal the whole-file ones (keys repeated across batches included), shadow
 scores, and every output waiting for the score store."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
-from codepro_leads.pipelines.inference.factor_texts import factor_texts
+from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
 from tests.conftest import load_params, make_raw
 
@@ -47,7 +47,8 @@ def _scored(rows, factors=("up_1", "up_2", "down_1")):
     for factor in factors:
         direction, rank = factor.split("_")
         columns += [f"{direction}_factor_{rank}", f"{direction}_factor_{rank}_effect"]
-    return pd.DataFrame(rows, columns=[*columns, "model_version", "scored_at"])
+    scored = pd.DataFrame(rows, columns=[*columns, "model_version", "scored_at"])
+    return pd.concat([scored, factor_texts(scored)], axis=1)  # as score_new_leads leaves them
 
 
 def _two_leads():
@@ -149,12 +150,12 @@ def test_stored_scores_have_one_shape_whatever_the_number_of_factors():
 
 
 def _totals(rows_read, rows_rejected, scored=2, rejected_rows=None):
-    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"))
-    totals.counts = {"rows_read": rows_read, "rows_rejected": rows_rejected}
-    totals.counts["duplicates_dropped"] = 0
-    totals.rows_scored = scored
-    totals.rejected_rows = rows_rejected if rejected_rows is None else rejected_rows
-    return totals
+    return nodes.RunTotals(
+        scored_at=pd.Timestamp("2022-03-01"),
+        counts={"rows_read": rows_read, "rows_rejected": rows_rejected, "duplicates_dropped": 0},
+        rows_scored=scored,
+        rejected_rows=rows_rejected if rejected_rows is None else rejected_rows,
+    )
 
 
 def test_row_accounting_stops_before_anything_is_written():
@@ -198,7 +199,11 @@ def _in_batches(raw, params, bounds):
     """Processing of the same frame in batches cut at ``bounds``, joined back."""
     edges = [0, *bounds, len(raw)]
     parts = [raw.iloc[a:b].reset_index(drop=True) for a, b in zip(edges, edges[1:], strict=False)]
-    batches = list(nodes.process_batches(iter(parts), params, "stop"))
+    earlier, batches = nodes.KeySet(), []
+    for part in parts:  # as score_batches goes
+        batch, keys = nodes.process_batch(part, params, "stop", earlier)
+        earlier.add(keys)
+        batches.append(batch)
     counts = {}
     for batch in batches:
         counts = nodes._added_counts(counts, batch.counts)
@@ -276,8 +281,8 @@ def _champion(version="3", scores=None):
 
 def _monitor(scored, params, min_leads):
     limits = {**params, "monitoring": {**params["monitoring"], "min_leads": min_leads}}
-    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"), complete=True)
-    totals.add(nodes.ProcessedBatch(scored, scored.head(0), {}), scored, DriftCounts())
+    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"))
+    totals = totals.add(nodes.ProcessedBatch(scored, scored.head(0), {}), scored, 0, DriftCounts())
     row, metrics = nodes.monitor_scores(totals, _champion(), limits)
     return row.iloc[0], metrics
 
@@ -316,39 +321,31 @@ def test_the_monitoring_row_has_one_shape_whatever_the_grades(params):
     assert row["run_id"] != _monitor(_two_leads(), params, min_leads=1)[0]["run_id"]
 
 
-def test_totals_are_not_read_before_every_batch_is_saved(params):
-    totals = nodes.RunTotals(scored_at=pd.Timestamp("2022-03-01"))
-    with pytest.raises(RuntimeError, match="before all of its batches were saved"):
-        nodes.report_run(totals)
-    with pytest.raises(RuntimeError, match="before all of its batches were saved"):
-        nodes.monitor_scores(totals, _champion(), params)
-
-
 def _model_scores():
     """What a scorer gives for leads 7 and 8 (before the version and time are stamped)."""
-    scores = _two_leads().drop(columns=["model_version", "scored_at"])
+    scores = _two_leads().drop(columns=["model_version", "scored_at", *FACTOR_TEXTS])
     return scores.assign(created_date=pd.Timestamp("2022-02-01"))
 
 
-def _batch(ids, rejected=0):
-    leads = pd.DataFrame({"lead_id": ids, "created_date": pd.Timestamp("2022-02-01")})
-    counts = {
-        "rows_read": len(ids) + rejected,
-        "rows_rejected": rejected,
-        "duplicates_dropped": 0,
-        "reject_reasons": {"x: bad": rejected} if rejected else {},
-        "undecodable_values": {},
-    }
-    return nodes.ProcessedBatch(leads, pd.DataFrame({"reason": ["x: bad"] * rejected}), counts)
+def _new_leads(processing_params, *batches):
+    """A new-leads handle giving these raw batches, each a list of keys (a key in a tuple:
+    that row has a bad date)."""
+    raws = [
+        make_raw(
+            processing_params,
+            [{"": k[0], "created_date": "x"} if isinstance(k, tuple) else {"": k} for k in keys],
+            labeled=False,
+        )
+        for keys in batches
+    ]
+    return SimpleNamespace(batches=lambda rows, **kinds: iter(raws))
 
 
-def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params):
+def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params, processing_params):
     scores = _model_scores()
     champion, challenger = _champion("3", scores), _champion("4", scores.assign(score=50))
-    outputs, totals = nodes.score_batches(
-        iter([_batch([7], rejected=1), _batch([8])]), champion, challenger, params
-    )
-    batches = list(outputs)
+    new_leads = _new_leads(processing_params, [7, (70,)], [8])
+    batches = list(nodes.score_batches(new_leads, champion, challenger, processing_params, params))
     table = pd.concat([b["scored_leads_table"] for b in batches], ignore_index=True)
     assert table[["lead_id", "model_version", "role", "score"]].values.tolist() == [
         [7, "3", "champion", 81],
@@ -360,53 +357,56 @@ def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params):
     assert crm[["lead_id", "model_version"]].values.tolist() == [[7, "3"], [8, "3"]]
     scored = pd.concat([b["scored_leads"] for b in batches], ignore_index=True)
     assert scored["model_version"].tolist() == ["3", "3"]
+    rejected = pd.concat([b["rejected_new_leads"] for b in batches], ignore_index=True)
+    assert rejected["reason"].tolist() == ["created_date: not an ISO 8601 date ('x')"]
+    totals = batches[-1]["summary"]  # the run's totals: what inference_outputs loads as
     report = nodes.report_run(totals)
     assert (report["rows_read"], report["rows_scored"], report["rows_rejected"]) == (3, 2, 1)
     assert (report["shadow_model_version"], report["shadow_rows_stored"]) == ("4", 2)
-    assert report["reject_reasons"] == {"x: bad": 1}
+    assert report["reject_reasons"] == {"created_date: not an ISO 8601 date": 1}
+    assert batches[0]["summary"].rows_scored == 1  # the totals so far, batch by batch
     # The champion's monitoring row has the champion's leads only.
     assert nodes.monitor_scores(totals, champion, params)[0]["leads"].tolist() == [2]
 
 
-def test_a_model_holding_both_aliases_is_not_scored_twice(params):
-    scores = _model_scores()
-    model = _champion("3", scores)
-    outputs, totals = nodes.score_batches(iter([_batch([7, 8])]), model, model, params)
-    (batch,) = list(outputs)
+def test_a_model_holding_both_aliases_is_not_scored_twice(params, processing_params):
+    model = _champion("3", _model_scores())
+    new_leads = _new_leads(processing_params, [7, 8])
+    (batch,) = list(nodes.score_batches(new_leads, model, model, processing_params, params))
     assert batch["scored_leads_table"]["role"].tolist() == ["champion", "champion"]
-    assert nodes.report_run(totals)["shadow_rows_stored"] == 0
+    assert nodes.report_run(batch["summary"])["shadow_rows_stored"] == 0
 
 
-def test_rows_that_do_not_add_up_fail_the_last_batch_before_the_store_commits(params):
-    broken = _batch([7])._replace(counts={**_batch([7]).counts, "rows_read": 5})
-    scores = _model_scores()
-    outputs, totals = nodes.score_batches(iter([broken]), _champion("3", scores), None, params)
+def test_rows_that_do_not_add_up_fail_the_last_batch_before_the_store_commits(
+    params, processing_params, monkeypatch
+):
+    process_batch = nodes.process_batch
+
+    def miscounted(*args):
+        batch, keys = process_batch(*args)
+        return batch._replace(counts={**batch.counts, "rows_read": 5}), keys
+
+    monkeypatch.setattr(nodes, "process_batch", miscounted)
+    new_leads = _new_leads(processing_params, [7])
+    champion = _champion("3", _model_scores())
+    outputs = nodes.score_batches(new_leads, champion, None, processing_params, params)
     with pytest.raises(RuntimeError, match="read 5 new leads but scored 1"):
         list(outputs)
-    assert not totals.complete
 
 
 def test_every_output_is_written_only_after_the_scores_are_stored():
     pipeline = create_pipeline()
     scoring = next(node for node in pipeline.nodes if node.name == "score_batches")
-    # Kedro saves a node's outputs in order: the totals only once the batches are stored.
-    assert scoring.outputs == ["inference_outputs", "inference_totals"]
-    persisted = {
+    assert scoring.outputs == ["inference_outputs"]
+    # Everything else is made from what inference_outputs loads as, once it is saved.
+    after_store = pipeline.from_inputs("inference_outputs")
+    assert after_store.all_outputs() == {
         "inference_report",
         "monitoring_runs",
         "monitoring_metrics",
         "drift_history_plot",
     }
-    after_store = pipeline.from_inputs("inference_totals")
-    assert persisted <= after_store.all_outputs()
-    before = pipeline.only_nodes(
-        *(node.name for node in pipeline.nodes if node not in after_store.nodes)
-    )
-    assert before.all_outputs() - {"inference_totals"} == {
-        "raw_new_lead_batches",
-        "processed_new_lead_batches",
-        "inference_outputs",
-    }
+    assert set(pipeline.nodes) - set(after_store.nodes) == {scoring}
 
 
 def test_score_new_leads_uses_the_models_own_factors():
@@ -460,19 +460,19 @@ def _leads_to_score(rng, n):
     )
 
 
-@pytest.mark.parametrize(("batch", "max_rows"), [(37, 10_000), (400, 10_000), (37, 20)])
-def test_known_scores_of_earlier_batches_are_the_scores_of_the_whole(small_scorer, batch, max_rows):
+@pytest.mark.parametrize("batch", [37, 400])
+def test_scores_in_batches_are_the_scores_of_the_whole(small_scorer, batch):
     leads = _leads_to_score(np.random.default_rng(2), 1000)
-    whole = small_scorer.score(leads)
-    known = nodes.KnownScores(small_scorer.encoder, max_rows)
+    model = RegisteredModel("codepro-lead-scorer", "1", SimpleNamespace(scorer=small_scorer))
+    at, chunk = pd.Timestamp("2022-03-01 10:00:00"), {"chunk_size": 50}
+    whole = nodes.score_new_leads(leads, model, chunk, at)
     batches = [
-        known.score(small_scorer, leads.iloc[i : i + batch].reset_index(drop=True), 50)
+        nodes.score_new_leads(leads.iloc[i : i + batch].reset_index(drop=True), model, chunk, at)
         for i in range(0, len(leads), batch)
     ]
-    # The factor texts come along, made once per distinct row: as if made for every lead.
-    expected = pd.concat([whole, factor_texts(whole)], axis=1)
-    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), expected, check_exact=True)
-    assert len(known._known) <= max(max_rows, batch)  # bounded (the first batch is kept)
+    # The factor texts come along too.
+    assert set(factor_texts(whole).columns) < set(whole.columns)
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole, check_exact=True)
 
 
 @given(batches=st.lists(st.lists(st.integers(-(2**40), 2**40), max_size=40), max_size=8))

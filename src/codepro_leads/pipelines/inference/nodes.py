@@ -1,17 +1,15 @@
 """Nodes that score new leads with the champion model (and the challenger, in the shadow),
 store the scores and watch the inputs for drift, a batch of rows at a time.
 
-Each step is a pure function of one batch (``process_batch``, ``score_new_leads``,
-``store_rows``, ``export_for_crm``); the nodes map them lazily over the stream of batches, so
-a node returns at once and the work happens while the run's outputs are saved. What the run
-reports on the whole input (row counts, reject reasons, grade and junk shares, PSI) is summed
-from per-batch counts in ``RunTotals`` as the batches go by, and equals the whole-file
-computation: counts add up, shares are only taken at the end.
-
-Order of the writes: the batches are checked as they go; after the last one the rows must
-add up (``account_for_rows``) or the run fails and nothing is stored. The score table is
-committed first, the run's files appear after it, and the report and monitoring row are made
-from the totals, which Kedro hands on only once the batches are saved.
+``score_batches`` returns the run's outputs as a lazy stream of batches, read, processed
+(``process_batch``, the data_processing steps), scored (``LeadScorer.score``) and shaped
+(``store_rows``, ``export_for_crm``) one at a time while ``inference_outputs`` saves them:
+one store transaction, files that appear once it committed. Each batch carries the run's
+totals so far (``RunTotals``: row counts, reject reasons, grade and junk counts, drift
+counts), which add up to the whole-file figures: counts add, shares are only taken at the
+end. After the last batch the rows must add up (``account_for_rows``) or the stream fails
+and nothing is stored. The report and the monitoring row are made from the totals that
+``inference_outputs`` gives back once every batch is stored.
 """
 
 from __future__ import annotations
@@ -21,8 +19,8 @@ import logging
 import math
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,7 +39,7 @@ from codepro_leads.features.processing import (
     validate_raw_leads,
     without_label,
 )
-from codepro_leads.features.validation import PARSE_ERROR_COLUMN, _show, split_key
+from codepro_leads.features.validation import PARSE_ERROR_COLUMN, Reasons, split_key
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring import plots
@@ -119,24 +117,6 @@ class KeySet:
             self._others.update(keys.tolist())
 
 
-def process_batches(
-    raw_batches: Iterable[pd.DataFrame], processing: dict[str, Any], missing_key: str
-) -> Iterator[ProcessedBatch]:
-    """``process_batch`` over the raw batches, lazily, with the keys of the earlier batches
-    (a key repeating an earlier batch's is rejected, as within a batch: keep-first over the
-    whole file)."""
-
-    # An inner generator: Kedro would save each batch of a generator-function node on its own.
-    def processed() -> Iterator[ProcessedBatch]:
-        earlier = KeySet()
-        for raw in raw_batches:
-            batch, keys = process_batch(raw, processing, missing_key, earlier)
-            earlier.add(keys)
-            yield batch
-
-    return processed()
-
-
 def process_batch(
     raw: pd.DataFrame, processing: dict[str, Any], missing_key: str, earlier: KeySet
 ) -> tuple[ProcessedBatch, pd.Series]:
@@ -182,8 +162,10 @@ def _reject_earlier_keys(
         repeat &= earlier.contains(key)
     if not repeat.any():
         return valid, rejected, intake, key
-    problem = f"{processing['key_column']}: repeats an earlier row"
-    reason = key[repeat].map(lambda v: f"{problem} ({_show(v)})")
+    worded = Reasons(raw.index, skip=~parsed)  # the reason as validation words it
+    worded.add(repeat, processing["key_column"], "repeats an earlier row", key)
+    (problem,) = worded.counts
+    reason = worded.text[repeat]
     already = rejected.index.intersection(reason.index)
     rejected = rejected.copy()
     rejected.loc[already, "reason"] = reason[already] + "; " + rejected.loc[already, "reason"]
@@ -214,88 +196,16 @@ def _reject_earlier_keys(
 
 
 def score_new_leads(
-    leads: pd.DataFrame,
-    model: RegisteredModel,
-    params: dict[str, Any],
-    scored_at: pd.Timestamp,
-    known: KnownScores | None = None,
+    leads: pd.DataFrame, model: RegisteredModel, params: dict[str, Any], scored_at: pd.Timestamp
 ) -> pd.DataFrame:
-    """Score every lead of a batch (explained in chunks: bounded memory), stamped with the
-    model version and the run's scoring time; leads whose features an earlier batch had take
-    its scores from ``known``. How many factors explain a score is the model's."""
-    scorer = model.model.scorer
-    if known is None:
-        scored = scorer.score(leads, chunk_size=params["chunk_size"])
-    else:
-        scored = known.score(scorer, leads, params["chunk_size"])
+    """Score every lead of a batch (each distinct feature row explained once, in chunks:
+    bounded memory), stamped with the model version and the run's scoring time, with the
+    factor texts of the store and the CRM export. How many factors explain a score is the
+    model's."""
+    scored = model.model.scorer.score(leads, chunk_size=params["chunk_size"])
     scored["model_version"] = model.version
     scored["scored_at"] = scored_at
-    return scored
-
-
-class KnownScores:
-    """The scores of the distinct feature rows of the batches so far, so each is explained
-    once per run, as when the whole file is scored at once (1M leads share about 100k feature
-    rows, and a batch of 200k about half of them). A score depends on the encoded features
-    alone (the model sees nothing else), and rows are matched on their exact encoded values.
-    The rows' factor texts (``factor_texts``) are made once with their scores.
-    At most ``max_rows`` rows are kept: memory stays bounded whatever the file."""
-
-    def __init__(self, encoder: Any, max_rows: int) -> None:
-        self._encoder = encoder
-        self._features = list(encoder.feature_names)
-        self._max_rows = max_rows
-        self._known: pd.DataFrame | None = None
-
-    def score(self, scorer: Any, leads: pd.DataFrame, chunk_size: int) -> pd.DataFrame:
-        """``scorer.score(leads)``, explaining only the feature rows not seen before."""
-        if leads.empty:
-            return scorer.score(leads, chunk_size=chunk_size)
-        features = self._encoder.transform(leads)
-        group = (
-            features.groupby(self._features, sort=False, dropna=False, observed=True)
-            .ngroup()
-            .to_numpy()
-        )
-        first = np.unique(group, return_index=True)[1]  # the batch's distinct rows, by group
-        distinct = features.iloc[first].reset_index(drop=True)
-        found = self._look_up(distinct)
-        missing = np.isnan(found)
-        parts, order = [], np.empty(len(distinct), dtype=int)
-        if not missing.all():
-            parts.append(self._known.iloc[found[~missing].astype(int)])
-            order[~missing] = np.arange(len(parts[0]))
-        if missing.any():
-            new_rows = leads.iloc[first[missing]].reset_index(drop=True)
-            results = scorer.score(new_rows, chunk_size=chunk_size)
-            rows = pd.concat(
-                [distinct[missing].reset_index(drop=True), results.drop(columns=LEAD_COLUMNS)],
-                axis=1,
-            )
-            rows = pd.concat([rows, factor_texts(rows)], axis=1)  # written once per row too
-            self._remember(rows)
-            order[missing] = len(distinct) - len(rows) + np.arange(len(rows))
-            parts.append(rows)
-        per_distinct = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-        scored = per_distinct.drop(columns=self._features).iloc[order[group]]
-        scored = scored.reset_index(drop=True)
-        scored.insert(0, "lead_id", leads["lead_id"].to_numpy())
-        scored.insert(1, "created_date", leads["created_date"].to_numpy())
-        return scored
-
-    def _look_up(self, distinct: pd.DataFrame) -> np.ndarray:
-        """Row number in the known scores of each distinct row (NaN when unknown)."""
-        if self._known is None:
-            return np.full(len(distinct), np.nan)
-        known = self._known[self._features].assign(_row=np.arange(len(self._known)))
-        matched = distinct.merge(known, on=self._features, how="left", sort=False)
-        return matched["_row"].to_numpy(dtype=float)
-
-    def _remember(self, rows: pd.DataFrame) -> None:
-        if self._known is None:
-            self._known = rows
-        elif len(self._known) + len(rows) <= self._max_rows:
-            self._known = pd.concat([self._known, rows], ignore_index=True)
+    return pd.concat([scored, factor_texts(scored)], axis=1)
 
 
 def _now() -> pd.Timestamp:
@@ -303,30 +213,37 @@ def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunTotals:
-    """What the run reports on its whole input, summed batch by batch as they are saved."""
+    """What the run reports on its whole input, summed batch by batch."""
 
     scored_at: pd.Timestamp
+    shadow_version: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
     rows_scored: int = 0
     rejected_rows: int = 0
-    shadow_version: str | None = None
     shadow_rows: int = 0
-    probability_sums: list[float] = field(default_factory=list)
+    probability_sums: tuple[float, ...] = ()
     junk: int = 0
     grades: Counter = field(default_factory=Counter)
     drift: DriftCounts = field(default_factory=DriftCounts)
-    complete: bool = False  # every batch seen and the rows added up
 
-    def add(self, batch: ProcessedBatch, scored: pd.DataFrame, drift: DriftCounts) -> None:
-        self.counts = _added_counts(self.counts, batch.counts)
-        self.rejected_rows += len(batch.rejected)
-        self.rows_scored += len(scored)
-        self.probability_sums.append(math.fsum(scored["probability"]))
-        self.junk += int(scored["is_junk"].sum())
-        self.grades.update(scored["grade"].value_counts().to_dict())
-        self.drift = self.drift + drift
+    def add(
+        self, batch: ProcessedBatch, scored: pd.DataFrame, shadow_rows: int, drift: DriftCounts
+    ) -> RunTotals:
+        """These totals plus one more batch's (processed, scored by the champion, the number
+        of shadow scores, its drift counts)."""
+        return replace(
+            self,
+            counts=_added_counts(self.counts, batch.counts),
+            rows_scored=self.rows_scored + len(scored),
+            rejected_rows=self.rejected_rows + len(batch.rejected),
+            shadow_rows=self.shadow_rows + shadow_rows,
+            probability_sums=(*self.probability_sums, math.fsum(scored["probability"])),
+            junk=self.junk + int(scored["is_junk"].sum()),
+            grades=self.grades + Counter(scored["grade"].value_counts().to_dict()),
+            drift=self.drift + drift,
+        )
 
 
 def _added_counts(total: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
@@ -344,49 +261,48 @@ def _added_counts(total: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any
 
 
 def score_batches(
-    batches: Iterable[ProcessedBatch],
+    new_leads: LeadBatches,
     champion: RegisteredModel,
     challenger: RegisteredModel | None,
+    processing: dict[str, Any],
     params: dict[str, Any],
-) -> tuple[Iterator[dict[str, pd.DataFrame]], RunTotals]:
-    """Score each batch with the champion, and with the challenger in the shadow when there
-    is one; lazily. Returns the run's outputs batch by batch (score table rows of both
-    models, the champion's scores file, CRM export and rejected rows) and the run's totals,
-    complete once the outputs are consumed: after the last batch the rows must add up, else
-    the iteration fails before the store commits."""
-    totals = RunTotals(scored_at=_now())
+) -> Iterator[dict[str, Any]]:
+    """The run's outputs batch by batch, lazily: each batch of the new-leads file processed
+    (a key repeating an earlier batch's is rejected, as within a batch: keep-first over the
+    whole file), scored with the champion and, when there is one, the challenger in the
+    shadow. Each batch holds the score table rows of both models, the champion's scores
+    file, CRM export and rejected rows, and as ``summary`` the run's totals so far. After
+    the last batch the rows must add up, else the iteration fails before the store commits.
+    """
     if challenger is not None and challenger.version == champion.version:
         challenger = None  # one model holding both aliases: its scores are the champion's
-    if challenger is not None:
-        totals.shadow_version = challenger.version
+    raw_batches = read_in_batches(new_leads, processing, params)
+    totals = RunTotals(scored_at=_now(), shadow_version=challenger and challenger.version)
     scorer = champion.model.scorer
-    known = {
-        model.version: KnownScores(model.model.scorer.encoder, params["known_rows"])
-        for model in (champion, challenger)
-        if model is not None
-    }
 
-    def outputs() -> Iterator[dict[str, pd.DataFrame]]:
-        for batch in batches:
-            scored = score_new_leads(
-                batch.leads, champion, params, totals.scored_at, known[champion.version]
-            )
+    # An inner generator: Kedro would save each batch of a generator-function node on its own.
+    def outputs(totals: RunTotals) -> Iterator[dict[str, Any]]:
+        earlier = KeySet()
+        for raw in raw_batches:
+            batch, keys = process_batch(raw, processing, params["missing_key"], earlier)
+            earlier.add(keys)
+            scored = score_new_leads(batch.leads, champion, params, totals.scored_at)
             table = store_rows(scored, CHAMPION)
+            shadow_rows = 0
             if challenger is not None:
-                shadow = score_new_leads(
-                    batch.leads, challenger, params, totals.scored_at, known[challenger.version]
-                )
+                shadow = score_new_leads(batch.leads, challenger, params, totals.scored_at)
                 table = pd.concat([table, store_rows(shadow, SHADOW)], ignore_index=True)
-                totals.shadow_rows += len(shadow)
-            totals.add(batch, scored, scorer.reference.counts(scorer.encoder, batch.leads))
+                shadow_rows = len(shadow)
+            drift = scorer.reference.counts(scorer.encoder, batch.leads)
+            totals = totals.add(batch, scored, shadow_rows, drift)
             yield {
                 "scored_leads_table": table,
-                "scored_leads": scored.drop(columns=list(FACTOR_TEXTS), errors="ignore"),
+                "scored_leads": scored.drop(columns=list(FACTOR_TEXTS)),
                 "scored_leads_crm": export_for_crm(scored),
                 "rejected_new_leads": batch.rejected,
+                "summary": totals,
             }
         account_for_rows(totals)
-        totals.complete = True
         logger.info(
             "Scored %d leads with %s v%s%s",
             totals.rows_scored,
@@ -395,7 +311,7 @@ def score_batches(
             f" (and v{totals.shadow_version} in the shadow)" if totals.shadow_version else "",
         )
 
-    return outputs(), totals
+    return outputs(totals)
 
 
 def account_for_rows(totals: RunTotals) -> None:
@@ -428,9 +344,9 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
     ``shadow`` (a challenger's, never exported).
 
     The table's columns do not depend on the number of factors: each direction is one JSON
-    list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first.
+    list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first (the
+    texts ``score_new_leads`` made).
     """
-    texts = _texts_of(scored)
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -441,25 +357,16 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
             "score": scored["score"],
             "grade": scored["grade"],
             "is_junk": scored["is_junk"],
-            "up_factors": texts["up_factors"],
-            "down_factors": texts["down_factors"],
+            "up_factors": scored["up_factors"],
+            "down_factors": scored["down_factors"],
             "scored_at": scored["scored_at"],
         }
     )
 
 
-def _texts_of(scored: pd.DataFrame) -> pd.DataFrame:
-    """The rows' factor texts: as scoring left them (``KnownScores`` makes them once per
-    distinct feature row), else made here."""
-    if set(FACTOR_TEXTS) <= set(scored.columns):
-        return scored[list(FACTOR_TEXTS)]
-    return factor_texts(scored)
-
-
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
     """The columns a CRM import needs (champion scores only), with the reasons as one
-    readable text field."""
-    texts = _texts_of(scored)
+    readable text field (made by ``score_new_leads``)."""
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -467,8 +374,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
             "lead_grade": scored["grade"],
             "junk": scored["is_junk"].map({True: "yes", False: "no"}),
             "completion_probability": scored["probability"].round(4),
-            "raises_score": texts["raises_score"],
-            "lowers_score": texts["lowers_score"],
+            "raises_score": scored["raises_score"],
+            "lowers_score": scored["lowers_score"],
             "model_version": scored["model_version"],
             "scored_at": scored["scored_at"],
         }
@@ -478,15 +385,8 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 # ---- after the store: report and monitoring ----------------------------------------------
 
 
-def _complete(totals: RunTotals) -> RunTotals:
-    if not totals.complete:
-        raise RuntimeError("the run's totals were read before all of its batches were saved")
-    return totals
-
-
 def report_run(totals: RunTotals) -> dict[str, Any]:
     """The run's report: the processing counts, rows scored and stored, shadow rows."""
-    totals = _complete(totals)
     return {
         **totals.counts,
         "rows_out": totals.rows_scored,
@@ -503,7 +403,6 @@ def monitor_scores(
     """This run's monitoring row of the champion's scores (grade and junk shares, mean
     probability, PSI per feature against the model's training leads, unseen levels, status)
     and the same as MLflow metrics; made only once the scores are stored."""
-    totals = _complete(totals)
     scorer = champion.model.scorer
     reference = scorer.reference
     leads = totals.rows_scored

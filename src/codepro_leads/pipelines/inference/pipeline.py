@@ -2,16 +2,15 @@
 (the same functions as the data_processing pipeline, not copies), the scorer (and the
 challenger's, in the shadow), the score store and drift monitoring.
 
-Streaming, the Kedro way: ``new_leads_batches`` loads a handle on the file; each node maps a
-pure per-batch function over the batches lazily (in-memory hand-offs of iterators, so
-nothing is read before the outputs are saved); ``inference_outputs`` saves the stream of
-output batches as one unit: every batch into one store transaction and into hidden temporary
-files, then the store commits and the files are renamed into place. Memory therefore holds a
-few batches, whatever the size of the file (``inference.batch_size``).
+Streaming, the Kedro way: ``new_leads_batches`` loads a handle on the file; ``score_batches``
+returns the run's outputs as a lazy stream of batches, and ``inference_outputs`` saves the
+stream as one unit: every batch into one store transaction and into temporary files, then
+the store commits and the files are renamed into place. Memory therefore holds about one
+batch, whatever the size of the file (``inference.batch_size``).
 
-Every write waits for the one before it: the rows must add up before the store commits, and
-the report and monitoring row take ``inference_totals``, which Kedro saves only after
-``inference_outputs``, so a run that was not stored leaves no file, report or monitoring row.
+The report and the monitoring row take ``inference_outputs`` (which loads as the run's
+totals), so Kedro runs them only once the batches are stored: a run that was not stored
+leaves no file, report or monitoring row.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -24,38 +23,26 @@ def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             Node(
-                func=nodes.read_in_batches,
-                inputs=["new_leads_batches", "params:data_processing", params],
-                outputs="raw_new_lead_batches",
-                name="read_in_batches",
-            ),
-            Node(
-                func=nodes.process_batches,
-                inputs=[
-                    "raw_new_lead_batches",
-                    "params:data_processing",
-                    # New leads need their own key: row numbers would collide across files.
-                    "params:inference.missing_key",
-                ],
-                outputs="processed_new_lead_batches",
-                name="process_batches",
-            ),
-            Node(
                 func=nodes.score_batches,
-                inputs=["processed_new_lead_batches", "champion_model", "challenger_model", params],
-                # Saved in this order: the totals only once every batch is stored.
-                outputs=["inference_outputs", "inference_totals"],
+                inputs=[
+                    "new_leads_batches",
+                    "champion_model",
+                    "challenger_model",
+                    "params:data_processing",
+                    params,
+                ],
+                outputs="inference_outputs",
                 name="score_batches",
             ),
             Node(
                 func=nodes.report_run,
-                inputs="inference_totals",
+                inputs="inference_outputs",
                 outputs="inference_report",
                 name="report_run",
             ),
             Node(
                 func=nodes.monitor_scores,
-                inputs=["inference_totals", "champion_model", params],
+                inputs=["inference_outputs", "champion_model", params],
                 # Saving adds this run's row; loading gives every run so far.
                 outputs=["monitoring_runs", "monitoring_metrics"],
                 name="monitor_scores",
