@@ -4,8 +4,8 @@ server processes, each warmed up first. Prints each figure with its target, the 
 CPU time per request (a steadier figure than wall time when other work shares the machine)
 and its peak RSS.
 
-Targets (2 cores, issue 11): one lead p50 under 10 ms and p99 under 25 ms; 1,000 leads under
-100 ms.
+Limits (2 cores, issue 24): one lead p50 at most 15 ms and p99 at most 40 ms; 1,000 leads at
+most 300 ms.
 
     .venv/bin/python benchmarks/bench_serving.py
     CODEPRO_BENCH_KEEP=1 .venv/bin/python benchmarks/bench_serving.py  # keeps its project
@@ -229,9 +229,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-requests", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--target-p50-ms", type=float, default=10.0)
-    parser.add_argument("--target-p99-ms", type=float, default=25.0)
-    parser.add_argument("--target-batch-ms", type=float, default=100.0)
+    parser.add_argument("--target-p50-ms", type=float, default=15.0)
+    parser.add_argument("--target-p99-ms", type=float, default=40.0)
+    parser.add_argument("--target-batch-ms", type=float, default=300.0)
     args = parser.parse_args()
 
     project = args.project or champion_project(args.training_rows)
@@ -254,8 +254,8 @@ def main() -> None:
     }
     for name, target in targets.items():
         median = statistics.median(run[name] for run in runs)
-        verdict = "OK" if median < target else "ABOVE TARGET"
-        print(f"serving MEDIAN {name}={median:.2f} (target < {target:g}) {verdict}")
+        verdict = "OK" if median <= target else "ABOVE TARGET"
+        print(f"serving MEDIAN {name}={median:.2f} (target <= {target:g}) {verdict}")
     for name in ("one_lead_server_cpu_ms", f"{args.batch_size}_leads_server_cpu_ms"):
         print(f"serving MEDIAN {name}={statistics.median(run[name] for run in runs):.2f}")
     peak = statistics.median(run["server_peak_rss_mb"] for run in runs)

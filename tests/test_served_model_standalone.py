@@ -143,7 +143,7 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
         scored[factors].to_numpy().tolist()
         == expected[factors].where(expected[factors].notna(), None).to_numpy().tolist()
     )
-    # One lead per request (the record-by-record path) answers as the whole request did.
+    # One lead per request answers as the whole request did.
     assert [status for status, _ in one_by_one] == [200] * len(raw)
     assert [answer for _, single in one_by_one for answer in single["predictions"]] == body[
         "predictions"

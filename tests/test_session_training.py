@@ -114,20 +114,3 @@ def test_promotion_gate(trained_project):
     assert (
         "worse by more than 0.005" in MlflowClient().get_model_version(MODEL, "3").tags["promotion"]
     )
-
-
-def test_requirements_check_skipped_only_while_the_scorer_is_logged():
-    import mlflow.pyfunc
-    import mlflow.utils.environment
-    from mlflow.utils.requirements_utils import warn_dependency_requirement_mismatches as check
-
-    from codepro_leads.datasets.scorer_model_dataset import _no_requirements_check
-
-    modules = (mlflow.utils.environment, mlflow.pyfunc)
-    with pytest.raises(RuntimeError), _no_requirements_check():
-        assert [m.warn_dependency_requirement_mismatches(["numpy==0.0"]) for m in modules] == [
-            None,
-            None,
-        ]
-        raise RuntimeError("a failed log")
-    assert all(m.warn_dependency_requirement_mismatches is check for m in modules)

@@ -49,9 +49,9 @@ def test_reference_holds_grouped_level_shares_bins_and_seen_levels(reference):
 def test_psi_is_zero_on_the_training_mix_and_grows_with_a_shift(reference):
     encoder, ref = reference
     same = _leads(["a"] * 6 + ["b"] * 3 + ["c"], [0, 0, 1, 1, 1, 2, 2, 2, 3, 3])
-    assert ref.psi(encoder, same) == {"n": 0.0, "level": 0.0}
+    assert ref.psi_of(ref.counts(encoder, same)) == {"n": 0.0, "level": 0.0}
     shifted = _leads(["b"] * 10, [3] * 10)
-    psi = ref.psi(encoder, shifted)
+    psi = ref.psi_of(ref.counts(encoder, shifted))
     expected_level = sum(
         (a - e) * math.log(a / e) for e, a in ((0.6, 1e-4), (0.3, 1.0), (0.1, 1e-4))
     )
@@ -60,9 +60,9 @@ def test_psi_is_zero_on_the_training_mix_and_grows_with_a_shift(reference):
 
 
 def test_unseen_share_counts_raw_levels_never_seen_in_training(reference):
-    _, ref = reference
+    encoder, ref = reference
     new = _leads(["a", "zzz", None, "c"], [0, 0, 0, 0])
-    assert ref.unseen_share(new) == {"level": 0.25}
+    assert ref.unseen_share_of(ref.counts(encoder, new)) == {"level": 0.25}
 
 
 def test_deciles_for_many_valued_numbers():
@@ -91,11 +91,12 @@ def test_psi_summed_over_batches_is_the_psi_of_the_whole(levels, cuts):
     total = DriftCounts()
     for start, end in zip(edges, edges[1:], strict=False):
         total = total + ref.counts(encoder, leads.iloc[start:end])
-    whole_psi, summed_psi = ref.psi(encoder, leads), ref.psi_of(total)
+    whole = ref.counts(encoder, leads)
+    whole_psi, summed_psi = ref.psi_of(whole), ref.psi_of(total)
     assert list(summed_psi) == list(whole_psi)
     for col, value in whole_psi.items():
         assert summed_psi[col] == value or (math.isnan(value) and math.isnan(summed_psi[col]))
-    whole_unseen, summed_unseen = ref.unseen_share(leads), ref.unseen_share_of(total)
+    whole_unseen, summed_unseen = ref.unseen_share_of(whole), ref.unseen_share_of(total)
     assert list(summed_unseen) == list(whole_unseen)
     for col, value in whole_unseen.items():
         assert summed_unseen[col] == value or (math.isnan(value) and math.isnan(summed_unseen[col]))

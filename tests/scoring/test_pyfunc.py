@@ -24,19 +24,17 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 
 from codepro_leads.datasets.scorer_model_dataset import MODEL_REQUIREMENTS, LeadScorerModelDataset
-from codepro_leads.features.processing import prepare_leads
-from codepro_leads.scoring import pyfunc
+from codepro_leads.features.processing import prepare_leads, raw_columns
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
 from codepro_leads.scoring.pyfunc import LeadScoringModel
-from codepro_leads.scoring.records import prepare_records
 from codepro_leads.scoring.scorer import LeadScorer
 from tests.conftest import PROJECT_ROOT, load_params, make_raw
 
@@ -97,9 +95,7 @@ def train_model(top_factors: int = 3) -> LeadScoringModel:
 def log_model(model: LeadScoringModel) -> str:
     """Log and register ``model`` with the catalog's dataset; its URI."""
     dataset = LeadScorerModelDataset(
-        flavor="mlflow.pyfunc",
-        pyfunc_workflow="python_model",
-        save_args={"name": "lead_scorer", "registered_model_name": "codepro-lead-scorer"},
+        save_args={"name": "lead_scorer", "registered_model_name": "codepro-lead-scorer"}
     )
     with mlflow.start_run():
         dataset.save(model)
@@ -216,6 +212,16 @@ def test_logged_model_carries_the_package_and_pinned_requirements(logged):
     # Logged from code: MLflow pickled no Python object.
     assert not (local / "python_model.pkl").exists()
     assert logged["served"].unwrap_python_model().training_data == TRAINING_DATA
+
+
+def test_the_signature_shows_the_raw_columns_a_request_carries(logged):
+    params = logged["model"].processing_params
+    inputs = logged["served"].metadata.get_input_schema()
+    assert inputs.input_names() == [params["key_column"], *raw_columns(params)]
+    assert inputs.optional_input_names() == inputs.input_names()
+    assert {str(spec.type) for spec in inputs.inputs} == {"Any"}
+    outputs = logged["served"].metadata.get_output_schema()
+    assert outputs.input_names()[:3] == ["lead_id", "created_date", "probability"]
 
 
 def test_every_record_is_answered_in_input_order_with_rejects_in_place(logged):
@@ -380,8 +386,8 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("kedro", "kedro_mlflo
     assert loaded.stdout.splitlines() == ["[]", "[]"]
 
 
-# Values a client may send for each kind of column: valid ones, and the invalid ones the
-# vectorised path rejects with a reason or the fast path leaves to it.
+# Values a client may send for each kind of column: valid ones, and invalid ones rejected with
+# a reason.
 _NUMBERS = st.sampled_from(
     [0, 1, 2, 7, 1.0, 3.0, -0.0, 2.5, -1, 1e20, None, True]
     + ["3", " 4 ", "1e3", "2.5", "abc", "", "inf", "NA", " null ", "NaN"]
@@ -423,55 +429,54 @@ def _records(params: dict[str, Any], rows: list[dict[str, Any]]) -> pd.DataFrame
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.fixed_dictionaries({}, optional=_VALUES), min_size=1, max_size=6))
-def test_the_fast_path_answers_like_the_vectorised_path(logged, rows):
+def test_every_kind_of_value_gets_a_score_or_a_reason_through_the_schema(logged, rows):
     model = logged["model"]
     frame = _records(model.processing_params, rows)
-    prepared = prepare_records(frame, model.processing_params, model.scorer.encoder)
-    event(f"fast path: {prepared is not None}")
-    if prepared is not None:
-        vectorised = model._answer_vectorised(frame)
-        pd.testing.assert_frame_equal(model.answer(frame), vectorised, check_exact=True)
-        # The records the server writes: the JSON it wrote for the vectorised path's frame.
-        assert as_json(model.predict(None, frame)) == as_json(vectorised)
+    answer = logged["served"].predict(frame)  # MLflow enforces the input schema first
+
+    assert len(answer) == len(frame)
+    for row in answer:
+        assert (row["rejected_reason"] is None) == (row["probability"] is not None)
+    assert as_json(answer) == as_json(model.answer(frame))
 
 
-def test_plain_requests_take_the_fast_path(logged):
+def test_a_bad_record_is_rejected_alone(logged):
     model = logged["model"]
     params = model.processing_params
     raw = new_leads(params).astype({"total_leads_droppped": object})
     raw.loc[1, "total_leads_droppped"] = "abc"
-    frame = pd.DataFrame(records(raw))
-    prepared = prepare_records(frame, params, model.scorer.encoder)
+    raw.loc[0, "city_mapped"] = "Zürich"  # an unknown city: tier 3, scored
+    answer = model.answer(pd.DataFrame(records(raw)))
 
-    assert prepared is not None
-    assert prepared.valid_rows == [0, 2, 3, 4, 5]
-    assert prepared.rejected == {1: (9001, "total_leads_droppped: not a number ('abc')")}
-    # Anything but plain text is left to the vectorised path.
-    frame.loc[0, "city_mapped"] = "Zürich"
-    assert prepare_records(frame, params, model.scorer.encoder) is None
+    assert answer["lead_id"].tolist() == [9000, 9001, 9002, 9003, 9004, 9005]
+    assert answer["rejected_reason"].tolist() == [
+        None,
+        "total_leads_droppped: not a number ('abc')",
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert answer["probability"].notna().tolist() == [True, False, True, True, True, True]
 
 
-def test_number_columns_are_judged_like_the_vectorised_path(logged):
+def test_number_columns_the_server_parses_as_numbers_are_judged(logged):
     model = logged["model"]
     frame = pd.DataFrame(records(new_leads(model.processing_params)))
-    # Columns the server parses as numbers (the fast path judges them vectorised).
     frame["total_leads_droppped"] = [-1.0, 2.5, 1e20, np.inf, np.nan, 3.0]
     frame["referred_lead"] = [1.0, 2.0, 0.0, -np.inf, 1.0, np.nan]
-    prepared = prepare_records(frame, model.processing_params, model.scorer.encoder)
 
-    assert prepared is not None
-    assert {row: reason for row, (_, reason) in prepared.rejected.items()} == {
-        0: "total_leads_droppped: negative count (-1)",
-        1: "total_leads_droppped: not a whole number (2.5); referred_lead: not 0 or 1 (2)",
-        2: "total_leads_droppped: above 1e+06 (1e+20)",
-        3: "total_leads_droppped: not a number (inf); referred_lead: not a number (-inf)",
-    }
-    pd.testing.assert_frame_equal(
-        model.answer(frame), model._answer_vectorised(frame), check_exact=True
-    )
+    assert model.answer(frame)["rejected_reason"].tolist() == [
+        "total_leads_droppped: negative count (-1)",
+        "total_leads_droppped: not a whole number (2.5); referred_lead: not 0 or 1 (2)",
+        "total_leads_droppped: above 1e+06 (1e+20)",
+        "total_leads_droppped: not a number (inf); referred_lead: not a number (-inf)",
+        None,
+        None,
+    ]
 
 
-def test_a_large_plain_request_gets_the_vectorised_paths_json(logged):
+def test_a_large_request_gets_every_reason_and_the_same_json_as_its_frame(logged):
     model = logged["model"]
     params = model.processing_params
     raw = raw_leads(params, 400, seed=3).drop(columns=params["label_column"])
@@ -481,24 +486,21 @@ def test_a_large_plain_request_gets_the_vectorised_paths_json(logged):
     raw.loc[[8, 9], "created_date"] = "2021-08-30"
     frame = pd.DataFrame(records(raw))
 
-    assert prepare_records(frame, params, model.scorer.encoder) is not None
     answer = model.predict(None, frame)
     assert sum(row["rejected_reason"] is not None for row in answer) == 58 + 1  # 1 repeat
-    assert as_json(answer) == as_json(model._answer_vectorised(frame))
+    assert as_json(answer) == as_json(model.answer(frame))
 
 
-def test_requests_beyond_the_fast_path_get_the_same_records(logged, monkeypatch):
+def test_predict_answers_records_with_iso_dates(logged):
     model = logged["model"]
     raw = new_leads(model.processing_params)
     raw.loc[2, "referred_lead"] = 5
     frame = pd.DataFrame(records(raw))
-    fast = model.predict(None, frame)
-    monkeypatch.setattr(pyfunc, "FAST_PATH_MAX_ROWS", len(frame) - 1)
+    answer = model.predict(None, frame)
 
-    assert model.predict(None, frame) == fast
-    assert fast[2]["rejected_reason"] == "referred_lead: not 0 or 1 (5)"
-    assert fast[0]["created_date"] == "2021-08-01T10:00:00"
-    assert as_json(model.answer(frame)) == as_json(fast)
+    assert answer[2]["rejected_reason"] == "referred_lead: not 0 or 1 (5)"
+    assert answer[0]["created_date"] == "2021-08-01T10:00:00"
+    assert as_json(model.answer(frame)) == as_json(answer)
 
 
 def test_one_lead_gets_its_known_scores(logged):
@@ -521,7 +523,7 @@ def test_one_lead_gets_its_known_scores(logged):
 
 
 # The served answer for test_one_lead_gets_its_known_scores's lead (the tiny model's TreeSHAP
-# values, checked against the vectorised path when written down).
+# values, as LightGBM's pred_contrib gives them).
 KNOWN_LEAD_ANSWER = {
     "lead_id": 77,
     "created_date": "2021-09-03T08:15:00",

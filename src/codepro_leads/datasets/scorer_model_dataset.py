@@ -1,4 +1,5 @@
-"""kedro-mlflow's model dataset for the lead scorer, logged as a self-contained pyfunc model.
+"""The lead scorer logged as a self-contained pyfunc model, through kedro-mlflow's
+``MlflowModelTrackingDataset``.
 
 The model needs nothing of the project's checkout: the package travels with it (MLflow puts
 ``code/`` on ``sys.path`` when loading) and its requirements pin, at the versions installed
@@ -11,18 +12,19 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import mlflow.pyfunc
-import mlflow.utils.environment
+from kedro.io import AbstractDataset, DatasetError
 from kedro_mlflow.io.models import MlflowModelTrackingDataset
 from mlflow.models import ModelSignature
+from mlflow.models.model import ModelInfo
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import codepro_leads
+from codepro_leads.features.processing import raw_columns
 from codepro_leads.scoring.pyfunc import STATE_ARTIFACT, LeadScoringModel
 
 PACKAGE_DIR = Path(codepro_leads.__file__).parent
@@ -41,53 +43,61 @@ MODEL_REQUIREMENTS = (
 )
 
 
-class LeadScorerModelDataset(MlflowModelTrackingDataset):
-    """Logs a LeadScoringModel with its raw input example, a signature that lets every record
-    reach the model, the project package and pinned requirements."""
+class LeadScorerModelDataset(AbstractDataset[LeadScoringModel, mlflow.pyfunc.PyFuncModel]):
+    """Logs a LeadScoringModel with its raw input example, its signature, the project package
+    and pinned requirements; ``save_args`` go to ``mlflow.pyfunc.log_model`` (``name``,
+    ``registered_model_name``, ...). Loads the model it logged last."""
 
-    def _save(self, model: LeadScoringModel) -> None:
+    def __init__(
+        self, save_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
+        self._save_args = dict(save_args or {})
+        self.metadata = metadata
+        self.model_info: ModelInfo | None = None
+
+    def save(self, data: LeadScoringModel) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             state = Path(tmp) / f"{STATE_ARTIFACT}.pkl"
-            state.write_bytes(pickle.dumps(model.state()))
-            self._save_args.update(
-                artifacts={STATE_ARTIFACT: str(state)},
-                input_example=model.input_example,
-                signature=scores_signature(model),
-                code_paths=[str(PACKAGE_DIR)],
-                pip_requirements=[f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
+            state.write_bytes(pickle.dumps(data.state()))
+            logged = MlflowModelTrackingDataset(
+                flavor="mlflow.pyfunc",
+                pyfunc_workflow="python_model",
+                save_args={
+                    **self._save_args,
+                    "artifacts": {STATE_ARTIFACT: str(state)},
+                    "input_example": data.input_example,
+                    "signature": scores_signature(data),
+                    "code_paths": [str(PACKAGE_DIR)],
+                    "pip_requirements": [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS],
+                },
             )
-            with _no_requirements_check():
-                super()._save(str(SERVED_MODEL))
+            logged.save(str(SERVED_MODEL))
+        self.model_info = logged.model_info
 
+    def load(self) -> mlflow.pyfunc.PyFuncModel:
+        if self.model_info is None:
+            raise DatasetError("lead_scorer_model: no model logged yet in this session")
+        return mlflow.pyfunc.load_model(self.model_info.model_uri)
 
-@contextmanager
-def _no_requirements_check() -> Iterator[None]:
-    """Without MLflow's check of the model's requirements against the installed packages,
-    when logging the model and when loading it back to validate its input example.
-
-    The pins are the installed versions themselves, so the check cannot warn; it would still
-    map every installed distribution to its modules (~1 s)."""
-    name = "warn_dependency_requirement_mismatches"
-    modules = (mlflow.utils.environment, mlflow.pyfunc)
-    checks = [getattr(module, name) for module in modules]
-    for module in modules:
-        setattr(module, name, lambda requirements: None)
-    try:
-        yield
-    finally:
-        for module, check in zip(modules, checks, strict=True):
-            setattr(module, name, check)
+    def _describe(self) -> dict[str, Any]:
+        return {"save_args": self._save_args}
 
 
 def scores_signature(model: LeadScoringModel) -> ModelSignature:
-    """The answer's columns, and no input schema: MLflow's schema checks fail a whole request
-    and cost ~5 ms on every one, so each record is checked by the model itself (a bad one gets
-    its reason alone) and the scoring server hands the parsed records straight to it."""
+    """The raw columns a request carries, and the answer's columns.
+
+    Inputs are of any type and not required: the model judges each value and each column
+    itself, so a bad value gets its record a reason (the others are scored) and a missing
+    column a 400 naming every missing one, where MLflow's own check would refuse the request.
+    """
+    params = model.processing_params
+    inputs = [params["key_column"], *raw_columns(params)]
     answer = model.answer(model.input_example)
     return ModelSignature(
+        inputs=Schema([ColSpec(AnyType(), name=col, required=False) for col in inputs]),
         outputs=Schema(
             [ColSpec(_answer_type(col), name=col, required=False) for col in answer.columns]
-        )
+        ),
     )
 
 

@@ -94,8 +94,8 @@ def validate_raw_leads(
     reasons.add(key.notna() & key.duplicated(), key_name, "repeats an earlier row", key)
 
     date_col = params["date_column"]
-    columns[date_col], bad_date, out_of_range = to_date(raw[date_col])
-    reasons.add(is_blank(raw[date_col]), date_col, "missing")
+    columns[date_col], no_date, bad_date, out_of_range = to_date(raw[date_col])
+    reasons.add(no_date, date_col, "missing")
     reasons.add(bad_date, date_col, "not an ISO 8601 date", raw[date_col])
     reasons.add(out_of_range, date_col, "out of range (years 1678 to 2261)", raw[date_col])
 
@@ -107,8 +107,7 @@ def validate_raw_leads(
     for col in interaction_columns(params):
         # float32 holds every valid count (whole, at most max_count) exactly: half the memory
         # of float64, and unlike a sparse array it is copied fast when rows are dropped.
-        numbers = _checked_number(raw[col], col, reasons, max_count=max_count)
-        columns[col] = numbers.astype("float32")
+        columns[col] = _checked_number(raw[col], col, reasons, max_count=max_count, dtype="float32")
     for col in params["flag_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons, allowed={0.0, 1.0})
     if label in raw.columns:
@@ -130,7 +129,7 @@ def validate_raw_leads(
     if bad.any():
         # A column at a time, each freed once filtered: never two copies of the valid leads.
         keep = ~bad.to_numpy()
-        columns = {name: columns.pop(name)[keep].reset_index(drop=True) for name in list(columns)}
+        columns = {name: _kept(columns.pop(name), keep) for name in list(columns)}
     valid = pd.DataFrame(columns, copy=False)
     valid[key_name] = tidy_key(valid[key_name])
     if label in valid.columns:
@@ -167,21 +166,29 @@ def _checked_number(
     reasons: Reasons,
     max_count: float | None = None,
     allowed: set[float] | None = None,
-) -> pd.Series:
+    dtype: str = "float64",
+) -> np.ndarray:
     """Numbers of a count column (whole, 0 to ``max_count``) or a flag column (``allowed``)."""
-    numbers, not_number = to_number(values)
+    x, not_number = to_number(values)
     reasons.add(not_number, col, "not a number", values)
-    x = numbers.to_numpy()
-    usable = ~np.isnan(x) & ~not_number.to_numpy()
-    with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole, as it should be
-        if allowed is None:
-            reasons.add(usable & (x < 0), col, "negative count", values)
-            whole = x % 1 == 0
-            reasons.add(usable & (x >= 0) & ~whole, col, "not a whole number", values)
-            reasons.add(usable & whole & (x > max_count), col, f"above {max_count:g}", values)
-        else:
-            reasons.add(usable & ~np.isin(x, list(allowed)), col, "not 0 or 1", values)
-    return numbers
+    usable = ~np.isnan(x) & ~not_number
+    if usable.any():  # a column of missing values (common in requests) has nothing to check
+        with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole, as it should be
+            if allowed is None:
+                reasons.add(usable & (x < 0), col, "negative count", values)
+                whole = x % 1 == 0
+                reasons.add(usable & (x >= 0) & ~whole, col, "not a whole number", values)
+                reasons.add(usable & whole & (x > max_count), col, f"above {max_count:g}", values)
+            else:
+                reasons.add(usable & ~np.isin(x, list(allowed)), col, "not 0 or 1", values)
+    return x.astype(dtype, copy=False)
+
+
+def _kept(values: pd.Series | np.ndarray, keep: np.ndarray) -> pd.Series | np.ndarray:
+    """The ``keep`` rows of a column, renumbered from 0."""
+    if isinstance(values, np.ndarray):
+        return values[keep]
+    return values[keep].reset_index(drop=True)
 
 
 def tidy_key(key: pd.Series) -> pd.Series:
@@ -265,15 +272,20 @@ def add_city_tier(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
         for tier_name, cities in params["city_tiers"].items()
         for city in cities
     }
+    aliases = params.get("city_aliases") or {}
+    default = params["default_city_tier"]
     # A few hundred distinct names among all leads: map each once.
     codes, names = pd.factorize(leads[city_col])
-    city = pd.Series(names).str.lower().str.strip(_CITY_STRIP)
-    city = city.replace(params.get("city_aliases") or {})
-    default = params["default_city_tier"]
+    tiers = [tier_of.get(_city_name(name, aliases), default) for name in names]
     # The default last: a missing city's code (-1) picks it.
-    tiers = np.append(city.map(tier_of).fillna(default).to_numpy(dtype="int8"), np.int8(default))
-    tier = pd.Series(tiers[codes], index=leads.index)
+    tier = pd.Series(np.array([*tiers, default], dtype="int8")[codes], index=leads.index)
     return leads.drop(columns=city_col).assign(city_tier=tier)
+
+
+def _city_name(name: str, aliases: dict[str, str]) -> str:
+    """A city as ``city_tiers`` names it: lower case, without quotes or spaces around it."""
+    city = name.lower().strip(_CITY_STRIP)
+    return aliases.get(city, city)
 
 
 def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:

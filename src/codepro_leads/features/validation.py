@@ -25,6 +25,10 @@ _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # and there these texts are missing too: a row gets the same verdict however its column was
 # read (a whole file, or a batch of a streamed one).
 MISSING_VALUE_TEXTS = frozenset(pa_csv.ConvertOptions().null_values)
+_MISSING_VALUE_ARRAY = pa.array(sorted(MISSING_VALUE_TEXTS), pa.string())
+
+# What pandas infers of an object column of numbers and missing values only (no text).
+_NUMBERS_ONLY = {"empty", "integer", "floating", "mixed-integer-float"}
 
 # Header names that pandas or pyarrow give CodePro's leading unnamed index column.
 _UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
@@ -120,7 +124,8 @@ def as_text(values: pd.Series) -> pd.Series:
 def as_value_text(values: pd.Series) -> pd.Series:
     """``as_text`` of a number or date column: the CSV reader's missing-value texts are NA."""
     text = as_text(values)
-    return text.mask(text.isin(MISSING_VALUE_TEXTS))
+    missing = pc.is_in(pa.array(text), value_set=_MISSING_VALUE_ARRAY)
+    return text.mask(missing.to_numpy(zero_copy_only=False))
 
 
 def is_blank(values: pd.Series) -> pd.Series:
@@ -131,28 +136,30 @@ def is_blank(values: pd.Series) -> pd.Series:
     return values.isna()
 
 
-def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Coerce to float; return (numbers, mask of present values that are not numbers)."""
-    if pd.api.types.is_bool_dtype(values):
-        values = values.astype(float)
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype(float, copy=False)
-        return numbers, pd.Series(~np.isfinite(numbers.fillna(0).to_numpy()), index=values.index)
+    if (
+        pd.api.types.is_bool_dtype(values)
+        or pd.api.types.is_numeric_dtype(values)
+        or (values.dtype == object and pd.api.types.infer_dtype(values) in _NUMBERS_ONLY)
+    ):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        return numbers, np.isinf(numbers)
     # A column holding any text: parse in Arrow (pd.to_numeric would go through Python objects).
     text = pa.array(as_value_text(values))
     is_number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
     parsed = pc.cast(pc.if_else(is_number, text, None), pa.float64())
-    numbers = pd.Series(parsed.to_numpy(zero_copy_only=False), index=values.index)
-    bad = pc.and_(pc.is_valid(text), pc.invert(is_number)).to_numpy(zero_copy_only=False)
-    return numbers, pd.Series(bad, index=values.index)
+    bad = pc.and_(pc.is_valid(text), pc.invert(is_number))
+    return parsed.to_numpy(zero_copy_only=False), bad.to_numpy(zero_copy_only=False)
 
 
-def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
     """Parse ISO 8601 dates.
 
     Returns:
-        The dates (naive, UTC when the text had an offset), the mask of present values that
-        are not dates, and the mask of dates outside what pandas can hold (1678 to 2261).
+        The dates (naive, UTC when the text had an offset), the mask of missing values, the
+        mask of present values that are not dates, and the mask of dates outside what pandas
+        can hold (1678 to 2261).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         # Typed by the reader, possibly at a coarser unit than pandas' nanoseconds.
@@ -162,14 +169,22 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         out_of_range = (stamps < _FIRST_DATE) | (stamps > _LAST_DATE)
         dates = pd.Series(np.where(out_of_range, np.datetime64("NaT"), stamps), index=values.index)
         no_date = pd.Series(False, index=values.index)
-        return dates.astype("datetime64[ns]"), no_date, pd.Series(out_of_range, index=values.index)
+        out_of_range = pd.Series(out_of_range, index=values.index)
+        return dates.astype("datetime64[ns]"), values.isna(), no_date, out_of_range
     text = as_value_text(values)
     # Times with an offset are converted to UTC; times without one are taken as they are.
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
-    failed = text.notna() & dates.isna()
-    # The year of the few values that failed: too early or too late for pandas, or no date.
-    year = pd.to_numeric(text[failed].str.extract(r"^(\d{4,})-", expand=False), errors="coerce")
-    too_far = (year < _FIRST_DATE.astype(object).year) | (year > 2261)
-    out_of_range = pd.Series(False, index=values.index)
-    out_of_range[too_far.index[too_far.to_numpy(dtype=bool, na_value=False)]] = True
-    return dates, failed & ~out_of_range, out_of_range
+    failed = (text.notna() & dates.isna()).to_numpy()
+    out_of_range = np.zeros(len(text), dtype=bool)
+    if failed.any():
+        # The year of the few values that failed: too early or too late for pandas, or no date.
+        found = text[failed].str.extract(r"^(\d{4,})-", expand=False)
+        year = pd.to_numeric(found, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        out_of_range[failed] = (year < _FIRST_DATE.astype(object).year) | (year > 2261)
+    index = values.index
+    return (
+        dates,
+        text.isna(),
+        pd.Series(failed & ~out_of_range, index=index),
+        pd.Series(out_of_range, index=index),
+    )

@@ -93,10 +93,6 @@ class DriftReference:
             unseen=self._unseen_counts(leads),
         )
 
-    def psi(self, encoder: LeadEncoder, leads: pd.DataFrame) -> dict[str, float]:
-        """PSI per feature: categorical levels after rare-level grouping, numbers in bins."""
-        return self.psi_of(self.counts(encoder, leads))
-
     def psi_of(self, counts: DriftCounts) -> dict[str, float]:
         """PSI per feature of counted leads (see ``counts``)."""
         result = {}
@@ -108,10 +104,6 @@ class DriftReference:
             actual = [_share(counts.levels[col].get(level, 0), counts.leads) for level in levels]
             result[col] = population_stability_index([shares[level] for level in levels], actual)
         return result
-
-    def unseen_share(self, leads: pd.DataFrame) -> dict[str, float]:
-        """Share of leads whose raw level was never seen in training, per categorical column."""
-        return self.unseen_share_of(DriftCounts(len(leads), unseen=self._unseen_counts(leads)))
 
     def _unseen_counts(self, leads: pd.DataFrame) -> dict[str, int]:
         counts = {}

@@ -196,7 +196,7 @@ def build_scorer(
 ) -> LeadScorer:
     """Assemble the scorer: its junk threshold, chosen on validation leads (never test; their
     raw scores ``validation_raw``), and the training distributions that drift monitoring
-    compares new leads with. Its contribution tables start building in the background."""
+    compares new leads with."""
     from codepro_leads.scoring import evaluation
     from codepro_leads.scoring.drift import DriftReference
     from codepro_leads.scoring.scorer import LeadScorer
@@ -216,7 +216,7 @@ def build_scorer(
         100 * junk_share,
     )
     reference = DriftReference.fit(encoder, train, junk_share)
-    scorer = LeadScorer(
+    return LeadScorer(
         encoder,
         model,
         calibrator,
@@ -225,9 +225,6 @@ def build_scorer(
         reference=reference,
         top_factors=params["top_factors"],
     )
-    # The logged model carries them (package_model): built while the scorer is judged.
-    scorer.build_contribution_tables_ahead()
-    return scorer
 
 
 def evaluate_scorer(

@@ -98,9 +98,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.package_model,
-                # After the champion comparison (its card records it): the contribution tables
-                # the model carries, which build_scorer starts, build in the background while
-                # the scorer is evaluated and compared.
+                # After the champion comparison: its card records it.
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
