@@ -4,7 +4,7 @@ Saving takes an iterable of batches, each a dict ``{output name: frame}`` with a
 every store and file, and optionally ``summary`` (any object: the run's totals so far, say).
 Every batch goes into the stores' open transactions (``UpsertTableDataset.transaction``) and
 is appended to the files, each written to a temporary beside its final name
-(``atomic.atomic_path``). When the iterable is exhausted the files are closed, the stores
+(``atomic.atomic_target``). When the iterable is exhausted the files are closed, the stores
 commit, and only then is every file renamed to its name. If the batches raise (a failed row
 accounting, say) or a store fails, the stores roll back and the temporaries are removed; a
 process that dies leaves at most a hidden temporary: a reader sees all of the run or none.
@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from kedro.io import AbstractDataset, DatasetError, Version
 from kedro.io.core import generate_timestamp, get_protocol_and_path
 
-from codepro_leads.datasets.atomic import atomic_path
+from codepro_leads.datasets.atomic import atomic_target
 from codepro_leads.errors import UserFacingError
 
 SUMMARY = "summary"
@@ -194,7 +194,8 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         with ExitStack() as stack:
             targets = self._targets()
             temporaries = {
-                name: stack.enter_context(atomic_path(path)) for name, (_, path) in targets.items()
+                name: stack.enter_context(atomic_target(fs, path))
+                for name, (fs, path) in targets.items()
             }
             appends = {
                 name: stack.enter_context(store.transaction())
@@ -202,7 +203,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
             }
             sinks = {}
             for name, (fs, path) in targets.items():
-                stream = stack.enter_context(fs.open(str(temporaries[name]), "wb"))
+                stream = stack.enter_context(fs.open(temporaries[name], "wb"))
                 sinks[name] = _SINKS[posixpath.splitext(path)[1]](stream, path)
                 stack.callback(sinks[name].close)  # the writer before its file
             for batch in data:
