@@ -44,14 +44,21 @@ def _one_line(exc: BaseException) -> str | None:
     return None
 
 
-def _run(**kwargs: Any) -> Any:
+@contextmanager
+def _errors_in_one_line() -> Iterator[None]:
+    """A problem a user can act on ends the command in one line."""
     try:
-        return kedro_run.callback(**kwargs)
+        yield
     except Exception as exc:
         message = _one_line(exc)
         if message is None:
             raise
         raise click.ClickException(message) from None
+
+
+def _run(**kwargs: Any) -> Any:
+    with _errors_in_one_line():
+        return kedro_run.callback(**kwargs)
 
 
 @click.group(name="codepro_leads")
@@ -62,18 +69,6 @@ def cli() -> None:
 cli.add_command(
     click.Command(name="run", params=kedro_run.params, callback=_run, help=kedro_run.help)
 )
-
-
-@contextmanager
-def _errors_in_one_line() -> Iterator[None]:
-    """A problem a user can act on ends the command in one line, as in ``run``."""
-    try:
-        yield
-    except Exception as exc:
-        message = _one_line(exc)
-        if message is None:
-            raise
-        raise click.ClickException(message) from None
 
 
 def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import mlflow
 import pandas as pd
@@ -35,6 +36,7 @@ from codepro_leads.datasets.alias_history import AliasHistoryDataset, current_us
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ModelRegistryError(UserFacingError, RuntimeError):
@@ -42,16 +44,9 @@ class ModelRegistryError(UserFacingError, RuntimeError):
     unlike an absent model, never a reason to carry on as if there were none."""
 
 
-# What "not found" looks like in MLflow 3.17 (SQLAlchemy store, e.g. SQLite; a tracking server
-# relays the same codes):
-# - no registered model of that name: RESOURCE_DOES_NOT_EXIST,
-#   "Registered Model with name=<name> not found";
-# - no such version: RESOURCE_DOES_NOT_EXIST, "Model Version (name=<name>, version=<n>) not found";
-# - the model exists but no version has the alias: INVALID_PARAMETER_VALUE,
-#   "Registered model alias <alias> not found." (that code also means a malformed request, so
-#   the message is checked too; a tracking server prefixes it with the code).
-# Anything else, e.g. a locked SQLite file (TEMPORARILY_UNAVAILABLE, "(sqlite3.OperationalError)
-# database is locked") or an unreachable server, is a registry failure.
+# MLflow says "not found" with RESOURCE_DOES_NOT_EXIST (no such model, version or run), and a
+# missing alias with INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
+# message check. Anything else (a locked SQLite file, an unreachable server) is a failure.
 def _is_not_found(error: MlflowException) -> bool:
     if error.error_code == "RESOURCE_DOES_NOT_EXIST":
         return True
@@ -72,15 +67,22 @@ def _registry_error(client: MlflowClient, doing: str, error: BaseException) -> M
     )
 
 
-def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
-    """The version of ``name`` holding ``alias``; None when there is no such model or alias.
-    Any other registry error stops the run (ModelRegistryError)."""
+def _unless_not_found(
+    client: MlflowClient, doing: str, call: Callable[..., T], *args: Any
+) -> T | None:
+    """``call(*args)``, None when what it looks up does not exist; other errors stop the run."""
     try:
-        return client.get_model_version_by_alias(name, alias)
+        return call(*args)
     except MlflowException as error:
         if _is_not_found(error):
             return None
-        raise _registry_error(client, f"looking up {name}@{alias}", error) from error
+        raise _registry_error(client, doing, error) from error
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version of ``name`` holding ``alias``; None when there is no such model or alias."""
+    doing = f"looking up {name}@{alias}"
+    return _unless_not_found(client, doing, client.get_model_version_by_alias, name, alias)
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,10 @@ class RegisteredModel:
 class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
-    With ``optional: true`` an absent model or alias loads as None (the very first training run
-    has no champion to beat); otherwise it stops the run with one clear line. Any other registry
-    failure, or a version whose files cannot be loaded, stops the run with one clear line
-    (``ModelRegistryError``): it is never mistaken for "no model".
-
-    ``load_args`` go to ``mlflow.pyfunc.load_model``. Requirements the installed packages do
-    not satisfy are logged as a warning unless ``suppress_warnings`` is given.
+    An absent model or alias stops the run with one line, or loads as None with
+    ``optional: true`` (the first training run has no champion). Any other registry failure
+    is a ``ModelRegistryError``, never "no model". ``load_args`` go to
+    ``mlflow.pyfunc.load_model``; unmet requirements are logged unless ``suppress_warnings``.
     """
 
     def __init__(
@@ -120,20 +119,19 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         self._optional = optional
         self.metadata = metadata
 
-    def _find(self, client: MlflowClient) -> ModelVersion | None:
-        if self._version is None:
-            return version_by_alias(client, self._model_name, self._alias)
-        try:
-            return client.get_model_version(self._model_name, self._version)
-        except MlflowException as error:
-            if _is_not_found(error):
-                return None
-            doing = f"looking up version {self._version} of {self._model_name}"
-            raise _registry_error(client, doing, error) from error
-
     def load(self) -> RegisteredModel | None:
         client = MlflowClient()
-        found = self._find(client)
+        found = (
+            version_by_alias(client, self._model_name, self._alias)
+            if self._version is None
+            else _unless_not_found(
+                client,
+                f"looking up version {self._version} of {self._model_name}",
+                client.get_model_version,
+                self._model_name,
+                self._version,
+            )
+        )
         if found is None:
             if self._optional:
                 return None
@@ -202,7 +200,32 @@ def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
 
-class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
+class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
+    """Moves aliases of ``model_name``; write-only. Each move goes to the alias history when
+    the dataset has the score store's credentials."""
+
+    def __init__(
+        self,
+        model_name: str,
+        history_credentials: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._model_name = model_name
+        self._history = AliasHistoryDataset(history_credentials) if history_credentials else None
+        self.metadata = metadata
+
+    def _record(self, row: dict[str, Any]) -> None:
+        if self._history:
+            self._history.save(pd.DataFrame([row]))
+
+    def load(self) -> None:
+        raise DatasetError(f"{type(self).__name__} is write-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name}
+
+
+class ModelAliasDataset(_AliasMoveDataset):
     """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
     of ``model_name`` that this pipeline run registered. Saving only records it: ``commit``
     moves the alias, ``fail`` marks the version as failed. ``PromotionHook`` binds the dataset
@@ -214,18 +237,8 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
     """
 
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
-
-    def __init__(
-        self,
-        model_name: str,
-        history_credentials: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        self._model_name = model_name
-        self._history = _history(history_credentials)
-        self.metadata = metadata
-        self._run: _TrainingRun | None = None
-        self._pending: tuple[int, dict[str, Any]] | None = None
+    _run: _TrainingRun | None = None
+    _pending: tuple[int, dict[str, Any]] | None = None
 
     def begin(self, run_id: str, tracking_uri: str, registry_uri: str) -> None:
         """Bind to the MLflow run of the pipeline run that is starting."""
@@ -300,23 +313,18 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             client.log_dict(run.run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
-        if self._history is not None:
-            self._history.save(
-                pd.DataFrame(
-                    [
-                        history_row(
-                            self._model_name,
-                            decision["alias"],
-                            str(version),
-                            None if previous is None else str(previous.version),
-                            action="training",
-                            reason=decision["reason"],
-                            changed_by=current_user(),
-                            run_id=run.run_id,
-                        )
-                    ]
-                )
+        self._record(
+            history_row(
+                self._model_name,
+                decision["alias"],
+                str(version),
+                None if previous is None else str(previous.version),
+                action="training",
+                reason=decision["reason"],
+                changed_by=current_user(),
+                run_id=run.run_id,
             )
+        )
         logger.info(
             "%s version %d -> @%s: %s",
             self._model_name,
@@ -348,16 +356,6 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
                 first_line(registry_error),
             )
 
-    def load(self) -> None:
-        raise DatasetError("ModelAliasDataset is write-only")
-
-    def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name}
-
-
-def _history(credentials: dict[str, Any] | None) -> AliasHistoryDataset | None:
-    return None if credentials is None else AliasHistoryDataset(credentials=credentials)
-
 
 class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
     """Every version of ``model_name``, one row each (oldest first): ``version``, ``run_id``,
@@ -381,7 +379,11 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
                     aliases.setdefault(str(version), []).append(alias)
             rows = []
             for version in sorted(found, key=lambda v: int(v.version)):
-                metrics = _run_metrics(client, version.run_id)
+                # The latest value of each metric of the run; none when it was deleted.
+                run = version.run_id and _unless_not_found(
+                    client, f"reading run {version.run_id}", client.get_run, version.run_id
+                )
+                metrics = run.data.metrics if run else {}
                 rows.append(
                     {
                         "version": str(version.version),
@@ -403,19 +405,7 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
         return {"model_name": self._model_name}
 
 
-def _run_metrics(client: MlflowClient, run_id: str | None) -> dict[str, float]:
-    """The latest value of each metric of a run; none when the run was deleted."""
-    if not run_id:
-        return {}
-    try:
-        return dict(client.get_run(run_id).data.metrics)
-    except MlflowException as error:
-        if _is_not_found(error):
-            return {}
-        raise
-
-
-class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
+class ChampionChangeDataset(_AliasMoveDataset):
     """A change of ``champion`` made by hand: saving ``{"version", "expected_champion",
     "action", "reason"}`` moves the alias to ``version`` at once, tags that version with
     ``promotion`` (the reason), ``promoted_by``, ``promoted_at``, ``promotion_action`` and
@@ -425,16 +415,6 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
     passed. Optimistic concurrency: if the champion is no longer ``expected_champion`` (another
     change happened since the checks), nothing moves and the save fails with one line.
     """
-
-    def __init__(
-        self,
-        model_name: str,
-        history_credentials: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        self._model_name = model_name
-        self._history = _history(history_credentials)
-        self.metadata = metadata
 
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
@@ -468,8 +448,7 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
                 client.set_model_version_tag(self._model_name, version, key, value)
         except MlflowException as error:
             raise _registry_error(client, f"moving champion to v{version}", error) from error
-        if self._history is not None:
-            self._history.save(pd.DataFrame([row]))
+        self._record(row)
         logger.info(
             "%s: @champion %s -> v%s by %s (%s: %s)",
             self._model_name,
@@ -479,9 +458,3 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
             change["action"],
             change["reason"],
         )
-
-    def load(self) -> None:
-        raise DatasetError("ChampionChangeDataset is write-only")
-
-    def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name}

@@ -21,6 +21,18 @@ if TYPE_CHECKING:  # the node only reads what the catalog loaded; no MLflow impo
 logger = logging.getLogger(__name__)
 
 
+def below_quality_floor(test_metrics: dict[str, Any], floor: dict[str, float]) -> list[str]:
+    """Each way ``test_metrics`` (``test_<name>``: value) fail the quality floor, as text."""
+    failed = []
+    for name, minimum in floor.items():
+        value = test_metrics.get(f"test_{name}")
+        if value is None or pd.isna(value):
+            failed.append(f"no test {name}")
+        elif value < minimum:
+            failed.append(f"{name} {value:.4f} < {minimum}")
+    return failed
+
+
 def compare_with_champion(
     champion: RegisteredModel | None,
     candidate: LeadScorer,
@@ -107,13 +119,10 @@ def decide_promotion(
     compared, it is not promoted). Otherwise, when no comparison is possible, the quality floor
     alone decides, and the reason says so.
     """
-    floor = params["quality_floor"]
-    measured = {name: metric_value(test_metrics[f"test_{name}"]) for name in floor}
-    failed = [
-        f"{name} {measured[name]:.4f} < {minimum}"
-        for name, minimum in floor.items()
-        if measured[name] < minimum
-    ]
+    failed = below_quality_floor(
+        {name: metric_value(metric) for name, metric in test_metrics.items()},
+        params["quality_floor"],
+    )
     version = comparison["champion_version"]
     same_data = comparison["champion_data_sha256"] == model_card["training_data"]["sha256"]
     tolerance = 0.0 if same_data else params["registry"]["tolerance"]
