@@ -33,7 +33,7 @@ from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
 
 from codepro_leads.errors import LeadDataError
-from codepro_leads.features.raw_csv import MAX_FIELD_CHARS, _check_header, read_raw_leads
+from codepro_leads.features.raw_csv import MAX_FIELD_CHARS, check_header, read_raw_leads
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class LeadBatches:
                 read_options=self._read_options(),
                 convert_options=pa_csv.ConvertOptions(column_types=types),
             )
-            _check_header(reader.schema.names, self.name)
+            check_header(reader.schema.names, self.name)
             if any(pa.types.is_binary(field.type) for field in reader.schema):
                 raise _NotStreamable("bytes that are not valid text")
             yield from reader
