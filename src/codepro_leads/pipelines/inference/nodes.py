@@ -46,8 +46,8 @@ CHAMPION, SHADOW = "champion", "shadow"
 LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
 # The score table's columns: factors are JSON lists whatever their number.
 STORE_COLUMNS = [
-    *("lead_id", "model_version", "role", "created_date", "probability", "score", "grade"),
-    *("is_junk", "up_factors", "down_factors", "scored_at"),
+    *("lead_id", "model_version", "role", "created_date"),
+    *("probability", "score", "grade", "is_junk", "up_factors", "down_factors", "scored_at"),
 ]
 
 
