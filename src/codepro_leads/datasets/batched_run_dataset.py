@@ -1,23 +1,14 @@
 """The outputs of a streamed run, saved batch by batch as one all-or-nothing unit.
 
-Saving takes an iterable of batches, each a dict ``{output name: frame}`` with a frame for
-every store and file, and optionally ``summary`` (any object: the run's totals so far, say).
-Every batch goes into the stores' open transactions (``UpsertTableDataset.transaction``) and
-is appended to the files, each written to a temporary beside its final name
-(``atomic.atomic_target``). When the iterable is exhausted the files are closed, the stores
-commit, and only then is every file renamed to its name. If the batches raise (a failed row
-accounting, say) or a store fails, the stores roll back and the temporaries are removed; a
-process that dies leaves at most a hidden temporary: a reader sees all of the run or none.
-One batch is held at a time, in the caller's thread.
+Saving takes an iterable of batches, each ``{output name: frame}`` for every store and file,
+plus an optional ``summary`` (the run's totals so far). Every batch goes into the stores' open
+transactions and is appended to each file's temporary (``atomic.atomic_target``); once the
+iterable is exhausted the stores commit, and only then are the files renamed into place. If
+anything raises, the stores roll back and the temporaries go: a reader sees all or none.
 
-Loading gives the ``summary`` of the last batch saved, kept in memory as a MemoryDataset keeps
-its data: a node that takes this dataset runs once every batch is stored, on the run's totals.
-
-Files: ``.parquet`` is written with Arrow's ``ParquetWriter`` (the first batch fixes the
-schema), ``.csv`` with Arrow's CSV writer (one header), through fsspec. With
-``versioned: true`` each file goes to Kedro's versioned path
-``<filepath>/<save version>/<file name>``, like a versioned ``pandas.ParquetDataset``, which
-therefore loads it by name.
+Loading gives the last batch's ``summary``, kept in memory like a MemoryDataset's data.
+Files: ``.parquet`` (the first batch with rows fixes the schema) or ``.csv``, through fsspec;
+with ``versioned: true`` at Kedro's ``<filepath>/<save version>/<file name>``.
 """
 
 from __future__ import annotations
@@ -122,10 +113,9 @@ class _CsvSink:
         self._written = True
 
     def finish(self) -> None:
-        pass
+        """Nothing to close: each batch is one append."""
 
-    def close(self) -> None:
-        pass
+    close = finish
 
 
 def _whole_seconds(table: pa.Table) -> pa.Table:

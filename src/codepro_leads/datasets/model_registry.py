@@ -1,16 +1,6 @@
-"""Datasets around the MLflow model registry, so no node calls MLflow itself.
-
-- ``RegisteredModelDataset``: a registered model by alias (champion) or version; optional.
-- ``ModelAliasDataset``: saving a promotion decision records it for the version the current
-  run registered; ``PromotionHook`` applies it (moves the alias) only once the whole run has
-  succeeded, and tags the version as failed otherwise (kedro-mlflow cannot set aliases).
-- ``RegisteredVersionsDataset``: every version of a model with its aliases, tags and the test
-  metrics of the run that registered it (read-only).
-- ``ChampionChangeDataset``: saving a change made by hand (promote, rollback) moves
-  ``champion`` at once, with who, why and when as tags.
-
-Every alias move is appended to the alias history (``alias_history.AliasHistoryDataset``) when
-the dataset is given the score store's credentials.
+"""Datasets around the MLflow model registry (kedro-mlflow cannot set aliases), so no node
+calls MLflow itself: a registered model by alias or version, every version with its metrics,
+a training run's promotion decision and a champion change made by hand.
 """
 
 from __future__ import annotations
@@ -196,6 +186,11 @@ class _TrainingRun:
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
 
 
+def _champion(client: MlflowClient, model_name: str) -> str | None:
+    found = version_by_alias(client, model_name, "champion")
+    return None if found is None else str(found.version)
+
+
 def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
@@ -227,13 +222,9 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
 
 class ModelAliasDataset(_AliasMoveDataset):
     """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
-    of ``model_name`` that this pipeline run registered. Saving only records it: ``commit``
-    moves the alias, ``fail`` marks the version as failed. ``PromotionHook`` binds the dataset
-    to the run (``begin``) and calls one of them when the run ends, so an alias moves only
-    after every other output of the run is saved.
-
-    The pending decision lives in this object, i.e. in one session's catalog: it never leaks
-    into another run.
+    this pipeline run registered. Saving only records it (in this object: one session's
+    catalog); ``PromotionHook`` binds the dataset to the run (``begin``) and, when the run
+    ends, calls ``commit`` (move the alias) or ``fail`` (tag the version as failed).
     """
 
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
@@ -270,21 +261,16 @@ class ModelAliasDataset(_AliasMoveDataset):
         )
 
     def commit(self) -> dict[str, Any] | None:
-        """Apply the pending decision, if any; returns it as applied.
-
-        Optimistic concurrency: a decision to replace champion vX holds only if vX is still the
-        champion. If another run moved the alias meanwhile, this version becomes challenger
-        instead (it was never compared with the new champion). MLflow has no compare-and-set
-        for aliases, so two commits within the same instant can still both pass the check.
-        """
+        """Apply the pending decision, if any; returns it as applied. Replacing champion vX
+        holds only if vX is still the champion, else this version becomes challenger (MLflow
+        has no compare-and-set for aliases: two commits in the same instant both pass)."""
         if self._pending is None:
             return None
         version, decision = self._pending
         self._pending = None
         run, client = self._run, self._run.client()
         if decision["alias"] == "champion":
-            current = version_by_alias(client, self._model_name, "champion")
-            now = None if current is None else str(current.version)
+            now = _champion(client, self._model_name)
             if now != decision["champion_version"]:
                 moved = f"{_name(decision['champion_version'])} -> {_name(now)}"
                 decision = {
@@ -406,21 +392,16 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
 
 
 class ChampionChangeDataset(_AliasMoveDataset):
-    """A change of ``champion`` made by hand: saving ``{"version", "expected_champion",
-    "action", "reason"}`` moves the alias to ``version`` at once, tags that version with
-    ``promotion`` (the reason), ``promoted_by``, ``promoted_at``, ``promotion_action`` and
-    ``previous_champion``, and appends the change to the alias history.
-
-    Saved by the last node of the promote and rollback pipelines, i.e. once every check has
-    passed. Optimistic concurrency: if the champion is no longer ``expected_champion`` (another
-    change happened since the checks), nothing moves and the save fails with one line.
+    """A change of ``champion`` made by hand (promote, rollback): saving ``{"version",
+    "expected_champion", "action", "reason"}`` moves the alias at once and tags the version
+    with who, why and when; if the champion is no longer ``expected_champion``, nothing moves
+    and the save fails with one line.
     """
 
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
-        current = version_by_alias(client, self._model_name, "champion")
-        now = None if current is None else str(current.version)
+        now = _champion(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
                 f"{self._model_name}: the champion changed while checking "
