@@ -1,8 +1,5 @@
-"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line; and the
-champion's audit trail: ``promote`` and ``rollback`` (the pipelines of those names, with a
-reason that may hold commas) and ``alias-history``.
-
-Kedro picks up ``cli`` from this module and lets it override its built-in commands.
+"""Project CLI (overrides Kedro's): ``run``, where a problem with its inputs ends in one clear
+line, and the champion's audit trail: ``promote``, ``rollback`` and ``alias-history``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``.
-
-Rows are only ever added (each has its own ``event_id``), by the training run's automatic
-promotion, by ``kedro run --pipelines promote`` and by ``kedro run --pipelines rollback``. The
-table lives in the score store, so it is queryable with SQL beside the scores, by the app, and
-with ``kedro alias-history``.
+"""The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``
+(training, promote, rollback), only ever added, in the score store beside the scores.
 """
 
 from __future__ import annotations
@@ -64,15 +60,8 @@ def history_row(
 
 
 class AliasHistoryDataset(UpsertTableDataset):
-    """``alias_history`` in the score store. Loading gives every row, oldest first; saving adds
-    rows (new event ids: nothing is ever replaced).
-
-    Catalog::
-
-        alias_history:
-          type: codepro_leads.datasets.alias_history.AliasHistoryDataset
-          credentials: {con: ${globals:lead_scores_db_url}}
-    """
+    """``alias_history`` in the score store (``credentials: {con: <database URL>}``). Loading
+    gives every row, oldest first; saving adds rows (new event ids: nothing is replaced)."""
 
     def __init__(self, credentials: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
         super().__init__(

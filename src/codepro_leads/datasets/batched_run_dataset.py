@@ -133,16 +133,8 @@ _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
 
 
 class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
-    """Catalog::
-
-        inference_outputs:
-          type: codepro_leads.datasets.BatchedRunDataset
-          stores: {scored_leads_table: <an UpsertTableDataset's configuration>}
-          files: {scored_leads: {filepath: data/07_model_output/scored_leads.parquet}, ...}
-          versioned: true
-
-    Each file is loaded by its own catalog entry.
-    """
+    """``stores``: ``{name: <an UpsertTableDataset's configuration>}``; ``files``: ``{name:
+    {filepath: ...}}``, each loaded by its own catalog entry; ``versioned`` as usual."""
 
     def __init__(
         self,

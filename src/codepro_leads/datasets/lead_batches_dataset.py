@@ -69,13 +69,8 @@ class LeadBatches:
         text_columns: list[str] | tuple[str, ...] = (),
         number_columns: list[str] | tuple[str, ...] = (),
     ) -> Iterator[pd.DataFrame]:
-        """Raw frames of at most ``rows`` rows, in file order, each indexed from 0.
-
-        ``text_columns`` are read as text, ``number_columns`` as floats (as a whole-file read
-        types a number column with a missing value); a value that is not one is no error
-        here: its column is read as text from the row the stream had reached, so validation
-        rejects that row.
-        """
+        """Raw frames of at most ``rows`` rows, in file order, each indexed from 0, with
+        ``text_columns`` read as text and ``number_columns`` as floats (see the module)."""
         if rows < 1:
             raise DatasetError(f"batch size must be at least 1 row, not {rows}")
         try:

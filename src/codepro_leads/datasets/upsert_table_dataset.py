@@ -67,11 +67,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
           key_columns: [lead_id, model_version]
           credentials: {con: sqlite:////abs/path/lead_scores.db}
 
-    Column types: text, integer, float, boolean, timestamp. Text columns store any value as its
-    text (keys that are numbers in one batch and strings in the next stay one key space).
-    ``lock_timeout_s``: how long a save waits for another run's save of the same database.
-    ``added_columns``: columns a table stored by an older version may lack, with the value
-    its existing rows get (``{role: champion}``): added with ``ALTER TABLE`` on the first save.
+    Text columns store any value as its text (keys 7 and "7" are one lead). ``lock_timeout_s``:
+    how long a save waits for another run's. ``added_columns``: columns an older table may lack,
+    with the value its rows get (``{role: champion}``), added on the first save.
     """
 
     def __init__(

@@ -1,8 +1,5 @@
-"""The promotion gate: the candidate against the quality floor and against the current champion,
-both judged on test leads that neither model was fitted on.
-
-The decision only records what should happen; ``ModelAliasDataset`` and ``PromotionHook`` move
-the alias once the whole training run has succeeded.
+"""The promotion gate: the candidate against the quality floor and against the current champion
+on test leads neither model was fitted on. ``ModelAliasDataset`` applies the decision.
 """
 
 from __future__ import annotations
@@ -39,14 +36,9 @@ def compare_with_champion(
     test: pd.DataFrame,
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """AUC of the candidate scorer and of the current champion on the candidate's test leads
-    created after the champion's fitting window (``training_data.fit_until``).
-
-    The candidate never fits on its test leads and the champion never saw leads created after
-    its window, so neither model trained on these. When there are too few of them (fewer than
-    ``registry.min_comparison_leads``, or a single class), ``not_compared`` says why and no AUC
-    is given. The rows used are recorded: their count and first and last creation date.
-    """
+    """AUC of the candidate and of the champion on the test leads created after the champion's
+    fitting window (``training_data.fit_until``), with the rows used; with too few of them
+    (or one class), ``not_compared`` says why."""
     date, label = params["columns"]["date"], params["columns"]["label"]
     comparison = {
         "champion_version": None,
@@ -110,15 +102,9 @@ def decide_promotion(
     model_card: dict[str, Any],
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """Champion only if the candidate passes the quality floor (test metrics) and is not worse
-    than the champion, on leads neither trained on, by more than the tolerance; otherwise
-    challenger. Returns the alias, the reason and the comparison it rests on.
-
-    Retrained on the very data the champion was trained on, the candidate must be strictly
-    better: an identical rerun is no reason to move the alias (and, when the two cannot be
-    compared, it is not promoted). Otherwise, when no comparison is possible, the quality floor
-    alone decides, and the reason says so.
-    """
+    """Champion only if the candidate passes the quality floor and is not worse than the
+    champion by more than the tolerance (strictly better when retrained on the same data;
+    when not compared, the floor alone decides, except on the same data); else challenger."""
     failed = below_quality_floor(
         {name: metric_value(metric) for name, metric in test_metrics.items()},
         params["quality_floor"],
