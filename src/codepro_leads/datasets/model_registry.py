@@ -174,18 +174,6 @@ def _warn_of_mismatches(uri: str, requirements: Path) -> None:
         logger.warning("%s was logged with other packages: %s", uri, ", ".join(mismatches))
 
 
-@dataclass(frozen=True)
-class _TrainingRun:
-    """The MLflow run a pipeline run logs to, and the stores it uses."""
-
-    run_id: str
-    tracking_uri: str
-    registry_uri: str
-
-    def client(self) -> MlflowClient:
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
-
-
 def _champion(client: MlflowClient, model_name: str) -> str | None:
     found = version_by_alias(client, model_name, "champion")
     return None if found is None else str(found.version)
@@ -228,29 +216,30 @@ class ModelAliasDataset(_AliasMoveDataset):
     """
 
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
-    _run: _TrainingRun | None = None
+    _run_id: str | None = None  # the MLflow run of the pipeline run, and its stores' client
+    _client: MlflowClient
     _pending: tuple[int, dict[str, Any]] | None = None
 
     def begin(self, run_id: str, tracking_uri: str, registry_uri: str) -> None:
         """Bind to the MLflow run of the pipeline run that is starting."""
-        self._run = _TrainingRun(run_id, tracking_uri, registry_uri)
+        self._run_id, self._client = run_id, MlflowClient(tracking_uri, registry_uri)
         self._pending = None
 
-    def _registered_versions(self, client: MlflowClient) -> list[int]:
-        found = client.search_model_versions(
-            f"name='{self._model_name}' and run_id='{self._run.run_id}'"
+    def _registered_versions(self) -> list[int]:
+        found = self._client.search_model_versions(
+            f"name='{self._model_name}' and run_id='{self._run_id}'"
         )
         return sorted(int(v.version) for v in found)
 
     def save(self, decision: dict[str, Any]) -> None:
-        if self._run is None:
+        if self._run_id is None:
             raise DatasetError(
                 f"no MLflow run to promote {self._model_name} from: are PromotionHook and "
                 "kedro-mlflow tracking this pipeline?"
             )
-        versions = self._registered_versions(self._run.client())
+        versions = self._registered_versions()
         if not versions:
-            raise DatasetError(f"run {self._run.run_id} registered no {self._model_name!r} model")
+            raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
         logger.info(
             "%s version %d: @%s once the run has succeeded (%s)",
@@ -268,7 +257,7 @@ class ModelAliasDataset(_AliasMoveDataset):
             return None
         version, decision = self._pending
         self._pending = None
-        run, client = self._run, self._run.client()
+        run_id, client = self._run_id, self._client
         if decision["alias"] == "champion":
             now = _champion(client, self._model_name)
             if now != decision["champion_version"]:
@@ -295,8 +284,8 @@ class ModelAliasDataset(_AliasMoveDataset):
             client.set_registered_model_alias(self._model_name, decision["alias"], version)
             for key, value in {"promotion": decision["reason"], **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
-            client.log_batch(run.run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
-            client.log_dict(run.run_id, {"model_version": version, **decision}, "promotion.json")
+            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
+            client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
         self._record(
@@ -308,7 +297,7 @@ class ModelAliasDataset(_AliasMoveDataset):
                 action="training",
                 reason=decision["reason"],
                 changed_by=current_user(),
-                run_id=run.run_id,
+                run_id=run_id,
             )
         )
         logger.info(
@@ -324,16 +313,16 @@ class ModelAliasDataset(_AliasMoveDataset):
         """The run failed: drop the pending decision, set no alias, and tag the versions the
         run registered (and the run) as failed."""
         self._pending = None
-        if self._run is None:
+        if self._run_id is None:
             return
-        run, client = self._run, self._run.client()
+        client = self._client
         reason = f"not promoted: the training run failed ({type(error).__name__})"
         try:
-            for version in self._registered_versions(client):
+            for version in self._registered_versions():
                 client.set_model_version_tag(self._model_name, version, "run_status", "failed")
                 client.set_model_version_tag(self._model_name, version, "promotion", reason)
                 logger.info("%s version %d: %s", self._model_name, version, reason)
-            client.set_tag(run.run_id, "promotion_reason", reason)
+            client.set_tag(self._run_id, "promotion_reason", reason)
         except MlflowException as registry_error:
             # The run's own error is the one to report; this one only costs the tags.
             logger.warning(
