@@ -174,7 +174,6 @@ def _load_run_json(client: Any, run_id: str, path: str) -> dict[str, Any]:
     """A JSON artifact of the run; empty when the run never logged it (it failed before)."""
     with tempfile.TemporaryDirectory() as folder:
         try:
-            local = client.download_artifacts(run_id, path, folder)
+            return json.loads(Path(client.download_artifacts(run_id, path, folder)).read_text())
         except (MlflowException, OSError):
             return {}
-        return json.loads(Path(local).read_text())

@@ -28,12 +28,6 @@ COLUMNS = {
 }
 
 
-def current_user() -> str:
-    """Who is changing an alias: CODEPRO_USER when set (e.g. by a scheduler acting for
-    someone), else the operating-system user."""
-    return os.environ.get("CODEPRO_USER") or getpass.getuser()
-
-
 def history_row(
     model_name: str,
     alias: str,
@@ -41,10 +35,10 @@ def history_row(
     previous: str | None,
     action: str,
     reason: str,
-    changed_by: str,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    """One history row, stamped with a new id and the current UTC time."""
+    """One history row, stamped with a new id, the current UTC time and who made the change:
+    CODEPRO_USER when set (a scheduler acting for someone), else the operating-system user."""
     return {
         "event_id": uuid.uuid4().hex,
         "changed_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
@@ -53,7 +47,7 @@ def history_row(
         "model_version": str(version),
         "previous_version": None if previous is None else str(previous),
         "action": action,
-        "changed_by": changed_by,
+        "changed_by": os.environ.get("CODEPRO_USER") or getpass.getuser(),
         "reason": reason,
         "run_id": run_id,
     }

@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from packaging.requirements import InvalidRequirement, Requirement
 
-from codepro_leads.datasets.alias_history import AliasHistoryDataset, current_user, history_row
+from codepro_leads.datasets.alias_history import AliasHistoryDataset, history_row
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
@@ -296,7 +296,6 @@ class ModelAliasDataset(_AliasMoveDataset):
                 None if previous is None else str(previous.version),
                 action="training",
                 reason=decision["reason"],
-                changed_by=current_user(),
                 run_id=run_id,
             )
         )
@@ -403,7 +402,6 @@ class ChampionChangeDataset(_AliasMoveDataset):
             now,
             action=change["action"],
             reason=change["reason"],
-            changed_by=current_user(),
         )
         tags = {
             "promotion": change["reason"],

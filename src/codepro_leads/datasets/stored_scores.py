@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
-from sqlalchemy import column, inspect, literal, select, table
+from sqlalchemy import MetaData, Table, inspect, literal, select
 from sqlalchemy.engine import Engine
 
 from codepro_leads.store_urls import store_engine
@@ -31,15 +31,9 @@ class StoredScores:
         """The stored rows of these keys, one query per ``batch_size`` keys."""
         frames = []
         with engine.connect() as conn:
-            inspector = inspect(conn)
-            if inspector.has_table(self._table_name):
-                stored = {col["name"] for col in inspector.get_columns(self._table_name)}
-                has_role = "role" in stored
-                scores = table(
-                    self._table_name,
-                    *(column(name) for name in [*_COLUMNS, "scored_at", "role"]),
-                )
-                role = scores.c.role if has_role else literal("champion").label("role")
+            if inspect(conn).has_table(self._table_name):
+                scores = Table(self._table_name, MetaData(), autoload_with=conn)
+                role = scores.c.role if "role" in scores.c else literal("champion").label("role")
                 wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
                 for start in range(0, len(keys), self._batch_size):
                     batch = keys.iloc[start : start + self._batch_size].tolist()

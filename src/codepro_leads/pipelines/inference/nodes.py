@@ -85,17 +85,17 @@ class KeySet:
         self._others: set[Any] = set()
 
     @staticmethod
-    def _split(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Which keys are numbers exactly representable as floats, and those numbers."""
+    def _as_floats(keys: pd.Series) -> np.ndarray | None:
+        """The keys as floats if all are numbers exactly representable as floats."""
         if pd.api.types.is_float_dtype(keys) or (
             pd.api.types.is_integer_dtype(keys) and keys.abs().max() < 2**53
         ):
-            return np.ones(len(keys), dtype=bool), keys.to_numpy(dtype=float)
-        return np.zeros(len(keys), dtype=bool), np.empty(0)
+            return keys.to_numpy(dtype=float)
+        return None
 
     def contains(self, keys: pd.Series) -> np.ndarray:
-        numeric, numbers = self._split(keys)
-        if not numeric.all():
+        numbers = self._as_floats(keys)
+        if numbers is None:
             return keys.map(lambda key: key in self._others).to_numpy(dtype=bool)
         if not len(self._numbers):
             return np.zeros(len(keys), dtype=bool)
@@ -104,8 +104,8 @@ class KeySet:
 
     def add(self, keys: pd.Series) -> None:
         keys = keys.dropna()
-        numeric, numbers = self._split(keys)
-        if len(keys) and numeric.all():
+        numbers = self._as_floats(keys)
+        if len(keys) and numbers is not None:
             # One new array (a concatenation, then a sort, would hold three at once: at 5M
             # keys, 80 MB more at the end of a run).
             numbers = np.sort(numbers)
