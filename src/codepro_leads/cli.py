@@ -1,8 +1,5 @@
-"""Project CLI: Kedro's own ``run``, but a problem with its inputs ends in one clear line; and the
-champion's audit trail: ``promote`` and ``rollback`` (the pipelines of those names, with a
-reason that may hold commas) and ``alias-history``.
-
-Kedro picks up ``cli`` from this module and lets it override its built-in commands.
+"""Project CLI (overrides Kedro's): ``run``, where a problem with its inputs ends in one clear
+line, and the champion's audit trail: ``promote``, ``rollback`` and ``alias-history``.
 """
 
 from __future__ import annotations
@@ -44,14 +41,21 @@ def _one_line(exc: BaseException) -> str | None:
     return None
 
 
-def _run(**kwargs: Any) -> Any:
+@contextmanager
+def _errors_in_one_line() -> Iterator[None]:
+    """A problem a user can act on ends the command in one line."""
     try:
-        return kedro_run.callback(**kwargs)
+        yield
     except Exception as exc:
         message = _one_line(exc)
         if message is None:
             raise
         raise click.ClickException(message) from None
+
+
+def _run(**kwargs: Any) -> Any:
+    with _errors_in_one_line():
+        return kedro_run.callback(**kwargs)
 
 
 @click.group(name="codepro_leads")
@@ -62,18 +66,6 @@ def cli() -> None:
 cli.add_command(
     click.Command(name="run", params=kedro_run.params, callback=_run, help=kedro_run.help)
 )
-
-
-@contextmanager
-def _errors_in_one_line() -> Iterator[None]:
-    """A problem a user can act on ends the command in one line, as in ``run``."""
-    try:
-        yield
-    except Exception as exc:
-        message = _one_line(exc)
-        if message is None:
-            raise
-        raise click.ClickException(message) from None
 
 
 def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:

@@ -1,16 +1,9 @@
 """What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts.
 
-``MlflowLineageHook``, through MLflow's public client only:
-
-- names the run ``<pipeline> <UTC start>`` and, once its training leads are known,
-  ``... data <digest>``; the tag ``pipeline`` holds the bare pipeline name;
-- logs every dataset whose catalog metadata has ``mlflow_input: {context: ...}`` as a dataset
-  input of the run (name, digest, rows, the file it was derived from), so the run's "Datasets"
-  section shows the training, validation and test leads;
-- once the run has ended, describes the registered model and the version the run registered
-  (``model_description``), with the promotion decision ``PromotionHook`` recorded.
-
-Untracked pipelines (kedro-mlflow's ``disable_tracking``) have no active run: nothing happens.
+``MlflowLineageHook`` names the run ``<pipeline> <UTC start>`` (``... data <digest>`` once its
+training leads are known), logs every dataset whose catalog metadata has ``mlflow_input:
+{context: ...}`` as a dataset input of the run, and once the run has ended describes the
+registered model and the version the run registered. Untracked pipelines: nothing happens.
 """
 
 from __future__ import annotations
@@ -162,10 +155,8 @@ _DATASET_KEY_TAKEN = re.compile(r"UNIQUE constraint failed: datasets\.|duplicate
 
 
 def _log_input(client: Any, run_id: str, dataset_input: DatasetInput) -> None:
-    """Log a dataset input of the run, once more if an overlapping run logged the same leads
-    at the same moment: MLflow looks the dataset up, then inserts it, and the other run's
-    insert in between breaks the table's unique key. The second time, the dataset is found
-    and only linked to this run."""
+    """Log a dataset input of the run; once more if an overlapping run inserted the same
+    dataset between MLflow's look-up and insert (the second time it is found and linked)."""
     try:
         client.log_inputs(run_id, [dataset_input])
     except MlflowException as error:
@@ -183,7 +174,6 @@ def _load_run_json(client: Any, run_id: str, path: str) -> dict[str, Any]:
     """A JSON artifact of the run; empty when the run never logged it (it failed before)."""
     with tempfile.TemporaryDirectory() as folder:
         try:
-            local = client.download_artifacts(run_id, path, folder)
+            return json.loads(Path(client.download_artifacts(run_id, path, folder)).read_text())
         except (MlflowException, OSError):
             return {}
-        return json.loads(Path(local).read_text())

@@ -77,15 +77,15 @@ def test_files_appear_only_after_the_store_committed(tmp_path, monkeypatch):
         seen.append(("during", _files(tmp_path), _stored(tmp_path)))
         yield _batch([2], [20])
 
-    atomic_path = batched_run_dataset.atomic_path
+    atomic_target = batched_run_dataset.atomic_target
 
     @contextmanager
-    def checked_atomic_path(final):
-        with atomic_path(final) as temporary:
+    def checked_atomic_target(fs, final):
+        with atomic_target(fs, final) as temporary:
             yield temporary
             seen.append(("rename", _stored(tmp_path)))  # another connection sees the rows
 
-    monkeypatch.setattr(batched_run_dataset, "atomic_path", checked_atomic_path)
+    monkeypatch.setattr(batched_run_dataset, "atomic_target", checked_atomic_target)
     _dataset(tmp_path, versioned=False).save(batches())
     assert seen == [
         ("during", [], []),  # written, but neither named nor committed

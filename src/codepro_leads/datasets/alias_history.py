@@ -1,9 +1,5 @@
-"""The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``.
-
-Rows are only ever added (each has its own ``event_id``), by the training run's automatic
-promotion, by ``kedro run --pipelines promote`` and by ``kedro run --pipelines rollback``. The
-table lives in the score store, so it is queryable with SQL beside the scores, by the app, and
-with ``kedro alias-history``.
+"""The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``
+(training, promote, rollback), only ever added, in the score store beside the scores.
 """
 
 from __future__ import annotations
@@ -32,12 +28,6 @@ COLUMNS = {
 }
 
 
-def current_user() -> str:
-    """Who is changing an alias: CODEPRO_USER when set (e.g. by a scheduler acting for
-    someone), else the operating-system user."""
-    return os.environ.get("CODEPRO_USER") or getpass.getuser()
-
-
 def history_row(
     model_name: str,
     alias: str,
@@ -45,10 +35,10 @@ def history_row(
     previous: str | None,
     action: str,
     reason: str,
-    changed_by: str,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    """One history row, stamped with a new id and the current UTC time."""
+    """One history row, stamped with a new id, the current UTC time and who made the change:
+    CODEPRO_USER when set (a scheduler acting for someone), else the operating-system user."""
     return {
         "event_id": uuid.uuid4().hex,
         "changed_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
@@ -57,22 +47,15 @@ def history_row(
         "model_version": str(version),
         "previous_version": None if previous is None else str(previous),
         "action": action,
-        "changed_by": changed_by,
+        "changed_by": os.environ.get("CODEPRO_USER") or getpass.getuser(),
         "reason": reason,
         "run_id": run_id,
     }
 
 
 class AliasHistoryDataset(UpsertTableDataset):
-    """``alias_history`` in the score store. Loading gives every row, oldest first; saving adds
-    rows (new event ids: nothing is ever replaced).
-
-    Catalog::
-
-        alias_history:
-          type: codepro_leads.datasets.alias_history.AliasHistoryDataset
-          credentials: {con: ${globals:lead_scores_db_url}}
-    """
+    """``alias_history`` in the score store (``credentials: {con: <database URL>}``). Loading
+    gives every row, oldest first; saving adds rows (new event ids: nothing is replaced)."""
 
     def __init__(self, credentials: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
         super().__init__(

@@ -1,23 +1,14 @@
 """The outputs of a streamed run, saved batch by batch as one all-or-nothing unit.
 
-Saving takes an iterable of batches, each a dict ``{output name: frame}`` with a frame for
-every store and file, and optionally ``summary`` (any object: the run's totals so far, say).
-Every batch goes into the stores' open transactions (``UpsertTableDataset.transaction``) and
-is appended to the files, each written to a temporary beside its final name
-(``atomic.atomic_path``). When the iterable is exhausted the files are closed, the stores
-commit, and only then is every file renamed to its name. If the batches raise (a failed row
-accounting, say) or a store fails, the stores roll back and the temporaries are removed; a
-process that dies leaves at most a hidden temporary: a reader sees all of the run or none.
-One batch is held at a time, in the caller's thread.
+Saving takes an iterable of batches, each ``{output name: frame}`` for every store and file,
+plus an optional ``summary`` (the run's totals so far). Every batch goes into the stores' open
+transactions and is appended to each file's temporary (``atomic.atomic_target``); once the
+iterable is exhausted the stores commit, and only then are the files renamed into place. If
+anything raises, the stores roll back and the temporaries go: a reader sees all or none.
 
-Loading gives the ``summary`` of the last batch saved, kept in memory as a MemoryDataset keeps
-its data: a node that takes this dataset runs once every batch is stored, on the run's totals.
-
-Files: ``.parquet`` is written with Arrow's ``ParquetWriter`` (the first batch fixes the
-schema), ``.csv`` with Arrow's CSV writer (one header), through fsspec. With
-``versioned: true`` each file goes to Kedro's versioned path
-``<filepath>/<save version>/<file name>``, like a versioned ``pandas.ParquetDataset``, which
-therefore loads it by name.
+Loading gives the last batch's ``summary``, kept in memory like a MemoryDataset's data.
+Files: ``.parquet`` (the first batch with rows fixes the schema) or ``.csv``, through fsspec;
+with ``versioned: true`` at Kedro's ``<filepath>/<save version>/<file name>``.
 """
 
 from __future__ import annotations
@@ -36,7 +27,7 @@ import pyarrow.parquet as pq
 from kedro.io import AbstractDataset, DatasetError, Version
 from kedro.io.core import generate_timestamp, get_protocol_and_path
 
-from codepro_leads.datasets.atomic import atomic_path
+from codepro_leads.datasets.atomic import atomic_target
 from codepro_leads.errors import UserFacingError
 
 SUMMARY = "summary"
@@ -122,10 +113,9 @@ class _CsvSink:
         self._written = True
 
     def finish(self) -> None:
-        pass
+        """Nothing to close: each batch is one append."""
 
-    def close(self) -> None:
-        pass
+    close = finish
 
 
 def _whole_seconds(table: pa.Table) -> pa.Table:
@@ -143,16 +133,8 @@ _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
 
 
 class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
-    """Catalog::
-
-        inference_outputs:
-          type: codepro_leads.datasets.BatchedRunDataset
-          stores: {scored_leads_table: <an UpsertTableDataset's configuration>}
-          files: {scored_leads: {filepath: data/07_model_output/scored_leads.parquet}, ...}
-          versioned: true
-
-    Each file is loaded by its own catalog entry.
-    """
+    """``stores``: ``{name: <an UpsertTableDataset's configuration>}``; ``files``: ``{name:
+    {filepath: ...}}``, each loaded by its own catalog entry; ``versioned`` as usual."""
 
     def __init__(
         self,
@@ -194,7 +176,8 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         with ExitStack() as stack:
             targets = self._targets()
             temporaries = {
-                name: stack.enter_context(atomic_path(path)) for name, (_, path) in targets.items()
+                name: stack.enter_context(atomic_target(fs, path))
+                for name, (fs, path) in targets.items()
             }
             appends = {
                 name: stack.enter_context(store.transaction())
@@ -202,7 +185,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
             }
             sinks = {}
             for name, (fs, path) in targets.items():
-                stream = stack.enter_context(fs.open(str(temporaries[name]), "wb"))
+                stream = stack.enter_context(fs.open(temporaries[name], "wb"))
                 sinks[name] = _SINKS[posixpath.splitext(path)[1]](stream, path)
                 stack.callback(sinks[name].close)  # the writer before its file
             for batch in data:

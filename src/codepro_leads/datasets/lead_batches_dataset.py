@@ -1,20 +1,15 @@
 """Raw lead exports (CSV) read in batches of rows, so memory does not grow with the file.
 
-Loading gives a ``LeadBatches`` handle and reads nothing; ``batches(rows)`` streams the file
-with pyarrow's incremental reader. Each batch is a raw frame exactly as
-``features.raw_csv.read_raw_leads`` would return those rows, so the same validation runs on
-it. Columns whose kind the caller knows are read as that type (a sparse count column may be
-empty for the first thousands of rows, and its type cannot be guessed from them); the others
-take the type of the first block.
+Loading gives a ``LeadBatches`` handle; ``batches(rows)`` streams the file (through fsspec)
+with pyarrow's incremental reader, each batch a raw frame as ``read_raw_leads`` would give
+those rows. Columns whose kind the caller knows are read as that type (a sparse count column
+may be empty for thousands of rows); the others take the type of the first block.
 
-A declared number column found to hold a value that is not a number (say "many" among counts,
-a million rows down) is read on as text from the row the stream had reached, and nothing is
-read whole: the reader starts afresh with that column as text and skips the rows it has given.
-Validation gives each row the same verdict whether its column came as numbers or as text.
-A file the incremental reader cannot take as it goes for another reason (ragged lines, bytes
-invalid in its encoding, an unclosed quote, a key or date column of another type further down)
-is read whole by ``read_raw_leads`` from where the stream stopped: the same rows, the same
-one-line errors, at the memory cost of that file.
+A declared number column holding a value that is not a number is read on as text from the
+row the stream had reached (validation rejects that row). A file the incremental reader cannot
+take for another reason (ragged lines, bytes invalid in its encoding, a key or date column of
+another type further down) is read whole by ``read_raw_leads`` from where the stream stopped:
+the same rows, the same one-line errors.
 """
 
 from __future__ import annotations
@@ -23,23 +18,23 @@ import codecs
 import logging
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
+import fsspec
 import pandas as pd
 import pyarrow as pa
 from kedro.io import AbstractDataset, DatasetError
+from kedro.io.core import get_protocol_and_path
 from pyarrow import compute as pc
 from pyarrow import csv as pa_csv
 
 from codepro_leads.errors import LeadDataError
-from codepro_leads.features.raw_csv import MAX_FIELD_CHARS, _check_header, read_raw_leads
+from codepro_leads.features.raw_csv import MAX_FIELD_CHARS, check_header, read_raw_leads
 
 logger = logging.getLogger(__name__)
 
-# Bytes pyarrow parses at a time; the first block also fixes the undeclared column types
-# (the key and the date). Measured on 1M leads: 1 MB blocks read in 3.5 s holding 48 MB of
-# Arrow memory, 4 MB blocks in 4.6 s holding 144 MB (the reader parses blocks ahead).
+# Bytes pyarrow parses at a time (it parses blocks ahead: memory grows with this); the first
+# block also fixes the undeclared column types (the key and the date).
 _BLOCK_BYTES = 1 << 20
 
 
@@ -62,10 +57,11 @@ class _TextInNumberColumn(Exception):
 class LeadBatches:
     """A raw lead export to read in batches; each call of ``batches`` reads it afresh."""
 
-    def __init__(self, filepath: Path, encoding: str) -> None:
-        self.filepath = filepath
+    def __init__(self, filepath: str, encoding: str) -> None:
+        protocol, self._path = get_protocol_and_path(filepath)
+        self._fs = fsspec.filesystem(protocol)
         self.encoding = encoding
-        self.name = str(filepath)
+        self.name = filepath
 
     def batches(
         self,
@@ -73,22 +69,16 @@ class LeadBatches:
         text_columns: list[str] | tuple[str, ...] = (),
         number_columns: list[str] | tuple[str, ...] = (),
     ) -> Iterator[pd.DataFrame]:
-        """Raw frames of at most ``rows`` rows, in file order, each indexed from 0.
-
-        ``text_columns`` are read as text, ``number_columns`` as floats (as a whole-file read
-        types a number column with a missing value); a value that is not one is no error
-        here: its column is read as text from the row the stream had reached, so validation
-        rejects that row.
-        """
+        """Raw frames of at most ``rows`` rows, in file order, each indexed from 0, with
+        ``text_columns`` read as text and ``number_columns`` as floats (see the module)."""
         if rows < 1:
             raise DatasetError(f"batch size must be at least 1 row, not {rows}")
         try:
             codecs.lookup(self.encoding)
         except LookupError:
             raise LeadDataError(f"{self.name}: unknown encoding {self.encoding!r}") from None
-        if not self.filepath.is_file() or self.filepath.stat().st_size == 0:
-            yield from self._read_whole(rows, start=0)  # its one-line error
-            return
+        if not self._fs.isfile(self._path):
+            raise LeadDataError(f"{self.name}: file not found")
         types = {col: pa.string() for col in text_columns}
         types |= {col: pa.float64() for col in number_columns}
         done = 0
@@ -144,15 +134,16 @@ class LeadBatches:
         declared number column holds a value that is not a number (found when the reader
         opens, which reads the first block, or at a later block)."""
         try:
-            reader = pa_csv.open_csv(
-                self.filepath,
-                read_options=self._read_options(),
-                convert_options=pa_csv.ConvertOptions(column_types=types),
-            )
-            _check_header(reader.schema.names, self.name)
-            if any(pa.types.is_binary(field.type) for field in reader.schema):
-                raise _NotStreamable("bytes that are not valid text")
-            yield from reader
+            with self._fs.open(self._path, "rb") as file:
+                reader = pa_csv.open_csv(
+                    file,
+                    read_options=self._read_options(),
+                    convert_options=pa_csv.ConvertOptions(column_types=types),
+                )
+                check_header(reader.schema.names, self.name)
+                if any(pa.types.is_binary(field.type) for field in reader.schema):
+                    raise _NotStreamable("bytes that are not valid text")
+                yield from reader
         except pa.ArrowInvalid as error:
             match = _CONVERSION_ERROR.search(str(error))
             if match is None:
@@ -164,7 +155,8 @@ class LeadBatches:
 
     def _column_names(self) -> list[str]:
         """The header's column names (the first block's types are inferred, never refused)."""
-        return pa_csv.open_csv(self.filepath, read_options=self._read_options()).schema.names
+        with self._fs.open(self._path, "rb") as file:
+            return pa_csv.open_csv(file, read_options=self._read_options()).schema.names
 
     def _frame(self, table: pa.Table) -> pd.DataFrame:
         for field, column in zip(table.schema, table.columns, strict=True):
@@ -178,7 +170,8 @@ class LeadBatches:
         return frame
 
     def _read_whole(self, rows: int, start: int) -> Iterator[pd.DataFrame]:
-        whole = read_raw_leads(self.filepath, self.encoding)
+        with self._fs.open(self._path, "rb") as file:
+            whole = read_raw_leads(file, self.encoding, name=self.name)
         undecodable = whole.attrs.get("undecodable_values", {})
         for first in range(start, len(whole), rows):
             frame = whole.iloc[first : first + rows].reset_index(drop=True)
@@ -197,7 +190,9 @@ class LeadBatchesDataset(AbstractDataset[None, LeadBatches]):
     def __init__(
         self, filepath: str, encoding: str = "utf-8", metadata: dict[str, Any] | None = None
     ) -> None:
-        self._filepath = Path(filepath)
+        self._filepath = filepath
+        protocol, self._path = get_protocol_and_path(filepath)
+        self._fs = fsspec.filesystem(protocol)
         self._encoding = encoding or "utf-8"
         self.metadata = metadata
 
@@ -208,7 +203,7 @@ class LeadBatchesDataset(AbstractDataset[None, LeadBatches]):
         raise DatasetError("LeadBatchesDataset is read-only")
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "encoding": self._encoding}
+        return {"filepath": self._filepath, "encoding": self._encoding}
 
     def _exists(self) -> bool:
-        return self._filepath.is_file()
+        return self._fs.isfile(self._path)

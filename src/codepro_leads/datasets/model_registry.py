@@ -1,26 +1,17 @@
-"""Datasets around the MLflow model registry, so no node calls MLflow itself.
-
-- ``RegisteredModelDataset``: a registered model by alias (champion) or version; optional.
-- ``ModelAliasDataset``: saving a promotion decision records it for the version the current
-  run registered; ``PromotionHook`` applies it (moves the alias) only once the whole run has
-  succeeded, and tags the version as failed otherwise (kedro-mlflow cannot set aliases).
-- ``RegisteredVersionsDataset``: every version of a model with its aliases, tags and the test
-  metrics of the run that registered it (read-only).
-- ``ChampionChangeDataset``: saving a change made by hand (promote, rollback) moves
-  ``champion`` at once, with who, why and when as tags.
-
-Every alias move is appended to the alias history (``alias_history.AliasHistoryDataset``) when
-the dataset is given the score store's credentials.
+"""Datasets around the MLflow model registry (kedro-mlflow cannot set aliases), so no node
+calls MLflow itself: a registered model by alias or version, every version with its metrics,
+a training run's promotion decision and a champion change made by hand.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import mlflow
 import pandas as pd
@@ -31,10 +22,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from packaging.requirements import InvalidRequirement, Requirement
 
-from codepro_leads.datasets.alias_history import AliasHistoryDataset, current_user, history_row
+from codepro_leads.datasets.alias_history import AliasHistoryDataset, history_row
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ModelRegistryError(UserFacingError, RuntimeError):
@@ -42,16 +34,9 @@ class ModelRegistryError(UserFacingError, RuntimeError):
     unlike an absent model, never a reason to carry on as if there were none."""
 
 
-# What "not found" looks like in MLflow 3.17 (SQLAlchemy store, e.g. SQLite; a tracking server
-# relays the same codes):
-# - no registered model of that name: RESOURCE_DOES_NOT_EXIST,
-#   "Registered Model with name=<name> not found";
-# - no such version: RESOURCE_DOES_NOT_EXIST, "Model Version (name=<name>, version=<n>) not found";
-# - the model exists but no version has the alias: INVALID_PARAMETER_VALUE,
-#   "Registered model alias <alias> not found." (that code also means a malformed request, so
-#   the message is checked too; a tracking server prefixes it with the code).
-# Anything else, e.g. a locked SQLite file (TEMPORARILY_UNAVAILABLE, "(sqlite3.OperationalError)
-# database is locked") or an unreachable server, is a registry failure.
+# MLflow says "not found" with RESOURCE_DOES_NOT_EXIST (no such model, version or run), and a
+# missing alias with INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
+# message check. Anything else (a locked SQLite file, an unreachable server) is a failure.
 def _is_not_found(error: MlflowException) -> bool:
     if error.error_code == "RESOURCE_DOES_NOT_EXIST":
         return True
@@ -72,15 +57,22 @@ def _registry_error(client: MlflowClient, doing: str, error: BaseException) -> M
     )
 
 
-def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
-    """The version of ``name`` holding ``alias``; None when there is no such model or alias.
-    Any other registry error stops the run (ModelRegistryError)."""
+def _unless_not_found(
+    client: MlflowClient, doing: str, call: Callable[..., T], *args: Any
+) -> T | None:
+    """``call(*args)``, None when what it looks up does not exist; other errors stop the run."""
     try:
-        return client.get_model_version_by_alias(name, alias)
+        return call(*args)
     except MlflowException as error:
         if _is_not_found(error):
             return None
-        raise _registry_error(client, f"looking up {name}@{alias}", error) from error
+        raise _registry_error(client, doing, error) from error
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version of ``name`` holding ``alias``; None when there is no such model or alias."""
+    doing = f"looking up {name}@{alias}"
+    return _unless_not_found(client, doing, client.get_model_version_by_alias, name, alias)
 
 
 @dataclass(frozen=True)
@@ -95,13 +87,10 @@ class RegisteredModel:
 class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
-    With ``optional: true`` an absent model or alias loads as None (the very first training run
-    has no champion to beat); otherwise it stops the run with one clear line. Any other registry
-    failure, or a version whose files cannot be loaded, stops the run with one clear line
-    (``ModelRegistryError``): it is never mistaken for "no model".
-
-    ``load_args`` go to ``mlflow.pyfunc.load_model``. Requirements the installed packages do
-    not satisfy are logged as a warning unless ``suppress_warnings`` is given.
+    An absent model or alias stops the run with one line, or loads as None with
+    ``optional: true`` (the first training run has no champion). Any other registry failure
+    is a ``ModelRegistryError``, never "no model". ``load_args`` go to
+    ``mlflow.pyfunc.load_model``; unmet requirements are logged unless ``suppress_warnings``.
     """
 
     def __init__(
@@ -120,20 +109,19 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         self._optional = optional
         self.metadata = metadata
 
-    def _find(self, client: MlflowClient) -> ModelVersion | None:
-        if self._version is None:
-            return version_by_alias(client, self._model_name, self._alias)
-        try:
-            return client.get_model_version(self._model_name, self._version)
-        except MlflowException as error:
-            if _is_not_found(error):
-                return None
-            doing = f"looking up version {self._version} of {self._model_name}"
-            raise _registry_error(client, doing, error) from error
-
     def load(self) -> RegisteredModel | None:
         client = MlflowClient()
-        found = self._find(client)
+        found = (
+            version_by_alias(client, self._model_name, self._alias)
+            if self._version is None
+            else _unless_not_found(
+                client,
+                f"looking up version {self._version} of {self._model_name}",
+                client.get_model_version,
+                self._model_name,
+                self._version,
+            )
+        )
         if found is None:
             if self._optional:
                 return None
@@ -186,34 +174,18 @@ def _warn_of_mismatches(uri: str, requirements: Path) -> None:
         logger.warning("%s was logged with other packages: %s", uri, ", ".join(mismatches))
 
 
-@dataclass(frozen=True)
-class _TrainingRun:
-    """The MLflow run a pipeline run logs to, and the stores it uses."""
-
-    run_id: str
-    tracking_uri: str
-    registry_uri: str
-
-    def client(self) -> MlflowClient:
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+def _champion(client: MlflowClient, model_name: str) -> str | None:
+    found = version_by_alias(client, model_name, "champion")
+    return None if found is None else str(found.version)
 
 
 def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
 
-class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
-    """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
-    of ``model_name`` that this pipeline run registered. Saving only records it: ``commit``
-    moves the alias, ``fail`` marks the version as failed. ``PromotionHook`` binds the dataset
-    to the run (``begin``) and calls one of them when the run ends, so an alias moves only
-    after every other output of the run is saved.
-
-    The pending decision lives in this object, i.e. in one session's catalog: it never leaks
-    into another run.
-    """
-
-    _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
+class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
+    """Moves aliases of ``model_name``; write-only. Each move goes to the alias history when
+    the dataset has the score store's credentials."""
 
     def __init__(
         self,
@@ -222,31 +194,52 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
-        self._history = _history(history_credentials)
+        self._history = AliasHistoryDataset(history_credentials) if history_credentials else None
         self.metadata = metadata
-        self._run: _TrainingRun | None = None
-        self._pending: tuple[int, dict[str, Any]] | None = None
+
+    def _record(self, row: dict[str, Any]) -> None:
+        if self._history:
+            self._history.save(pd.DataFrame([row]))
+
+    def load(self) -> None:
+        raise DatasetError(f"{type(self).__name__} is write-only")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name}
+
+
+class ModelAliasDataset(_AliasMoveDataset):
+    """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
+    this pipeline run registered. Saving only records it (in this object: one session's
+    catalog); ``PromotionHook`` binds the dataset to the run (``begin``) and, when the run
+    ends, calls ``commit`` (move the alias) or ``fail`` (tag the version as failed).
+    """
+
+    _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
+    _run_id: str | None = None  # the MLflow run of the pipeline run, and its stores' client
+    _client: MlflowClient
+    _pending: tuple[int, dict[str, Any]] | None = None
 
     def begin(self, run_id: str, tracking_uri: str, registry_uri: str) -> None:
         """Bind to the MLflow run of the pipeline run that is starting."""
-        self._run = _TrainingRun(run_id, tracking_uri, registry_uri)
+        self._run_id, self._client = run_id, MlflowClient(tracking_uri, registry_uri)
         self._pending = None
 
-    def _registered_versions(self, client: MlflowClient) -> list[int]:
-        found = client.search_model_versions(
-            f"name='{self._model_name}' and run_id='{self._run.run_id}'"
+    def _registered_versions(self) -> list[int]:
+        found = self._client.search_model_versions(
+            f"name='{self._model_name}' and run_id='{self._run_id}'"
         )
         return sorted(int(v.version) for v in found)
 
     def save(self, decision: dict[str, Any]) -> None:
-        if self._run is None:
+        if self._run_id is None:
             raise DatasetError(
                 f"no MLflow run to promote {self._model_name} from: are PromotionHook and "
                 "kedro-mlflow tracking this pipeline?"
             )
-        versions = self._registered_versions(self._run.client())
+        versions = self._registered_versions()
         if not versions:
-            raise DatasetError(f"run {self._run.run_id} registered no {self._model_name!r} model")
+            raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
         logger.info(
             "%s version %d: @%s once the run has succeeded (%s)",
@@ -257,21 +250,16 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
         )
 
     def commit(self) -> dict[str, Any] | None:
-        """Apply the pending decision, if any; returns it as applied.
-
-        Optimistic concurrency: a decision to replace champion vX holds only if vX is still the
-        champion. If another run moved the alias meanwhile, this version becomes challenger
-        instead (it was never compared with the new champion). MLflow has no compare-and-set
-        for aliases, so two commits within the same instant can still both pass the check.
-        """
+        """Apply the pending decision, if any; returns it as applied. Replacing champion vX
+        holds only if vX is still the champion, else this version becomes challenger (MLflow
+        has no compare-and-set for aliases: two commits in the same instant both pass)."""
         if self._pending is None:
             return None
         version, decision = self._pending
         self._pending = None
-        run, client = self._run, self._run.client()
+        run_id, client = self._run_id, self._client
         if decision["alias"] == "champion":
-            current = version_by_alias(client, self._model_name, "champion")
-            now = None if current is None else str(current.version)
+            now = _champion(client, self._model_name)
             if now != decision["champion_version"]:
                 moved = f"{_name(decision['champion_version'])} -> {_name(now)}"
                 decision = {
@@ -296,27 +284,21 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
             client.set_registered_model_alias(self._model_name, decision["alias"], version)
             for key, value in {"promotion": decision["reason"], **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
-            client.log_batch(run.run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
-            client.log_dict(run.run_id, {"model_version": version, **decision}, "promotion.json")
+            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
+            client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
-        if self._history is not None:
-            self._history.save(
-                pd.DataFrame(
-                    [
-                        history_row(
-                            self._model_name,
-                            decision["alias"],
-                            str(version),
-                            None if previous is None else str(previous.version),
-                            action="training",
-                            reason=decision["reason"],
-                            changed_by=current_user(),
-                            run_id=run.run_id,
-                        )
-                    ]
-                )
+        self._record(
+            history_row(
+                self._model_name,
+                decision["alias"],
+                str(version),
+                None if previous is None else str(previous.version),
+                action="training",
+                reason=decision["reason"],
+                run_id=run_id,
             )
+        )
         logger.info(
             "%s version %d -> @%s: %s",
             self._model_name,
@@ -330,16 +312,16 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
         """The run failed: drop the pending decision, set no alias, and tag the versions the
         run registered (and the run) as failed."""
         self._pending = None
-        if self._run is None:
+        if self._run_id is None:
             return
-        run, client = self._run, self._run.client()
+        client = self._client
         reason = f"not promoted: the training run failed ({type(error).__name__})"
         try:
-            for version in self._registered_versions(client):
+            for version in self._registered_versions():
                 client.set_model_version_tag(self._model_name, version, "run_status", "failed")
                 client.set_model_version_tag(self._model_name, version, "promotion", reason)
                 logger.info("%s version %d: %s", self._model_name, version, reason)
-            client.set_tag(run.run_id, "promotion_reason", reason)
+            client.set_tag(self._run_id, "promotion_reason", reason)
         except MlflowException as registry_error:
             # The run's own error is the one to report; this one only costs the tags.
             logger.warning(
@@ -347,16 +329,6 @@ class ModelAliasDataset(AbstractDataset[dict[str, Any], None]):
                 self._model_name,
                 first_line(registry_error),
             )
-
-    def load(self) -> None:
-        raise DatasetError("ModelAliasDataset is write-only")
-
-    def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name}
-
-
-def _history(credentials: dict[str, Any] | None) -> AliasHistoryDataset | None:
-    return None if credentials is None else AliasHistoryDataset(credentials=credentials)
 
 
 class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
@@ -381,7 +353,11 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
                     aliases.setdefault(str(version), []).append(alias)
             rows = []
             for version in sorted(found, key=lambda v: int(v.version)):
-                metrics = _run_metrics(client, version.run_id)
+                # The latest value of each metric of the run; none when it was deleted.
+                run = version.run_id and _unless_not_found(
+                    client, f"reading run {version.run_id}", client.get_run, version.run_id
+                )
+                metrics = run.data.metrics if run else {}
                 rows.append(
                     {
                         "version": str(version.version),
@@ -403,44 +379,17 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
         return {"model_name": self._model_name}
 
 
-def _run_metrics(client: MlflowClient, run_id: str | None) -> dict[str, float]:
-    """The latest value of each metric of a run; none when the run was deleted."""
-    if not run_id:
-        return {}
-    try:
-        return dict(client.get_run(run_id).data.metrics)
-    except MlflowException as error:
-        if _is_not_found(error):
-            return {}
-        raise
-
-
-class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
-    """A change of ``champion`` made by hand: saving ``{"version", "expected_champion",
-    "action", "reason"}`` moves the alias to ``version`` at once, tags that version with
-    ``promotion`` (the reason), ``promoted_by``, ``promoted_at``, ``promotion_action`` and
-    ``previous_champion``, and appends the change to the alias history.
-
-    Saved by the last node of the promote and rollback pipelines, i.e. once every check has
-    passed. Optimistic concurrency: if the champion is no longer ``expected_champion`` (another
-    change happened since the checks), nothing moves and the save fails with one line.
+class ChampionChangeDataset(_AliasMoveDataset):
+    """A change of ``champion`` made by hand (promote, rollback): saving ``{"version",
+    "expected_champion", "action", "reason"}`` moves the alias at once and tags the version
+    with who, why and when; if the champion is no longer ``expected_champion``, nothing moves
+    and the save fails with one line.
     """
-
-    def __init__(
-        self,
-        model_name: str,
-        history_credentials: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        self._model_name = model_name
-        self._history = _history(history_credentials)
-        self.metadata = metadata
 
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
-        current = version_by_alias(client, self._model_name, "champion")
-        now = None if current is None else str(current.version)
+        now = _champion(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
                 f"{self._model_name}: the champion changed while checking "
@@ -453,7 +402,6 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
             now,
             action=change["action"],
             reason=change["reason"],
-            changed_by=current_user(),
         )
         tags = {
             "promotion": change["reason"],
@@ -468,8 +416,7 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
                 client.set_model_version_tag(self._model_name, version, key, value)
         except MlflowException as error:
             raise _registry_error(client, f"moving champion to v{version}", error) from error
-        if self._history is not None:
-            self._history.save(pd.DataFrame([row]))
+        self._record(row)
         logger.info(
             "%s: @champion %s -> v%s by %s (%s: %s)",
             self._model_name,
@@ -479,9 +426,3 @@ class ChampionChangeDataset(AbstractDataset[dict[str, Any], None]):
             change["action"],
             change["reason"],
         )
-
-    def load(self) -> None:
-        raise DatasetError("ChampionChangeDataset is write-only")
-
-    def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name}

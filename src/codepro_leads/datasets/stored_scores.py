@@ -1,10 +1,5 @@
-"""Read access to the score store for a given set of leads, without loading the whole table.
-
-``scored_leads`` grows with every inference run (one row per lead and model version: millions of
-rows). A labeled export only needs the rows of its own leads, so loading this dataset gives a
-``StoredScores`` lookup, and the node asks it for those leads: the filter runs in the database
-(``lead_id IN (...)`` in batches, on the table's primary key), like a lazy partition of Kedro's
-``PartitionedDataset``.
+"""The stored scores of given leads, without loading the whole (growing) table: loading gives
+a ``StoredScores`` lookup that filters in the database (``lead_id IN (...)`` in batches).
 """
 
 from __future__ import annotations
@@ -13,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
-from sqlalchemy import column, inspect, literal, select, table
+from sqlalchemy import MetaData, Table, inspect, literal, select
 from sqlalchemy.engine import Engine
 
 from codepro_leads.store_urls import store_engine
@@ -36,15 +31,9 @@ class StoredScores:
         """The stored rows of these keys, one query per ``batch_size`` keys."""
         frames = []
         with engine.connect() as conn:
-            inspector = inspect(conn)
-            if inspector.has_table(self._table_name):
-                stored = {col["name"] for col in inspector.get_columns(self._table_name)}
-                has_role = "role" in stored
-                scores = table(
-                    self._table_name,
-                    *(column(name) for name in [*_COLUMNS, "scored_at", "role"]),
-                )
-                role = scores.c.role if has_role else literal("champion").label("role")
+            if inspect(conn).has_table(self._table_name):
+                scores = Table(self._table_name, MetaData(), autoload_with=conn)
+                role = scores.c.role if "role" in scores.c else literal("champion").label("role")
                 wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
                 for start in range(0, len(keys), self._batch_size):
                     batch = keys.iloc[start : start + self._batch_size].tolist()
@@ -65,9 +54,8 @@ class StoredScores:
         finally:
             engine.dispose()
         frames = [frame for frame in frames if len(frame)]
-        if not frames:
-            return _empty()
-        found = pd.concat(frames, ignore_index=True)
+        columns = [*_COLUMNS, "role", "scored_at"]
+        found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
         for name in _TIME_COLUMNS:
             found[name] = pd.to_datetime(found[name])
         return found.astype(
@@ -75,24 +63,9 @@ class StoredScores:
         )
 
 
-def _empty() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in [*_COLUMNS, "role"]})
-    frame = frame.astype({"probability": float, "is_junk": bool})
-    for name in _TIME_COLUMNS:
-        frame[name] = pd.Series(dtype="datetime64[ns]")
-    return frame
-
-
 class StoredScoresDataset(AbstractDataset[None, StoredScores]):
-    """Catalog::
-
-        scored_leads_lookup:
-          type: codepro_leads.datasets.stored_scores.StoredScoresDataset
-          table_name: scored_leads
-          credentials: {con: ${globals:lead_scores_db_url}}
-
-    Read-only. ``batch_size``: lead ids per query (SQLite binds at most 32,766 values).
-    """
+    """``table_name`` in the store ``credentials: {con: ...}``; read-only. ``batch_size``:
+    lead ids per query (SQLite binds at most 32,766 values)."""
 
     def __init__(
         self,

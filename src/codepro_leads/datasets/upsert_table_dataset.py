@@ -1,18 +1,10 @@
 """A SQL table with a fixed schema where saving rows whose key is already stored replaces them.
 
-The catalog declares the columns and their types, so the table never depends on the frame of
-the day (or on a parameter), and the key is the table's primary key. A save is one transaction:
-a real upsert (``INSERT ... ON CONFLICT DO UPDATE``), all rows or none; a killed process leaves
-nothing behind (SQLite rolls the journal back, PostgreSQL drops the temporary table with the
-connection). Saves of the same table from overlapping runs wait for each other.
-
-A save takes one frame or an iterable of frames (batches of a streamed run): every batch goes
-into the same transaction, upserted as it comes (SQLite: one statement run for every row;
-PostgreSQL: ``COPY`` into a temporary table first), so memory does not grow with the run and
-the run is stored whole or not at all. Connections come from ``store_urls.store_engine``.
-Keys must be unique within a batch; the pipeline keeps them unique across batches.
-
-SQLite (the default) and PostgreSQL (``postgresql+psycopg://...``) are supported.
+The catalog declares the columns, their types and the key (the primary key). A save, of one
+frame or of an iterable of batches, is one transaction of real upserts (``INSERT ... ON
+CONFLICT DO UPDATE``, each batch as it comes: memory does not grow with the run): all rows or
+none. Saves of the same table from overlapping runs wait for each other. SQLite (the default)
+and PostgreSQL (``postgresql+psycopg://...``, through ``COPY`` into a temporary table).
 """
 
 from __future__ import annotations
@@ -75,11 +67,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
           key_columns: [lead_id, model_version]
           credentials: {con: sqlite:////abs/path/lead_scores.db}
 
-    Column types: text, integer, float, boolean, timestamp. Text columns store any value as its
-    text (keys that are numbers in one batch and strings in the next stay one key space).
-    ``lock_timeout_s``: how long a save waits for another run's save of the same database.
-    ``added_columns``: columns a table stored by an older version may lack, with the value
-    its existing rows get (``{role: champion}``): added with ``ALTER TABLE`` on the first save.
+    Text columns store any value as its text (keys 7 and "7" are one lead). ``lock_timeout_s``:
+    how long a save waits for another run's. ``added_columns``: columns an older table may lack,
+    with the value its rows get (``{role: champion}``), added on the first save.
     """
 
     def __init__(
@@ -196,7 +186,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
         """``INSERT ... ON CONFLICT DO UPDATE`` run for every row, its values converted column
-        by column (in Arrow) to what SQLAlchemy stores, not one Python conversion per value."""
+        by column (in Arrow) to what SQLAlchemy stores."""
         if data.empty:
             return
         statement = sqlite.insert(self._table)
@@ -209,9 +199,8 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
     def _upsert_postgresql(self, conn: Connection, data: pd.DataFrame) -> None:
-        """COPY into a temporary table (made by the transaction's first batch, dropped at
-        commit), then one ``INSERT ... SELECT ... ON CONFLICT DO UPDATE`` and empty it for the
-        next batch."""
+        """COPY into a temporary table (dropped at commit), then ``INSERT ... SELECT ... ON
+        CONFLICT DO UPDATE``, and empty it for the next batch."""
         if data.empty:
             return
         incoming = Table(

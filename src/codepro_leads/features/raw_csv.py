@@ -79,7 +79,7 @@ def _read_bytes(source: str | IO[bytes]) -> bytes:
     return source.read() if hasattr(source, "read") else Path(source).read_bytes()
 
 
-def _check_header(columns: list[str], name: str) -> None:
+def check_header(columns: list[str], name: str) -> None:
     repeated = sorted(col for col, n in Counter(columns).items() if n > 1)
     if repeated:
         raise LeadDataError(f"{name}: repeated column name(s) in the header: {', '.join(repeated)}")
@@ -92,7 +92,7 @@ def _read_fast(source: str | IO[bytes], encoding: str, name: str) -> pd.DataFram
     table = pa_csv.read_csv(
         source, read_options=pa_csv.ReadOptions(encoding="utf8" if utf8 else encoding)
     )
-    _check_header(table.column_names, name)
+    check_header(table.column_names, name)
     schema = table.schema
     for field in schema:
         if pa.types.is_string(field.type) and table.num_rows:
@@ -158,7 +158,7 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
         header = next(reader, None)
         if not header:
             raise LeadDataError(f"{name}: first line is empty (expected a CSV header)")
-        _check_header(header, name)
+        check_header(header, name)
         width = len(header)
         rows, errors = [], []
         while True:

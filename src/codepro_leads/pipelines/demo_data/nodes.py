@@ -20,12 +20,8 @@ from codepro_leads.features.processing import add_city_tier
 def generate_labeled_leads(
     demo_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Labeled raw leads in CodePro's export layout, and the propensity each label was drawn from.
-
-    Returns:
-        Raw leads (index = lead key 0..rows-1, columns as ``columns``) and a frame with
-        ``lead_id`` and ``propensity``.
-    """
+    """Labeled raw leads in CodePro's export layout (index: the lead key), and the propensity
+    each label was drawn from."""
     rng = np.random.default_rng(demo_params["seed"])
     n = demo_params["rows"]
     period = demo_params["start_date"], demo_params["end_date"]
@@ -39,11 +35,8 @@ def generate_labeled_leads(
 def _with_export_quirks(
     rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, spec: dict[str, Any]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Real exports repeat some leads and hold a few unusable values: so does the demo.
-
-    Repeats overwrite random rows (keeping the row count and keys), then rows are put back in
-    time order; ``bad_values`` cells get the listed garbage, one row each.
-    """
+    """Real exports repeat some leads (here overwriting random rows, then in time order again)
+    and hold a few unusable values (``bad_values``, one row each): so does the demo."""
     n = len(leads)
     rows = np.arange(n)
     repeats = rng.choice(n, size=round(n * spec["duplicate_share"]), replace=False)
@@ -62,11 +55,8 @@ def _with_export_quirks(
 def generate_new_leads(
     demo_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Unlabeled new leads dated after the training period, optionally drifted (``drift``).
-
-    Returns:
-        Raw leads without the label (keys continue after the labeled ones) and their propensity.
-    """
+    """Unlabeled new leads dated after the training period, optionally drifted (``drift``),
+    and their propensity."""
     leads, propensity = _new_leads(demo_params, processing_params)
     columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
     return leads[columns], _propensity_frame(leads, propensity)
@@ -169,10 +159,8 @@ def _sample_levels(
     new_share: float,
     new_levels: int,
 ) -> np.ndarray:
-    """Levels at their real frequencies; with drift, ``new_share`` of leads get unseen levels.
-
-    The known levels lose mass in proportion, so the top levels lose the most.
-    """
+    """Levels at their real frequencies; with drift, ``new_share`` of leads get unseen levels
+    (the known ones lose mass in proportion)."""
     names = list(frequencies)
     shares = _normalised(frequencies.values()) * (1.0 - new_share)
     if new_share > 0:
@@ -186,12 +174,8 @@ def _sample_levels(
 def _sample_interactions(
     rng: np.random.Generator, n: int, spec: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """Website interaction counts: present on ~0.1% of leads, NaN elsewhere.
-
-    On a lead with interactions, each column is present with the real share of such leads
-    (a small floor lets columns never seen in the real sample appear now and then), with a
-    geometric count of the real mean.
-    """
+    """Website interaction counts on a few leads, NaN elsewhere: each column present with its
+    real share (with a small floor), a geometric count of the real mean."""
     active = rng.random(n) < spec["rows_with_any"]
     n_active = int(active.sum())
     columns = spec["per_column"]

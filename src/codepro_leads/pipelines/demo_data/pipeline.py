@@ -1,9 +1,5 @@
-"""Demo data in CodePro's raw export layout, for running the project without the real data.
-
-It writes ``raw_leads``, ``new_leads`` and ``lead_outcomes`` (the new leads' later labeled
-export), the very datasets data_processing, inference and outcomes read, so the lineage shows
-the hand-off. The true propensities are saved beside the raw files (never inside them) so the
-model's quality can be compared with the best achievable.
+"""Demo data in CodePro's raw export layout (``raw_leads``, ``new_leads``, ``lead_outcomes``),
+with the true propensities beside the raw files, never inside them.
 """
 
 from kedro.pipeline import Node, Pipeline

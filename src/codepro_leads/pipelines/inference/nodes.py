@@ -1,15 +1,9 @@
-"""Nodes that score new leads with the champion model (and the challenger, in the shadow),
-store the scores and watch the inputs for drift, a batch of rows at a time.
+"""Nodes that score new leads with the champion (and the challenger, in the shadow), store
+the scores and watch the inputs for drift, a batch of rows at a time.
 
-``score_batches`` returns the run's outputs as a lazy stream of batches, read, processed
-(``process_batch``, the data_processing steps), scored (``LeadScorer.score``) and shaped
-(``store_rows``, ``export_for_crm``) one at a time while ``inference_outputs`` saves them:
-one store transaction, files that appear once it committed. Each batch carries the run's
-totals so far (``RunTotals``: row counts, reject reasons, grade and junk counts, drift
-counts), which add up to the whole-file figures: counts add, shares are only taken at the
-end. After the last batch the rows must add up (``account_for_rows``) or the stream fails
-and nothing is stored. The report and the monitoring row are made from the totals that
-``inference_outputs`` gives back once every batch is stored.
+``score_batches`` streams the run's outputs batch by batch while ``inference_outputs`` saves
+them; each batch carries the run's totals so far (``RunTotals``: counts add, shares are taken
+at the end), from which the report and the monitoring row are made once all is stored.
 """
 
 from __future__ import annotations
@@ -50,6 +44,11 @@ logger = logging.getLogger(__name__)
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
 LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
+# The score table's columns: factors are JSON lists whatever their number.
+STORE_COLUMNS = [
+    *("lead_id", "model_version", "role", "created_date"),
+    *("probability", "score", "grade", "is_junk", "up_factors", "down_factors", "scored_at"),
+]
 
 
 # ---- reading and processing -------------------------------------------------------------
@@ -58,8 +57,8 @@ LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from 
 def read_in_batches(
     new_leads: LeadBatches, processing: dict[str, Any], params: dict[str, Any]
 ) -> Iterator[pd.DataFrame]:
-    """The new-leads file as raw frames of ``batch_size`` rows, read lazily; the columns
-    whose kind the schema fixes are read as text or numbers from the first row on."""
+    """The new-leads file as raw frames of ``batch_size`` rows, read lazily, the columns
+    whose kind is known read as text or numbers."""
     return new_leads.batches(
         params["batch_size"],
         text_columns=[processing["city_column"], *processing["categorical_columns"]],
@@ -86,17 +85,17 @@ class KeySet:
         self._others: set[Any] = set()
 
     @staticmethod
-    def _split(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Which keys are numbers exactly representable as floats, and those numbers."""
+    def _as_floats(keys: pd.Series) -> np.ndarray | None:
+        """The keys as floats if all are numbers exactly representable as floats."""
         if pd.api.types.is_float_dtype(keys) or (
             pd.api.types.is_integer_dtype(keys) and keys.abs().max() < 2**53
         ):
-            return np.ones(len(keys), dtype=bool), keys.to_numpy(dtype=float)
-        return np.zeros(len(keys), dtype=bool), np.empty(0)
+            return keys.to_numpy(dtype=float)
+        return None
 
     def contains(self, keys: pd.Series) -> np.ndarray:
-        numeric, numbers = self._split(keys)
-        if not numeric.all():
+        numbers = self._as_floats(keys)
+        if numbers is None:
             return keys.map(lambda key: key in self._others).to_numpy(dtype=bool)
         if not len(self._numbers):
             return np.zeros(len(keys), dtype=bool)
@@ -105,8 +104,8 @@ class KeySet:
 
     def add(self, keys: pd.Series) -> None:
         keys = keys.dropna()
-        numeric, numbers = self._split(keys)
-        if len(keys) and numeric.all():
+        numbers = self._as_floats(keys)
+        if len(keys) and numbers is not None:
             # One new array (a concatenation, then a sort, would hold three at once: at 5M
             # keys, 80 MB more at the end of a run).
             numbers = np.sort(numbers)
@@ -121,11 +120,7 @@ def process_batch(
     raw: pd.DataFrame, processing: dict[str, Any], missing_key: str, earlier: KeySet
 ) -> tuple[ProcessedBatch, pd.Series]:
     """The data_processing steps on one raw batch (without its label, as the served model
-    sees new leads), and the batch's raw keys.
-
-    Returns:
-        The model input, the rejected rows and the counts of the batch; its raw keys.
-    """
+    sees new leads): model input, rejected rows and counts; and the batch's raw keys."""
     raw = without_label(raw, processing)
     valid, rejected, intake, _ = validate_raw_leads(raw, processing, missing_key)
     valid, rejected, intake, keys = _reject_earlier_keys(
@@ -198,19 +193,12 @@ def _reject_earlier_keys(
 def score_new_leads(
     leads: pd.DataFrame, model: RegisteredModel, params: dict[str, Any], scored_at: pd.Timestamp
 ) -> pd.DataFrame:
-    """Score every lead of a batch (each distinct feature row explained once, in chunks:
-    bounded memory), stamped with the model version and the run's scoring time, with the
-    factor texts of the store and the CRM export. How many factors explain a score is the
-    model's."""
+    """Score every lead of a batch, stamped with the model version and the run's scoring
+    time, with the factor texts of the store and the CRM export."""
     scored = model.model.scorer.score(leads, chunk_size=params["chunk_size"])
     scored["model_version"] = model.version
     scored["scored_at"] = scored_at
     return pd.concat([scored, factor_texts(scored)], axis=1)
-
-
-def _now() -> pd.Timestamp:
-    """The current UTC time to the second, without a time zone (as stored in the tables)."""
-    return pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)
 
 
 @dataclass(frozen=True)
@@ -231,8 +219,7 @@ class RunTotals:
     def add(
         self, batch: ProcessedBatch, scored: pd.DataFrame, shadow_rows: int, drift: DriftCounts
     ) -> RunTotals:
-        """These totals plus one more batch's (processed, scored by the champion, the number
-        of shadow scores, its drift counts)."""
+        """These totals plus one more batch's."""
         return replace(
             self,
             counts=_added_counts(self.counts, batch.counts),
@@ -267,17 +254,15 @@ def score_batches(
     processing: dict[str, Any],
     params: dict[str, Any],
 ) -> Iterator[dict[str, Any]]:
-    """The run's outputs batch by batch, lazily: each batch of the new-leads file processed
-    (a key repeating an earlier batch's is rejected, as within a batch: keep-first over the
-    whole file), scored with the champion and, when there is one, the challenger in the
-    shadow. Each batch holds the score table rows of both models, the champion's scores
-    file, CRM export and rejected rows, and as ``summary`` the run's totals so far. After
-    the last batch the rows must add up, else the iteration fails before the store commits.
-    """
+    """The run's outputs batch by batch, lazily: each batch processed (a key repeating an
+    earlier batch's is rejected: keep-first over the whole file), scored with the champion
+    and the challenger in the shadow, with the run's totals so far as ``summary``. After the
+    last batch the rows must add up, else the iteration fails before the store commits."""
     if challenger is not None and challenger.version == champion.version:
         challenger = None  # one model holding both aliases: its scores are the champion's
     raw_batches = read_in_batches(new_leads, processing, params)
-    totals = RunTotals(scored_at=_now(), shadow_version=challenger and challenger.version)
+    now = pd.Timestamp.now(tz="UTC").floor("s").tz_localize(None)  # as the tables store it
+    totals = RunTotals(scored_at=now, shadow_version=challenger and challenger.version)
     scorer = champion.model.scorer
 
     # An inner generator: Kedro would save each batch of a generator-function node on its own.
@@ -341,32 +326,12 @@ def account_for_rows(totals: RunTotals) -> None:
 
 def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
     """Scores in the score table's shape, marked ``champion`` (what the CRM gets) or
-    ``shadow`` (a challenger's, never exported).
-
-    The table's columns do not depend on the number of factors: each direction is one JSON
-    list of ``{"factor": "feature=value", "effect": log-odds}``, largest effect first (the
-    texts ``score_new_leads`` made).
-    """
-    return pd.DataFrame(
-        {
-            "lead_id": scored["lead_id"],
-            "model_version": scored["model_version"],
-            "role": role,
-            "created_date": scored["created_date"],
-            "probability": scored["probability"],
-            "score": scored["score"],
-            "grade": scored["grade"],
-            "is_junk": scored["is_junk"],
-            "up_factors": scored["up_factors"],
-            "down_factors": scored["down_factors"],
-            "scored_at": scored["scored_at"],
-        }
-    )
+    ``shadow`` (a challenger's, never exported)."""
+    return scored.assign(role=role)[STORE_COLUMNS]
 
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
-    """The columns a CRM import needs (champion scores only), with the reasons as one
-    readable text field (made by ``score_new_leads``)."""
+    """The columns a CRM import needs (champion scores only), reasons as readable text."""
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -401,8 +366,7 @@ def monitor_scores(
     totals: RunTotals, champion: RegisteredModel, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """This run's monitoring row of the champion's scores (grade and junk shares, mean
-    probability, PSI per feature against the model's training leads, unseen levels, status)
-    and the same as MLflow metrics; made only once the scores are stored."""
+    probability, PSI per feature against training, unseen levels, status) and its metrics."""
     scorer = champion.model.scorer
     reference = scorer.reference
     leads = totals.rows_scored
@@ -462,7 +426,6 @@ def drift_status(max_psi: float, junk_shift: float, params: dict[str, Any]) -> s
 
 
 def plot_drift_history(history: pd.DataFrame, params: dict[str, Any]) -> Figure:
-    """Max PSI (with this project's warn and alert limits) and junk share of every monitored
-    run so far."""
+    """Max PSI (with the warn and alert limits) and junk share of every monitored run."""
     limits = params["monitoring"]
     return plots.drift_history_figure(history, limits["psi_warn"], limits["psi_alert"])

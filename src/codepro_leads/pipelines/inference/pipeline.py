@@ -1,16 +1,8 @@
-"""Score new leads with the champion, a batch of rows at a time: the data_processing steps
-(the same functions as the data_processing pipeline, not copies), the scorer (and the
-challenger's, in the shadow), the score store and drift monitoring.
-
-Streaming, the Kedro way: ``new_leads_batches`` loads a handle on the file; ``score_batches``
-returns the run's outputs as a lazy stream of batches, and ``inference_outputs`` saves the
-stream as one unit: every batch into one store transaction and into temporary files, then
-the store commits and the files are renamed into place. Memory therefore holds about one
-batch, whatever the size of the file (``inference.batch_size``).
-
-The report and the monitoring row take ``inference_outputs`` (which loads as the run's
-totals), so Kedro runs them only once the batches are stored: a run that was not stored
-leaves no file, report or monitoring row.
+"""Score new leads with the champion (and the challenger, in the shadow), a batch of rows at
+a time: ``score_batches`` returns a lazy stream of batches that ``inference_outputs`` saves as
+one unit (one store transaction, files renamed into place once it committed), so memory holds
+about one batch. The report and monitoring take ``inference_outputs`` (loaded as the run's
+totals): they run only once everything is stored.
 """
 
 from kedro.pipeline import Node, Pipeline

@@ -31,26 +31,11 @@ OK, DEGRADED, INSUFFICIENT_DATA = "ok", "degraded", "insufficient_data"
 
 # The columns of the model_performance table (conf/base/catalog_outcomes.yml), in that order.
 PERFORMANCE_COLUMNS = [
-    "model_version",
-    "role",
-    "week",
-    "export_sha256",
-    "evaluated_at",
-    "leads",
-    "completions",
-    "completion_rate",
-    "realized_auc",
-    "test_auc",
-    "auc_drop",
-    "mean_probability",
-    "calibration_gap",
-    "junk_share",
-    "completions_kept",
-    "l2ac_kept",
-    "l2ac_lift",
-    "grade_leads",
-    "grade_completion_rate",
-    "status",
+    *("model_version", "role", "week", "export_sha256", "evaluated_at"),
+    *("leads", "completions", "completion_rate", "realized_auc", "test_auc", "auc_drop"),
+    *("mean_probability", "calibration_gap"),
+    *("junk_share", "completions_kept", "l2ac_kept", "l2ac_lift"),
+    *("grade_leads", "grade_completion_rate", "status"),
 ]
 
 
@@ -58,11 +43,8 @@ def validate_outcomes(
     raw_outcomes: pd.DataFrame, processing_params: dict[str, Any], params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Check the labeled export with data_processing's rules (rejected rows get their reason),
-    keep each lead's key, creation date and outcome, and fingerprint them.
-
-    An export without the label column stops with one line naming the file and the column.
-    Outcomes need the lead key the scores were stored under (``params.missing_key``).
-    """
+    keep each lead's key, creation date and outcome, and fingerprint them. An export without
+    the label column stops with one line."""
     label = processing_params["label_column"]
     if label not in raw_outcomes.columns:
         source = raw_outcomes.attrs.get("source", "lead outcomes")
@@ -115,13 +97,9 @@ def join_stored_scores(
 def measure_realized_performance(
     joined: pd.DataFrame, versions: pd.DataFrame, counts: dict[str, Any], params: dict[str, Any]
 ) -> pd.DataFrame:
-    """One row per model version, role and scoring week (weeks start on Monday, of
-    ``params.week_of``): realized AUC, completion rate overall and by grade, junk share and
-    completions kept at the stored threshold (``is_junk``), L2AC of the kept leads and its lift
-    over all leads, calibration (mean probability vs completion rate), the version's test AUC
-    and a status: ``degraded`` when the realized AUC is more than ``max_auc_drop`` below it on
-    at least ``min_matched_leads`` leads, ``insufficient_data`` on fewer (or one class only),
-    else ``ok``."""
+    """One row per model version, role and scoring week (from Monday, of ``params.week_of``):
+    the realized metrics, by grade too, the version's test AUC and a status
+    (``performance_status``)."""
     if params["week_of"] not in ("scored_at", "created_date"):
         raise ConfigError(
             f"outcomes.week_of must be scored_at or created_date, not {params['week_of']!r}"
@@ -161,8 +139,8 @@ def measure_realized_performance(
 def realized_metrics(
     completed: pd.Series, probability: pd.Series, is_junk: pd.Series
 ) -> dict[str, Any]:
-    """The realized metrics of one group of scored leads with known outcomes. NaN where a
-    figure has nothing behind it (AUC with a single class, L2AC of no kept lead)."""
+    """The realized metrics of one group of scored leads with known outcomes (NaN where a
+    figure has nothing behind it: AUC of a single class, L2AC of no kept lead)."""
     from sklearn.metrics import roc_auc_score
 
     from codepro_leads.scoring.evaluation import business_metrics
@@ -198,7 +176,8 @@ def _grade_metrics(group: pd.DataFrame) -> dict[str, str]:
 def performance_status(
     leads: int, realized_auc: float, test_auc: float, params: dict[str, Any]
 ) -> str:
-    """ok / degraded / insufficient_data (too few leads, one class, or no test AUC)."""
+    """degraded when the realized AUC is more than ``max_auc_drop`` below the test AUC;
+    insufficient_data on too few leads, one class or no test AUC; else ok."""
     if leads < params["min_matched_leads"] or np.isnan(realized_auc) or np.isnan(test_auc):
         return INSUFFICIENT_DATA
     return DEGRADED if realized_auc < test_auc - params["max_auc_drop"] else OK

@@ -1,9 +1,6 @@
 """A later labeled export -> how right the stored scores were, per model version, role and
-scoring week: the ``model_performance`` table, MLflow metrics and a plot.
-
-The export is validated by data_processing's rules; only its own leads' scores are read from
-the score store (the filter runs in the database). The report and metrics wait for the table's
-receipt (``stored_performance``).
+scoring week: the ``model_performance`` table, MLflow metrics and a plot. The report and
+metrics wait for the table's receipt (``stored_performance``).
 """
 
 from kedro.pipeline import Node, Pipeline

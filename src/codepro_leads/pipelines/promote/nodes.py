@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from codepro_leads.errors import UserFacingError
+from codepro_leads.pipelines.training.promotion import below_quality_floor
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,7 @@ def plan_promotion(
         raise ChampionChangeRefused(f"promote: v{champion} is already the champion")
     if version["tags"].get("run_status") == "failed":
         raise ChampionChangeRefused(f"promote: v{version['version']} comes from a failed run")
-    failed = []
-    for name, minimum in quality_floor.items():
-        value = version.get(f"test_{name}")
-        if value is None or pd.isna(value):
-            failed.append(f"no test {name}")
-        elif value < minimum:
-            failed.append(f"{name} {value:.4f} < {minimum}")
+    failed = below_quality_floor(version, quality_floor)
     if failed:
         raise ChampionChangeRefused(
             f"promote: v{version['version']} is below the quality floor: " + ", ".join(failed)

@@ -1,8 +1,5 @@
-"""The promotion gate: the candidate against the quality floor and against the current champion,
-both judged on test leads that neither model was fitted on.
-
-The decision only records what should happen; ``ModelAliasDataset`` and ``PromotionHook`` move
-the alias once the whole training run has succeeded.
+"""The promotion gate: the candidate against the quality floor and against the current champion
+on test leads neither model was fitted on. ``ModelAliasDataset`` applies the decision.
 """
 
 from __future__ import annotations
@@ -21,20 +18,27 @@ if TYPE_CHECKING:  # the node only reads what the catalog loaded; no MLflow impo
 logger = logging.getLogger(__name__)
 
 
+def below_quality_floor(test_metrics: dict[str, Any], floor: dict[str, float]) -> list[str]:
+    """Each way ``test_metrics`` (``test_<name>``: value) fail the quality floor, as text."""
+    failed = []
+    for name, minimum in floor.items():
+        value = test_metrics.get(f"test_{name}")
+        if value is None or pd.isna(value):
+            failed.append(f"no test {name}")
+        elif value < minimum:
+            failed.append(f"{name} {value:.4f} < {minimum}")
+    return failed
+
+
 def compare_with_champion(
     champion: RegisteredModel | None,
     candidate: LeadScorer,
     test: pd.DataFrame,
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """AUC of the candidate scorer and of the current champion on the candidate's test leads
-    created after the champion's fitting window (``training_data.fit_until``).
-
-    The candidate never fits on its test leads and the champion never saw leads created after
-    its window, so neither model trained on these. When there are too few of them (fewer than
-    ``registry.min_comparison_leads``, or a single class), ``not_compared`` says why and no AUC
-    is given. The rows used are recorded: their count and first and last creation date.
-    """
+    """AUC of the candidate and of the champion on the test leads created after the champion's
+    fitting window (``training_data.fit_until``), with the rows used; with too few of them
+    (or one class), ``not_compared`` says why."""
     date, label = params["columns"]["date"], params["columns"]["label"]
     comparison = {
         "champion_version": None,
@@ -98,22 +102,13 @@ def decide_promotion(
     model_card: dict[str, Any],
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """Champion only if the candidate passes the quality floor (test metrics) and is not worse
-    than the champion, on leads neither trained on, by more than the tolerance; otherwise
-    challenger. Returns the alias, the reason and the comparison it rests on.
-
-    Retrained on the very data the champion was trained on, the candidate must be strictly
-    better: an identical rerun is no reason to move the alias (and, when the two cannot be
-    compared, it is not promoted). Otherwise, when no comparison is possible, the quality floor
-    alone decides, and the reason says so.
-    """
-    floor = params["quality_floor"]
-    measured = {name: metric_value(test_metrics[f"test_{name}"]) for name in floor}
-    failed = [
-        f"{name} {measured[name]:.4f} < {minimum}"
-        for name, minimum in floor.items()
-        if measured[name] < minimum
-    ]
+    """Champion only if the candidate passes the quality floor and is not worse than the
+    champion by more than the tolerance (strictly better when retrained on the same data;
+    when not compared, the floor alone decides, except on the same data); else challenger."""
+    failed = below_quality_floor(
+        {name: metric_value(metric) for name, metric in test_metrics.items()},
+        params["quality_floor"],
+    )
     version = comparison["champion_version"]
     same_data = comparison["champion_data_sha256"] == model_card["training_data"]["sha256"]
     tolerance = 0.0 if same_data else params["registry"]["tolerance"]
