@@ -51,9 +51,6 @@ STORE_COLUMNS = [
 ]
 
 
-# ---- reading and processing -------------------------------------------------------------
-
-
 def read_in_batches(
     new_leads: LeadBatches, processing: dict[str, Any], params: dict[str, Any]
 ) -> Iterator[pd.DataFrame]:
@@ -185,9 +182,6 @@ def _reject_earlier_keys(
         "reject_reasons": dict(sorted(reasons.items())),
     }
     return valid, rejected, intake, key
-
-
-# ---- scoring -----------------------------------------------------------------------------
 
 
 def score_new_leads(
@@ -345,9 +339,6 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
             "scored_at": scored["scored_at"],
         }
     )
-
-
-# ---- after the store: report and monitoring ----------------------------------------------
 
 
 def report_run(totals: RunTotals) -> dict[str, Any]:
