@@ -162,10 +162,9 @@ def _warn_of_mismatches(uri: str, requirements: Path) -> None:
     for line in lines:
         try:
             wanted = Requirement(line)
+            installed = version(wanted.name)
         except InvalidRequirement:  # a comment, an option or a path: nothing to compare
             continue
-        try:
-            installed = version(wanted.name)
         except PackageNotFoundError:
             installed = None
         if installed is None or not wanted.specifier.contains(installed, prereleases=True):

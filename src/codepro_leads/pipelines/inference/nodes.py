@@ -396,13 +396,8 @@ def monitor_scores(
         junk_share,
         reference.junk_share,
     )
-    metrics = {
-        "leads": leads,
-        "mean_probability": row["mean_probability"],
-        "junk_share": junk_share,
-        "max_psi": row["max_psi"],
-        **{f"psi_{k}": v for k, v in psi.items()},
-    }
+    metrics = {k: row[k] for k in ("leads", "mean_probability", "junk_share", "max_psi")}
+    metrics |= {f"psi_{k}": v for k, v in psi.items()}
     return pd.DataFrame([row]), as_mlflow_metrics(metrics, prefix="monitoring_")
 
 
