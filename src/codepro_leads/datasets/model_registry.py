@@ -272,39 +272,23 @@ class ModelAliasDataset(_AliasMoveDataset):
             for key in ("comparison_rows", "comparison_first_created", "comparison_last_created")
             if decision.get(key) is not None
         }
-        run_tags = {
-            "model_version": str(version),
-            "promotion_alias": decision["alias"],
-            "promotion_reason": decision["reason"],
-            **comparison,
-        }
+        alias, reason = decision["alias"], decision["reason"]
+        run_tags = {"model_version": str(version), "promotion_alias": alias, **comparison}
+        run_tags["promotion_reason"] = reason
         try:
-            previous = version_by_alias(client, self._model_name, decision["alias"])
-            client.set_registered_model_alias(self._model_name, decision["alias"], version)
-            for key, value in {"promotion": decision["reason"], **comparison}.items():
+            previous = version_by_alias(client, self._model_name, alias)
+            client.set_registered_model_alias(self._model_name, alias, version)
+            for key, value in {"promotion": reason, **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
             client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
             client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
+        previous = None if previous is None else str(previous.version)
         self._record(
-            history_row(
-                self._model_name,
-                decision["alias"],
-                str(version),
-                None if previous is None else str(previous.version),
-                action="training",
-                reason=decision["reason"],
-                run_id=run_id,
-            )
+            history_row(self._model_name, alias, str(version), previous, "training", reason, run_id)
         )
-        logger.info(
-            "%s version %d -> @%s: %s",
-            self._model_name,
-            version,
-            decision["alias"],
-            decision["reason"],
-        )
+        logger.info("%s version %d -> @%s: %s", self._model_name, version, alias, reason)
         return decision
 
     def fail(self, error: BaseException) -> None:
