@@ -240,12 +240,13 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
+        alias, reason = decision["alias"], decision["reason"]
         logger.info(
             "%s version %d: @%s once the run has succeeded (%s)",
             self._model_name,
             versions[-1],
-            decision["alias"],
-            decision["reason"],
+            alias,
+            reason,
         )
 
     def commit(self) -> dict[str, Any] | None:
@@ -372,23 +373,17 @@ class ChampionChangeDataset(_AliasMoveDataset):
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
+        action, reason = change["action"], change["reason"]
         now = _champion(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
                 f"{self._model_name}: the champion changed while checking "
                 f"({_name(expected)} -> {_name(now)}); nothing changed, run the command again"
             )
-        row = history_row(
-            self._model_name,
-            "champion",
-            version,
-            now,
-            action=change["action"],
-            reason=change["reason"],
-        )
+        row = history_row(self._model_name, "champion", version, now, action, reason)
         tags = {
-            "promotion": change["reason"],
-            "promotion_action": change["action"],
+            "promotion": reason,
+            "promotion_action": action,
             "promoted_by": row["changed_by"],
             "promoted_at": row["changed_at"].isoformat(timespec="seconds") + "Z",
             "previous_champion": now or "none",
@@ -406,6 +401,6 @@ class ChampionChangeDataset(_AliasMoveDataset):
             _name(now),
             version,
             row["changed_by"],
-            change["action"],
-            change["reason"],
+            action,
+            reason,
         )
