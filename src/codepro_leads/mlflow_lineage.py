@@ -47,6 +47,7 @@ class MlflowLineageHook:
         self._run: dict[str, str] | None = None
         self._catalog: CatalogProtocol | None = None
         self._training_params: dict[str, Any] | None = None
+        self._client: mlflow.MlflowClient | None = None
 
     # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
     @hook_impl(trylast=True)
@@ -57,21 +58,14 @@ class MlflowLineageHook:
             return
         pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
         started = datetime.fromtimestamp(active.info.start_time / 1000, UTC)
-        self._run = {
-            "id": active.info.run_id,
-            "name": f"{pipeline} {started:%Y-%m-%d %H:%M}Z",
-            "tracking_uri": mlflow.get_tracking_uri(),
-            "registry_uri": mlflow.get_registry_uri(),
-        }
+        self._run = {"id": active.info.run_id, "name": f"{pipeline} {started:%Y-%m-%d %H:%M}Z"}
+        # The run's stores, kept: the hooks after the run must not follow a changed default.
+        self._client = mlflow.MlflowClient(mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         self._training_params = (
             catalog.load("params:training") if catalog.exists("params:training") else None
         )
-        client = self._client()
-        client.update_run(active.info.run_id, name=self._run["name"])
-        client.set_tag(active.info.run_id, "pipeline", pipeline)
-
-    def _client(self) -> mlflow.MlflowClient:
-        return mlflow.MlflowClient(self._run["tracking_uri"], self._run["registry_uri"])
+        self._client.update_run(active.info.run_id, name=self._run["name"])
+        self._client.set_tag(active.info.run_id, "pipeline", pipeline)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
@@ -97,10 +91,9 @@ class MlflowLineageHook:
         profile = {"num_rows": len(data), "num_elements": int(data.size)}
         entity = Dataset(**{**sample.to_dict(), "profile": json.dumps(profile)})
         tags = [InputTag("mlflow.data.context", config["context"])]
-        client = self._client()
-        _log_input(client, self._run["id"], DatasetInput(entity, tags))
+        _log_input(self._client, self._run["id"], DatasetInput(entity, tags))
         if config["context"] == "training":
-            client.update_run(self._run["id"], name=f"{self._run['name']} data {digest}")
+            self._client.update_run(self._run["id"], name=f"{self._run['name']} data {digest}")
 
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
@@ -119,8 +112,7 @@ class MlflowLineageHook:
             version_description,
         )
 
-        client = self._client()
-        run_id = self._run["id"]
+        client, run_id = self._client, self._run["id"]
         try:
             versions = client.search_model_versions(f"run_id='{run_id}'")
             if not versions:

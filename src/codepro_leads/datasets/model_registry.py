@@ -162,10 +162,9 @@ def _warn_of_mismatches(uri: str, requirements: Path) -> None:
     for line in lines:
         try:
             wanted = Requirement(line)
+            installed = version(wanted.name)
         except InvalidRequirement:  # a comment, an option or a path: nothing to compare
             continue
-        try:
-            installed = version(wanted.name)
         except PackageNotFoundError:
             installed = None
         if installed is None or not wanted.specifier.contains(installed, prereleases=True):
@@ -241,12 +240,13 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
+        alias, reason = decision["alias"], decision["reason"]
         logger.info(
             "%s version %d: @%s once the run has succeeded (%s)",
             self._model_name,
             versions[-1],
-            decision["alias"],
-            decision["reason"],
+            alias,
+            reason,
         )
 
     def commit(self) -> dict[str, Any] | None:
@@ -273,39 +273,23 @@ class ModelAliasDataset(_AliasMoveDataset):
             for key in ("comparison_rows", "comparison_first_created", "comparison_last_created")
             if decision.get(key) is not None
         }
-        run_tags = {
-            "model_version": str(version),
-            "promotion_alias": decision["alias"],
-            "promotion_reason": decision["reason"],
-            **comparison,
-        }
+        alias, reason = decision["alias"], decision["reason"]
+        run_tags = {"model_version": str(version), "promotion_alias": alias, **comparison}
+        run_tags["promotion_reason"] = reason
         try:
-            previous = version_by_alias(client, self._model_name, decision["alias"])
-            client.set_registered_model_alias(self._model_name, decision["alias"], version)
-            for key, value in {"promotion": decision["reason"], **comparison}.items():
+            previous = version_by_alias(client, self._model_name, alias)
+            client.set_registered_model_alias(self._model_name, alias, version)
+            for key, value in {"promotion": reason, **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
             client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
             client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
+        previous = None if previous is None else str(previous.version)
         self._record(
-            history_row(
-                self._model_name,
-                decision["alias"],
-                str(version),
-                None if previous is None else str(previous.version),
-                action="training",
-                reason=decision["reason"],
-                run_id=run_id,
-            )
+            history_row(self._model_name, alias, str(version), previous, "training", reason, run_id)
         )
-        logger.info(
-            "%s version %d -> @%s: %s",
-            self._model_name,
-            version,
-            decision["alias"],
-            decision["reason"],
-        )
+        logger.info("%s version %d -> @%s: %s", self._model_name, version, alias, reason)
         return decision
 
     def fail(self, error: BaseException) -> None:
@@ -389,23 +373,17 @@ class ChampionChangeDataset(_AliasMoveDataset):
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
+        action, reason = change["action"], change["reason"]
         now = _champion(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
                 f"{self._model_name}: the champion changed while checking "
                 f"({_name(expected)} -> {_name(now)}); nothing changed, run the command again"
             )
-        row = history_row(
-            self._model_name,
-            "champion",
-            version,
-            now,
-            action=change["action"],
-            reason=change["reason"],
-        )
+        row = history_row(self._model_name, "champion", version, now, action, reason)
         tags = {
-            "promotion": change["reason"],
-            "promotion_action": change["action"],
+            "promotion": reason,
+            "promotion_action": action,
             "promoted_by": row["changed_by"],
             "promoted_at": row["changed_at"].isoformat(timespec="seconds") + "Z",
             "previous_champion": now or "none",
@@ -423,6 +401,6 @@ class ChampionChangeDataset(_AliasMoveDataset):
             _name(now),
             version,
             row["changed_by"],
-            change["action"],
-            change["reason"],
+            action,
+            reason,
         )

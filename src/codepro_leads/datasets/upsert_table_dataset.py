@@ -152,37 +152,26 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return data
 
     def _create_or_check(self, conn: Connection) -> None:
-        """Create the table, or check that the stored one is this schema with this key."""
+        """Create the table, or check that the stored one is this schema with this key and add
+        the ``added_columns`` an older version's table lacks."""
         inspector = inspect(conn)
         if not inspector.has_table(self._table.name):
             self._table.create(conn)
             return
         stored = {col["name"] for col in inspector.get_columns(self._table.name)}
         key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
-        where = conn.engine.url.render_as_string(hide_password=True)
-        for statement in self._migration(stored, key, conn.dialect, where):
-            conn.execute(statement)
-
-    def _migration(self, stored: set[str], key: list[str], dialect: Any, where: str) -> list:
-        """Statements adding the columns an older version's table lacks (its rows given their
-        declared value); a table that differs otherwise stops the run."""
         missing = set(self._types) - stored
-        statements: list[Any] = []
-        if missing and missing <= set(self._added) and set(key) == set(self._keys):
-            for name in sorted(missing):
-                kind = self._table.columns[name].type.compile(dialect=dialect)
-                statements.append(
-                    text(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}')
-                )
-                statements.append(self._table.update().values({name: self._added[name]}))
-            stored = stored | missing
-        if stored != set(self._types) or set(key) != set(self._keys):
+        if stored - set(self._types) or missing - set(self._added) or set(key) != set(self._keys):
+            where = conn.engine.url.render_as_string(hide_password=True)
             raise TableSchemaError(
                 f"table {self._table.name} of {where} has columns {sorted(stored)} "
                 f"and key {key}, expected {sorted(self._types)} and key {self._keys} "
                 "(written by an older version?): rename or drop it and run again"
             )
-        return statements
+        for name in sorted(missing):
+            kind = self._table.columns[name].type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}'))
+            conn.execute(self._table.update().values({name: self._added[name]}))
 
     def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
         """``INSERT ... ON CONFLICT DO UPDATE`` run for every row, its values converted column

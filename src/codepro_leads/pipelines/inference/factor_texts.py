@@ -1,6 +1,5 @@
-"""The factors of scored leads as text, built column by column in Arrow (never one Python
-string per lead): the score table's JSON lists and the CRM export's reasons. The texts stay
-Arrow-backed (``string[pyarrow]``), so the store and the files take them without a copy.
+"""The factors of scored leads as text (the score table's JSON lists, the CRM export's reasons),
+built column by column in Arrow and kept there (``string[pyarrow]``): no Python string per lead.
 """
 
 from __future__ import annotations
@@ -37,8 +36,7 @@ def _factor_columns(scored: pd.DataFrame, direction: str) -> list[str]:
 
 
 def _factors_json(scored: pd.DataFrame, direction: str) -> pd.Series:
-    """Each row's factors as a JSON list, built column by column in Arrow (not one
-    ``json.dumps`` per lead). Effects are written in their shortest exact form."""
+    """Each row's factors as a JSON list, effects in their shortest exact form."""
     items = []
     for label in _factor_columns(scored, direction):
         names = pa.array(_json_strings(scored[label]), pa.string(), from_pandas=True)
@@ -53,14 +51,13 @@ def _factors_json(scored: pd.DataFrame, direction: str) -> pd.Series:
 
 
 def _arrow_backed(texts: pa.Array, index: pd.Index) -> pd.Series:
-    """Text kept in Arrow (``string[pyarrow]``): the store and the files take it without a
-    Python string per value."""
+    """Text kept in Arrow (``string[pyarrow]``)."""
     return pd.Series(pd.arrays.ArrowStringArray(texts), index=index)
 
 
 def _json_strings(labels: pd.Series) -> pd.Series:
-    """Each label as a JSON string literal (quoted, escaped); missing stays missing. Labels
-    repeat (feature=value): each distinct one is encoded once."""
+    """Each label as a JSON string literal (missing stays missing), each distinct one encoded
+    once."""
     distinct = labels.dropna().unique()
     return labels.map(dict(zip(distinct, map(json.dumps, distinct), strict=True)))
 

@@ -51,9 +51,6 @@ STORE_COLUMNS = [
 ]
 
 
-# ---- reading and processing -------------------------------------------------------------
-
-
 def read_in_batches(
     new_leads: LeadBatches, processing: dict[str, Any], params: dict[str, Any]
 ) -> Iterator[pd.DataFrame]:
@@ -185,9 +182,6 @@ def _reject_earlier_keys(
         "reject_reasons": dict(sorted(reasons.items())),
     }
     return valid, rejected, intake, key
-
-
-# ---- scoring -----------------------------------------------------------------------------
 
 
 def score_new_leads(
@@ -347,9 +341,6 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-# ---- after the store: report and monitoring ----------------------------------------------
-
-
 def report_run(totals: RunTotals) -> dict[str, Any]:
     """The run's report: the processing counts, rows scored and stored, shadow rows."""
     return {
@@ -405,13 +396,8 @@ def monitor_scores(
         junk_share,
         reference.junk_share,
     )
-    metrics = {
-        "leads": leads,
-        "mean_probability": row["mean_probability"],
-        "junk_share": junk_share,
-        "max_psi": row["max_psi"],
-        **{f"psi_{k}": v for k, v in psi.items()},
-    }
+    metrics = {k: row[k] for k in ("leads", "mean_probability", "junk_share", "max_psi")}
+    metrics |= {f"psi_{k}": v for k, v in psi.items()}
     return pd.DataFrame([row]), as_mlflow_metrics(metrics, prefix="monitoring_")
 
 
