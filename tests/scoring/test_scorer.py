@@ -12,7 +12,7 @@ import pytest
 
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.encoder import LeadEncoder
-from codepro_leads.scoring.scorer import LeadScorer, distinct_rows
+from codepro_leads.scoring.scorer import ExplainedRows, LeadScorer, distinct_rows
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +179,40 @@ def test_distinct_rows_spread_back_to_every_row():
     assert sorted(first.tolist()) == [0, 1, 4]
     assert np.array_equal(matrix[first][row_of], matrix, equal_nan=True)
     assert row_of[0] == row_of[2] and row_of[1] == row_of[3]
+
+
+def test_rows_explained_in_an_earlier_batch_are_looked_up_not_explained_again(scorer):
+    leads = _new_leads()
+    explained = ExplainedRows(max_rows=1_000)
+    calls = []
+
+    def counting(rows):
+        calls.append(len(rows))
+        return scorer.model.booster_.predict(rows, pred_contrib=True)
+
+    matrix = scorer.encoder.matrix(scorer.encoder.transform(leads))
+    first, _ = distinct_rows(matrix)
+    distinct = matrix[first]
+    once = explained.of(distinct[:2], counting)
+    again = explained.of(distinct, counting)
+    assert calls == [2, len(distinct) - 2]
+    np.testing.assert_array_equal(again[:2], once)
+    np.testing.assert_array_equal(again, scorer.model.booster_.predict(distinct, pred_contrib=True))
+    pd.testing.assert_frame_equal(
+        scorer.score(leads, explained=explained), scorer.score(leads), check_exact=True
+    )
+
+
+def test_explained_rows_keep_no_more_than_their_room(scorer):
+    matrix = scorer.encoder.matrix(scorer.encoder.transform(_new_leads()))
+    distinct = matrix[distinct_rows(matrix)[0]]
+    explained = ExplainedRows(max_rows=1)
+    calls = []
+
+    def counting(rows):
+        calls.append(len(rows))
+        return scorer.model.booster_.predict(rows, pred_contrib=True)
+
+    explained.of(distinct, counting)
+    explained.of(distinct, counting)
+    assert calls == [len(distinct), len(distinct) - 1]

@@ -5,6 +5,7 @@ One object travels from training to batch scoring and HTTP serving, so they cann
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -41,17 +42,23 @@ class LeadScorer:
         """Calibrated probability of completing the application."""
         return self.calibrator(self.raw_score(leads))
 
-    def score(self, leads: pd.DataFrame, chunk_size: int = 100_000) -> pd.DataFrame:
+    def score(
+        self,
+        leads: pd.DataFrame,
+        chunk_size: int = 100_000,
+        explained: ExplainedRows | None = None,
+    ) -> pd.DataFrame:
         """One row per lead: probability, 0-100 score, grade, junk flag and the
         ``top_factors`` factors raising and lowering the score, with their contributions
         (log-odds).
 
         Each distinct feature row is scored once, in chunks of ``chunk_size`` (bounded
-        memory), and the results are spread back to every lead.
+        memory), or not at all when ``explained`` holds it already, and the results are
+        spread back to every lead.
         """
         matrix = self.encoder.matrix(self.encoder.transform(leads))
         first, row_of = distinct_rows(matrix)
-        per_distinct_row = self.score_matrix(matrix[first], chunk_size)
+        per_distinct_row = self.score_matrix(matrix[first], chunk_size, explained)
         return pd.DataFrame(
             {
                 "lead_id": leads["lead_id"].to_numpy(),
@@ -60,19 +67,29 @@ class LeadScorer:
             }
         )
 
-    def score_matrix(self, matrix: np.ndarray, chunk_size: int = 100_000) -> dict[str, np.ndarray]:
+    def score_matrix(
+        self,
+        matrix: np.ndarray,
+        chunk_size: int = 100_000,
+        explained: ExplainedRows | None = None,
+    ) -> dict[str, np.ndarray]:
         """``score``'s columns after the key and the date, for rows of ``encoder.matrix``.
 
         LightGBM's own TreeSHAP (``pred_contrib``) explains each row; a row's contributions
         and bias add up to its raw score, so one call gives both.
         """
-        contributions = np.zeros((len(matrix), matrix.shape[1] + 1))
-        for start in range(0, len(matrix), chunk_size):
-            rows = matrix[start : start + chunk_size]
-            threads = 1 if len(rows) < _ONE_THREAD_BELOW else 0  # 0: LightGBM's default
-            contributions[start : start + len(rows)] = self.model.booster_.predict(
-                rows, pred_contrib=True, num_threads=threads
-            )
+
+        def explain(rows: np.ndarray) -> np.ndarray:
+            contributions = np.zeros((len(rows), rows.shape[1] + 1))
+            for start in range(0, len(rows), chunk_size):
+                chunk = rows[start : start + chunk_size]
+                threads = 1 if len(chunk) < _ONE_THREAD_BELOW else 0  # 0: LightGBM's default
+                contributions[start : start + len(chunk)] = self.model.booster_.predict(
+                    chunk, pred_contrib=True, num_threads=threads
+                )
+            return contributions
+
+        contributions = explain(matrix) if explained is None else explained.of(matrix, explain)
         probability = self.calibrator(contributions.sum(axis=1))
         score = score_from_probability(probability)
         return {
@@ -97,6 +114,31 @@ class LeadScorer:
             text = [f"{col}={value.removesuffix('.0')}" for value in shown]
             labels[:, j] = np.array(text, dtype=object)[row_value.reshape(-1)]
         return labels
+
+
+class ExplainedRows:
+    """The contributions of the feature rows one run has explained, for the first
+    ``max_rows`` distinct rows: a file scored batch by batch meets the same rows again in
+    later batches, and TreeSHAP is most of the cost of scoring a row."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self._known: dict[bytes, np.ndarray] = {}
+
+    def of(self, rows: np.ndarray, explain: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The contributions of distinct ``rows``: known ones looked up, the others from
+        ``explain`` and kept while there is room."""
+        keys = [row.tobytes() for row in rows]
+        unknown = [i for i, key in enumerate(keys) if key not in self._known]
+        fresh = explain(rows[unknown]) if unknown else np.empty((0, rows.shape[1] + 1))
+        room = max(self.max_rows - len(self._known), 0)
+        self._known.update(zip([keys[i] for i in unknown[:room]], fresh[:room], strict=True))
+        contributions = np.empty((len(rows), rows.shape[1] + 1))
+        contributions[unknown] = fresh
+        known = np.setdiff1d(np.arange(len(rows)), unknown, assume_unique=True)
+        if len(known):
+            contributions[known] = [self._known[keys[i]] for i in known]
+        return contributions
 
 
 def _top_factors(contributions: np.ndarray, labels: np.ndarray, k: int) -> dict[str, np.ndarray]:
