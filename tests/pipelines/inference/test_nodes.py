@@ -266,7 +266,7 @@ class _Reference:
 
 
 def _champion(version="3", scores=None):
-    def score(leads, chunk_size):
+    def score(leads, chunk_size, explained=None):
         return scores.loc[scores["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
 
     scorer = SimpleNamespace(
@@ -412,7 +412,7 @@ def test_every_output_is_written_only_after_the_scores_are_stored():
 def test_score_new_leads_uses_the_models_own_factors():
     calls = []
 
-    def score(leads, chunk_size):
+    def score(leads, chunk_size, explained=None):
         calls.append(chunk_size)
         return pd.DataFrame({"lead_id": leads["lead_id"], "probability": np.full(len(leads), 0.5)})
 

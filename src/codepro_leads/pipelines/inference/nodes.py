@@ -38,6 +38,7 @@ from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring import plots
 from codepro_leads.scoring.drift import DriftCounts
+from codepro_leads.scoring.scorer import ExplainedRows
 
 logger = logging.getLogger(__name__)
 
@@ -185,11 +186,15 @@ def _reject_earlier_keys(
 
 
 def score_new_leads(
-    leads: pd.DataFrame, model: RegisteredModel, params: dict[str, Any], scored_at: pd.Timestamp
+    leads: pd.DataFrame,
+    model: RegisteredModel,
+    params: dict[str, Any],
+    scored_at: pd.Timestamp,
+    explained: ExplainedRows | None = None,
 ) -> pd.DataFrame:
     """Score every lead of a batch, stamped with the model version and the run's scoring
     time, with the factor texts of the store and the CRM export."""
-    scored = model.model.scorer.score(leads, chunk_size=params["chunk_size"])
+    scored = model.model.scorer.score(leads, params["chunk_size"], explained)
     scored["model_version"] = model.version
     scored["scored_at"] = scored_at
     return pd.concat([scored, factor_texts(scored)], axis=1)
@@ -262,14 +267,17 @@ def score_batches(
     # An inner generator: Kedro would save each batch of a generator-function node on its own.
     def outputs(totals: RunTotals) -> Iterator[dict[str, Any]]:
         earlier = KeySet()
+        by_champion, by_challenger = (ExplainedRows(params["explained_rows"]) for _ in range(2))
         for raw in raw_batches:
             batch, keys = process_batch(raw, processing, params["missing_key"], earlier)
             earlier.add(keys)
-            scored = score_new_leads(batch.leads, champion, params, totals.scored_at)
+            scored = score_new_leads(batch.leads, champion, params, totals.scored_at, by_champion)
             table = store_rows(scored, CHAMPION)
             shadow_rows = 0
             if challenger is not None:
-                shadow = score_new_leads(batch.leads, challenger, params, totals.scored_at)
+                shadow = score_new_leads(
+                    batch.leads, challenger, params, totals.scored_at, by_challenger
+                )
                 table = pd.concat([table, store_rows(shadow, SHADOW)], ignore_index=True)
                 shadow_rows = len(shadow)
             drift = scorer.reference.counts(scorer.encoder, batch.leads)
