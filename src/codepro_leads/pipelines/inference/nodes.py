@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
-LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
 # The score table's columns: factors are JSON lists whatever their number.
 STORE_COLUMNS = [
     *("lead_id", "model_version", "role", "created_date"),
