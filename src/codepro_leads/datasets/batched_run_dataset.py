@@ -147,11 +147,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
             name: AbstractDataset.from_config(name, dict(config)) for name, config in stores.items()
         }
         self._files = {name: config["filepath"] for name, config in files.items()}
-        unknown = {
-            name: path
-            for name, path in self._files.items()
-            if posixpath.splitext(path)[1] not in _SINKS
-        }
+        unknown = [p for p in self._files.values() if posixpath.splitext(p)[1] not in _SINKS]
         if unknown:
             raise DatasetError(f"files must be {' or '.join(_SINKS)}: {unknown}")
         self._version = version
