@@ -45,16 +45,10 @@ class _ParquetSink:
         self._first_empty: pd.DataFrame | None = None
 
     def _open(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        schema = pa.Table.from_pandas(frame, preserve_index=False).schema
         # Text columns stay text even when the first batch holds none of their values.
-        schema = pa.schema(
-            [
-                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                for f in table.schema
-            ],
-            metadata=table.schema.metadata,
-        )
-        self._writer = pq.ParquetWriter(self._stream, schema)
+        fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+        self._writer = pq.ParquetWriter(self._stream, pa.schema(fields, metadata=schema.metadata))
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
