@@ -103,8 +103,7 @@ class KeySet:
         keys = keys.dropna()
         numbers = self._as_floats(keys)
         if len(keys) and numbers is not None:
-            # One new array (a concatenation, then a sort, would hold three at once: at 5M
-            # keys, 80 MB more at the end of a run).
+            # One new array: a concatenation, then a sort, would hold three at once.
             numbers = np.sort(numbers)
             self._numbers = np.insert(
                 self._numbers, np.searchsorted(self._numbers, numbers), numbers
