@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from kedro.framework.cli.project import run as kedro_run
+from kedro.framework.session import KedroSession
 
 from codepro_leads.errors import UserFacingError
 
@@ -70,8 +71,6 @@ cli.add_command(
 
 def _run_pipeline(name: str, runtime_params: dict[str, Any], env: str | None) -> None:
     """``kedro run --pipelines <name>`` with these runtime parameters."""
-    from kedro.framework.session import KedroSession
-
     with (
         _errors_in_one_line(),
         KedroSession.create(env=env, runtime_params=runtime_params) as session,
@@ -107,8 +106,6 @@ def rollback(reason: str, env: str | None) -> None:
 def alias_history(env: str | None) -> None:
     """Print every move of the champion and challenger aliases, oldest first (training,
     promote and rollback: who, why, when, from which version)."""
-    from kedro.framework.session import KedroSession
-
     with _errors_in_one_line(), KedroSession.create(env=env) as session:
         rows = session.load_context().catalog.load("alias_history")
     if rows.empty:

@@ -24,6 +24,8 @@ from kedro.io import CatalogProtocol
 from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.exceptions import MlflowException
 
+from codepro_leads.model_description import registered_model_description, version_description
+
 logger = logging.getLogger(__name__)
 
 # Hex digits of the content hash shown as a dataset's digest and in the run name.
@@ -107,11 +109,6 @@ class MlflowLineageHook:
     def _describe_registered_versions(self) -> None:
         if self._run is None or self._training_params is None:
             return
-        from codepro_leads.model_description import (
-            registered_model_description,
-            version_description,
-        )
-
         client, run_id = self._client, self._run["id"]
         try:
             versions = client.search_model_versions(f"run_id='{run_id}'")
@@ -119,21 +116,15 @@ class MlflowLineageHook:
                 return
             card = _load_run_json(client, run_id, "model_card.json")
             metrics = client.get_run(run_id).data.metrics
+            features, params = card.get("features", []), self._training_params
             for version in versions:
                 aliases = client.get_model_version(version.name, version.version).aliases
                 alias = aliases[0] if aliases else None
-                reason = version.tags.get("promotion")
+                text = version_description(card, metrics, alias, version.tags.get("promotion"))
                 client.update_registered_model(
-                    version.name,
-                    registered_model_description(
-                        version.name, card.get("features", []), self._training_params
-                    ),
+                    version.name, registered_model_description(version.name, features, params)
                 )
-                client.update_model_version(
-                    version.name,
-                    version.version,
-                    version_description(card, metrics, alias, reason),
-                )
+                client.update_model_version(version.name, version.version, text)
         except (MlflowException, OSError) as error:
             # Descriptions are documentation: losing them must not fail a finished run.
             logger.warning("Could not describe the registered model of run %s: %s", run_id, error)

@@ -58,13 +58,7 @@ class AliasHistoryDataset(UpsertTableDataset):
     gives every row, oldest first; saving adds rows (new event ids: nothing is replaced)."""
 
     def __init__(self, credentials: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(
-            table_name=TABLE,
-            columns=COLUMNS,
-            key_columns=["event_id"],
-            credentials=credentials,
-            metadata=metadata,
-        )
+        super().__init__(TABLE, COLUMNS, ["event_id"], credentials, metadata=metadata)
 
     def load(self) -> pd.DataFrame:
         rows = super().load()

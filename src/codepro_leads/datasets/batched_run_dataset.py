@@ -45,16 +45,10 @@ class _ParquetSink:
         self._first_empty: pd.DataFrame | None = None
 
     def _open(self, frame: pd.DataFrame) -> None:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        schema = pa.Table.from_pandas(frame, preserve_index=False).schema
         # Text columns stay text even when the first batch holds none of their values.
-        schema = pa.schema(
-            [
-                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                for f in table.schema
-            ],
-            metadata=table.schema.metadata,
-        )
-        self._writer = pq.ParquetWriter(self._stream, schema)
+        fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+        self._writer = pq.ParquetWriter(self._stream, pa.schema(fields, metadata=schema.metadata))
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -147,11 +141,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
             name: AbstractDataset.from_config(name, dict(config)) for name, config in stores.items()
         }
         self._files = {name: config["filepath"] for name, config in files.items()}
-        unknown = {
-            name: path
-            for name, path in self._files.items()
-            if posixpath.splitext(path)[1] not in _SINKS
-        }
+        unknown = [p for p in self._files.values() if posixpath.splitext(p)[1] not in _SINKS]
         if unknown:
             raise DatasetError(f"files must be {' or '.join(_SINKS)}: {unknown}")
         self._version = version

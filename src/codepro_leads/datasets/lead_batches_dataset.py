@@ -63,6 +63,9 @@ class LeadBatches:
         self.encoding = encoding
         self.name = filepath
 
+    def exists(self) -> bool:
+        return self._fs.isfile(self._path)
+
     def batches(
         self,
         rows: int,
@@ -77,7 +80,7 @@ class LeadBatches:
             codecs.lookup(self.encoding)
         except LookupError:
             raise LeadDataError(f"{self.name}: unknown encoding {self.encoding!r}") from None
-        if not self._fs.isfile(self._path):
+        if not self.exists():
             raise LeadDataError(f"{self.name}: file not found")
         types = {col: pa.string() for col in text_columns}
         types |= {col: pa.float64() for col in number_columns}
@@ -190,20 +193,17 @@ class LeadBatchesDataset(AbstractDataset[None, LeadBatches]):
     def __init__(
         self, filepath: str, encoding: str = "utf-8", metadata: dict[str, Any] | None = None
     ) -> None:
-        self._filepath = filepath
-        protocol, self._path = get_protocol_and_path(filepath)
-        self._fs = fsspec.filesystem(protocol)
-        self._encoding = encoding or "utf-8"
+        self._batches = LeadBatches(filepath, encoding or "utf-8")
         self.metadata = metadata
 
     def load(self) -> LeadBatches:
-        return LeadBatches(self._filepath, self._encoding)
+        return self._batches
 
     def save(self, data: None) -> None:
         raise DatasetError("LeadBatchesDataset is read-only")
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "encoding": self._encoding}
+        return {"filepath": self._batches.name, "encoding": self._batches.encoding}
 
     def _exists(self) -> bool:
-        return self._fs.isfile(self._path)
+        return self._batches.exists()

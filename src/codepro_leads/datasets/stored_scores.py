@@ -15,7 +15,6 @@ from codepro_leads.store_urls import store_engine
 
 # Columns an outcome join needs; ``role`` (champion / shadow) is read when the store has it.
 _COLUMNS = ["lead_id", "model_version", "created_date", "probability", "grade", "is_junk"]
-_TIME_COLUMNS = ["created_date", "scored_at"]
 
 
 class StoredScores:
@@ -56,7 +55,7 @@ class StoredScores:
         frames = [frame for frame in frames if len(frame)]
         columns = [*_COLUMNS, "role", "scored_at"]
         found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-        for name in _TIME_COLUMNS:
+        for name in ("created_date", "scored_at"):
             found[name] = pd.to_datetime(found[name])
         return found.astype(
             {"lead_id": str, "model_version": str, "probability": float, "is_junk": bool}

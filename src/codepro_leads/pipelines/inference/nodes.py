@@ -35,6 +35,7 @@ from codepro_leads.features.processing import (
 )
 from codepro_leads.features.validation import PARSE_ERROR_COLUMN, Reasons, split_key
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.data_processing.nodes import rows_add_up
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring import plots
 from codepro_leads.scoring.drift import DriftCounts
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
-LEAD_COLUMNS = ["lead_id", "created_date"]  # what a scorer passes through from the leads
 # The score table's columns: factors are JSON lists whatever their number.
 STORE_COLUMNS = [
     *("lead_id", "model_version", "role", "created_date"),
@@ -104,8 +104,7 @@ class KeySet:
         keys = keys.dropna()
         numbers = self._as_floats(keys)
         if len(keys) and numbers is not None:
-            # One new array (a concatenation, then a sort, would hold three at once: at 5M
-            # keys, 80 MB more at the end of a run).
+            # One new array: a concatenation, then a sort, would hold three at once.
             numbers = np.sort(numbers)
             self._numbers = np.insert(
                 self._numbers, np.searchsorted(self._numbers, numbers), numbers
@@ -310,20 +309,9 @@ def account_for_rows(totals: RunTotals) -> None:
             f"Row accounting failed: {totals.rejected_rows} rejected rows, but validation "
             f"counted {counts['rows_rejected']}"
         )
-    accounted = totals.rows_scored + counts["rows_rejected"] + counts["duplicates_dropped"]
-    if counts["rows_read"] != accounted:
-        raise RuntimeError(
-            f"Row accounting failed: read {counts['rows_read']} new leads but scored "
-            f"{totals.rows_scored}, rejected {counts['rows_rejected']} and dropped "
-            f"{counts['duplicates_dropped']} as duplicates"
-        )
-    logger.info(
-        "New leads: %d read = %d scored + %d rejected + %d duplicates dropped",
-        counts["rows_read"],
-        totals.rows_scored,
-        counts["rows_rejected"],
-        counts["duplicates_dropped"],
-    )
+    parts = {"scored": totals.rows_scored, "rejected": counts["rows_rejected"]}
+    parts["duplicates dropped"] = counts["duplicates_dropped"]
+    logger.info("%s", rows_add_up(counts["rows_read"], parts, what="new leads"))
 
 
 def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
