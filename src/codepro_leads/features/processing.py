@@ -1,9 +1,7 @@
 """Raw CodePro rows -> ``model_input_leads``: validation, duplicates, features, column order.
 
-The same functions serve labeled training data, unlabeled new leads and the served model: the
-label is optional everywhere, and duplicates are only dropped where it is present. The
-data_processing pipeline runs them as nodes; ``prepare_leads`` runs them in the same order for
-the logged model.
+The data_processing nodes, also run in order by ``prepare_leads`` for the served model: the
+label is optional everywhere, and duplicates are only dropped where it is present.
 """
 
 from __future__ import annotations
@@ -64,14 +62,11 @@ def validate_raw_leads(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """Check the raw export against CodePro's schema and coerce every column to its type.
 
-    A missing required column stops the run; extra columns are logged and dropped. Rows with
-    values that cannot be used go to the rejected frame with a ``reason``. A file without a
-    key column gets row numbers as keys, or stops when ``missing_key`` is ``stop``.
-
-    Returns:
-        Valid typed leads, rejected raw rows (indexed by their row in ``raw_leads``), intake
-        counts for the row accounting, and the first few valid rows as they were read (the
-        logged model's input example).
+    A missing required column stops the run; extra columns are logged and dropped; unusable
+    rows are rejected with a ``reason``. Without a key column, rows are numbered (or the run
+    stops: ``missing_key="stop"``). Returns valid typed leads, rejected raw rows (indexed by
+    their row in ``raw_leads``), intake counts, and the first valid rows as read (the model's
+    input example).
     """
     key_name, label = params["key_column"], params["label_column"]
     # set_axis/split_key share the raw columns: no copy of a 240k x 45 frame.
@@ -142,21 +137,11 @@ def validate_raw_leads(
         "key": key_col if key_col is not None else "row number",
         "undecodable_values": raw.attrs.get("undecodable_values", {}),
     }
-    if intake["rows_rejected"]:
-        logger.warning(
-            "Rejected %d of %d rows: %s",
-            intake["rows_rejected"],
-            len(raw),
-            intake["reject_reasons"],
-        )
+    if n_bad := intake["rows_rejected"]:
+        logger.warning("Rejected %d of %d rows: %s", n_bad, len(raw), intake["reject_reasons"])
     first_valid = np.flatnonzero(~bad.to_numpy())[: params["raw_example_rows"]]
-    example = pd.concat(
-        [
-            key.iloc[first_valid],
-            raw.iloc[first_valid][[*required, label] if label in raw else required],
-        ],
-        axis=1,
-    )
+    example_columns = [*required, label] if label in raw else required
+    example = pd.concat([key.iloc[first_valid], raw.iloc[first_valid][example_columns]], axis=1)
     return valid, rejected, intake, example.reset_index(drop=True)
 
 
@@ -204,10 +189,8 @@ def tidy_key(key: pd.Series) -> pd.Series:
 def drop_duplicate_leads(
     leads: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop exact repeats (every column but the key) of labeled leads; count them.
-
-    Unlabeled new leads are all kept, so every lead gets a score.
-    """
+    """Drop exact repeats (every column but the key) of labeled leads; count them. Unlabeled
+    new leads are all kept, so every lead gets a score."""
     if params["label_column"] not in leads.columns:
         return leads, {"duplicates_dropped": 0}
     columns = [col for col in leads.columns if col != params["key_column"]]

@@ -1,17 +1,10 @@
 """The MLflow model: raw CodePro rows in, scores out, lead preparation included.
 
-It runs the shared lead preparation (``codepro_leads.features.processing.prepare_leads``: the
-functions the data_processing pipeline runs as nodes), then the fitted LeadScorer with the
-settings it carries, so ``mlflow models serve`` answers with the batch scores. Only MLflow,
-pandas, NumPy and the project's ``features`` and ``scoring`` code are imported: no Kedro, no
-datasets.
-
-``predict`` answers JSON-ready records, what the scoring server sends as they are; in-process
-``mlflow.pyfunc.load_model("models:/codepro-lead-scorer@champion").predict(pd.DataFrame(records))``
-gets the same records as HTTP. ``answer`` gives the same answer as a frame (the app's view).
-
-It is logged as MLflow "model from code" (``served_model.py``), not as a pickled Python
-object: its fitted state travels as the artifact ``STATE_ARTIFACT``.
+It runs the data_processing nodes (``features.processing.prepare_leads``), then the fitted
+LeadScorer, so ``mlflow models serve`` answers with the batch scores; no Kedro is imported.
+``predict`` answers JSON-ready records, in-process as over HTTP; ``answer`` gives the same as a
+frame (the app's view). Logged as "model from code" (``served_model.py``): the fitted state
+travels as the artifact ``STATE_ARTIFACT``.
 """
 
 from __future__ import annotations
