@@ -1,11 +1,9 @@
-"""The lead scorer logged as a self-contained pyfunc model, through kedro-mlflow's
-``MlflowModelTrackingDataset``.
+"""The lead scorer logged from code (``served_model.py``) as a self-contained pyfunc model,
+through kedro-mlflow's ``MlflowModelTrackingDataset``.
 
-The model needs nothing of the project's checkout: the package travels with it (MLflow puts
-``code/`` on ``sys.path`` when loading) and its requirements pin, at the versions installed
-from the lock, the libraries that loading and predicting import. A fresh virtualenv built from
-the model's own ``requirements.txt`` serves it. It is logged from code (``served_model.py``),
-its fitted state as an artifact.
+The package travels with the model (MLflow puts ``code/`` on ``sys.path``) and its requirements
+pin the installed versions of what loading and predicting import: a fresh virtualenv built
+from the model's ``requirements.txt`` serves it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Reading a raw CodePro export (CSV): fast with pyarrow, line by line when lines are ragged.
 
-File-level problems (missing, empty, header only, repeated column names, a field too long to
-be a value) raise ``LeadDataError`` with one line naming the file. Row-level problems never
-stop the read: a line with the wrong number of fields comes back as a row whose
-``PARSE_ERROR_COLUMN`` says what was wrong, so validation rejects it with that reason and
-every line stays accounted for. Bytes that are not valid in the declared encoding are
-replaced (U+FFFD), counted per column and logged.
+File-level problems (missing, empty, header only, repeated names, an overlong field) raise
+``LeadDataError`` naming the file. A line with the wrong number of fields comes back as a row
+whose ``PARSE_ERROR_COLUMN`` says why, so validation rejects it and every line is accounted
+for. Bytes invalid in the declared encoding are replaced (U+FFFD), counted per column, logged.
 """
 
 from __future__ import annotations

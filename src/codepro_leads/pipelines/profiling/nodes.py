@@ -22,14 +22,10 @@ def _with_named_key(leads: pd.DataFrame, processing_params: dict[str, Any]) -> p
 
 
 def summarize_leads(leads: pd.DataFrame, processing_params: dict[str, Any]) -> dict[str, Any]:
-    """What a data scientist checks first, computed exactly on every row.
-
-    Works on the raw export (text where numbers are expected is counted as missing) and on
-    ``model_input_leads`` alike. Returns rows and columns, the missing share of each column,
-    the distinct (non-missing) levels of each categorical column, the label rate over the rows
-    whose label is 0 or 1, and how sparse the interaction columns are: the 37 raw counts in the
-    raw export, the five group sums in the model input (missing counts as no interaction).
-    """
+    """What a data scientist checks first, exactly on every row of the raw export (text in a
+    number column counts as missing) or of ``model_input_leads``: rows and columns, missing
+    share per column, distinct levels per categorical column, the label rate over labels 0/1,
+    and how sparse the interaction columns (raw counts or group sums) are."""
     frame = _with_named_key(leads, processing_params)
     categorical = [
         col

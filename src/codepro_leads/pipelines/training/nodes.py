@@ -1,11 +1,7 @@
-"""Nodes that fit, evaluate and package the lead scorer.
-
-Column names come from ``params:training.columns`` (themselves taken from the data_processing
-parameters), so no node hard-codes the label, key or date column.
+"""Nodes that fit, evaluate and package the lead scorer; columns from ``params:training.columns``.
 
 LightGBM, scikit-learn, matplotlib and MLflow are imported by the nodes that use them: the
-pipeline registry imports this module for every ``kedro run``, and a run of another pipeline
-should not pay for them.
+pipeline registry imports this module for every ``kedro run``, other pipelines should not pay.
 """
 
 from __future__ import annotations
