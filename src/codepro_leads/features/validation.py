@@ -1,8 +1,5 @@
-"""Row-level checks of a raw CodePro export, vectorised.
-
-Each check returns a boolean mask of bad rows and a short problem name; the detailed reason
-(column, problem and offending value) is only formatted for the bad rows.
-"""
+"""Row-level checks of a raw CodePro export, vectorised: each gives a mask of bad rows, and
+the detailed reason (column, problem, offending value) is formatted for those rows only."""
 
 from __future__ import annotations
 
@@ -52,8 +49,8 @@ class Reasons:
         n_bad = int(mask.sum())
         if n_bad == 0:
             return
-        self.counts[f"{column}: {problem}"] = self.counts.get(f"{column}: {problem}", 0) + n_bad
         message = f"{column}: {problem}"
+        self.counts[message] = self.counts.get(message, 0) + n_bad
         if values is None:
             detail = pd.Series(message, index=self.text.index[mask])
         else:
@@ -78,13 +75,10 @@ def _show(value: object) -> str:
 def split_key(
     raw: pd.DataFrame, key_column: str, missing_key: str = "row_number"
 ) -> tuple[pd.Series, str | None]:
-    """The lead key and the raw column it came from: a column named ``key_column`` in any
-    position, else the leading unnamed index column CodePro's extracts write.
-
-    A file with neither gets row numbers (from 0) when ``missing_key`` is ``row_number``; with
-    ``stop`` it is refused, because row numbers collide across batches and cannot be joined
-    back to the CRM.
-    """
+    """The lead key and the raw column it came from: ``key_column`` in any position, else the
+    leading unnamed index column CodePro's extracts write. A file with neither gets row numbers
+    (from 0) with ``missing_key="row_number"``; ``stop`` refuses it, because row numbers collide
+    across batches and cannot be joined back to the CRM."""
     if missing_key not in ("row_number", "stop"):
         raise ConfigError(f"missing_key must be row_number or stop, not {missing_key!r}")
     if key_column in raw.columns:
@@ -163,13 +157,9 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """Parse ISO 8601 dates.
-
-    Returns:
-        The dates (naive, UTC when the text had an offset), the mask of missing values, the
-        mask of present values that are not dates, and the mask of dates outside what pandas
-        can hold (1678 to 2261).
-    """
+    """Parse ISO 8601 dates: the dates (naive, UTC when the text had an offset), and masks of
+    missing values, of present values that are not dates, and of dates outside what pandas
+    can hold (1678 to 2261)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         # Typed by the reader, possibly at a coarser unit than pandas' nanoseconds.
         if getattr(values.dt, "tz", None) is not None:
@@ -191,9 +181,5 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Seri
         year = pd.to_numeric(found, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         out_of_range[failed] = (year < _FIRST_DATE.astype(object).year) | (year > 2261)
     index = values.index
-    return (
-        dates,
-        text.isna(),
-        pd.Series(failed & ~out_of_range, index=index),
-        pd.Series(out_of_range, index=index),
-    )
+    not_date, out_of_range = failed & ~out_of_range, pd.Series(out_of_range, index=index)
+    return dates, text.isna(), pd.Series(not_date, index=index), out_of_range

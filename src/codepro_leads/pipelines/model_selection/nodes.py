@@ -25,12 +25,9 @@ PYCARET_LOGGER = f"{__name__}.pycaret"
 def prepare_selection_data(
     leads: pd.DataFrame, training_params: dict[str, Any], selection_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Encoded training and validation leads, exactly as the training pipeline makes them.
-
-    Training's split (test leads are never used here), training's encoder fitted on the
-    training leads, then a random sample of ``sample_rows`` training leads (validation leads
-    sampled at the same rate), kept in time order. Returns feature frames with the label.
-    """
+    """Encoded training and validation leads (with the label) as the training pipeline makes
+    them (test leads unused); ``sample_rows`` training leads at most, validation leads sampled
+    at the same rate, in time order."""
     label = training_params["columns"]["label"]
     train, validation, _test = split_leads(leads, training_params)
     encoder = fit_encoder(train, training_params)
@@ -81,16 +78,12 @@ def select_models(
     training_params: dict[str, Any],
     selection_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """pycaret ``setup`` + ``compare_models`` + ``tune_model`` of training's LightGBM.
+    """pycaret ``setup`` + ``compare_models`` (CV on ``train``, ``holdout`` = validation leads)
+    + ``tune_model`` of training's LightGBM (``n_iter`` random draws; ``choose_better`` keeps
+    the better configuration).
 
-    The leaderboard compares pycaret's default models by cross-validation on ``train``
-    (``holdout``: pycaret's hold-out set, the validation leads). Then LightGBM with training's
-    configuration is cross-validated and tuned (random search, ``n_iter`` draws); pycaret keeps
-    the configuration that scores better (``choose_better``) and the winner is recorded.
-
-    Returns the leaderboard, MLflow metrics (each model's mean CV metrics, the configuration
-    before and after tuning), the tuned LightGBM parameters for training
-    (``{"lightgbm": {...}, "tuning_won": bool, ...}``) and a result record for the run.
+    Returns the leaderboard, MLflow metrics (mean CV metrics per model, LightGBM before and
+    after tuning), the LightGBM parameters for training and a result record for the run.
     """
     metric, metric_key = selection_params["metric"], _metric_name(selection_params["metric"])
     run = _run_pycaret(train, holdout, training_params, selection_params)
