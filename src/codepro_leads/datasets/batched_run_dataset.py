@@ -1,14 +1,11 @@
 """The outputs of a streamed run, saved batch by batch as one all-or-nothing unit.
 
-Saving takes an iterable of batches, each ``{output name: frame}`` for every store and file,
-plus an optional ``summary`` (the run's totals so far). Every batch goes into the stores' open
-transactions and is appended to each file's temporary (``atomic.atomic_target``); once the
-iterable is exhausted the stores commit, and only then are the files renamed into place. If
-anything raises, the stores roll back and the temporaries go: a reader sees all or none.
-
-Loading gives the last batch's ``summary``, kept in memory like a MemoryDataset's data.
-Files: ``.parquet`` (the first batch with rows fixes the schema) or ``.csv``, through fsspec;
-with ``versioned: true`` at Kedro's ``<filepath>/<save version>/<file name>``.
+Saving takes an iterable of batches, each ``{output name: frame}`` plus an optional
+``summary`` (the run's totals so far). Batches go into the stores' open transactions and each
+file's temporary (``atomic.atomic_target``); at the end the stores commit, then the files are
+renamed into place. If anything raises, stores roll back and temporaries go: all or none.
+Loading gives the last ``summary``, kept in memory. Files: ``.parquet`` (the first batch with
+rows fixes the schema) or ``.csv``, through fsspec; ``versioned: true`` as Kedro does it.
 """
 
 from __future__ import annotations

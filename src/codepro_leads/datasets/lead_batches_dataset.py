@@ -1,15 +1,12 @@
 """Raw lead exports (CSV) read in batches of rows, so memory does not grow with the file.
 
 Loading gives a ``LeadBatches`` handle; ``batches(rows)`` streams the file (through fsspec)
-with pyarrow's incremental reader, each batch a raw frame as ``read_raw_leads`` would give
-those rows. Columns whose kind the caller knows are read as that type (a sparse count column
-may be empty for thousands of rows); the others take the type of the first block.
-
-A declared number column holding a value that is not a number is read on as text from the
-row the stream had reached (validation rejects that row). A file the incremental reader cannot
-take for another reason (ragged lines, bytes invalid in its encoding, a key or date column of
-another type further down) is read whole by ``read_raw_leads`` from where the stream stopped:
-the same rows, the same one-line errors.
+with pyarrow's incremental reader, each batch as ``read_raw_leads`` would give those rows.
+Columns of a known kind are read as that type (a sparse count column may be empty for
+thousands of rows); the others take the type of the first block. A number column holding
+text is read on as text from there (validation rejects the row). Anything else the stream
+cannot take (ragged lines, invalid bytes, a key or date column changing type) is read by
+``read_raw_leads`` from where it stopped: the same rows, the same one-line errors.
 """
 
 from __future__ import annotations

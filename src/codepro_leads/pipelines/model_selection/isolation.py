@@ -1,14 +1,11 @@
 """Run code that changes process-wide state (pycaret) and undo every change afterwards.
 
-pycaret 3.3 on import replaces ``warnings.showwarning`` (every later warning would go to a
-``logs.log`` file, never to stderr) and opens ``logs.log`` in the working directory; yellowbrick
-changes 37 matplotlib rcParams; ``setup()`` seeds numpy's global RNG and changes scikit-learn's
-``print_changed_only``; joblib and pycaret may leave files in the working directory. Inside
-:func:`isolated_global_state` all of this happens in a scratch directory, and on exit the
-warning machinery, rcParams, the RNG, scikit-learn's config, every logger's handlers and level,
-and the working directory are as they were.
-
-The working directory is process-wide: use it with a sequential runner (Kedro's default).
+pycaret 3.3 on import replaces ``warnings.showwarning`` (warnings would go to ``logs.log``,
+never to stderr) and opens ``logs.log`` in the working directory; yellowbrick changes matplotlib
+rcParams; ``setup()`` seeds numpy's global RNG and sets scikit-learn's ``print_changed_only``;
+joblib and pycaret leave files behind. :func:`isolated_global_state` runs all of this in a
+scratch directory and restores all of it (loggers' handlers and levels too) on exit. The
+working directory is process-wide: use it with a sequential runner (Kedro's default).
 """
 
 from __future__ import annotations
