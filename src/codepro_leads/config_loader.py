@@ -1,14 +1,13 @@
 """Configuration whose store URLs never depend on the working directory.
 
-``sqlite:///mlflow.db`` means "mlflow.db in the current directory" to SQLAlchemy and MLflow: a
-notebook kernel in ``notebooks/`` or an Airflow task started elsewhere would silently create a
-second, empty store. The ``${store_url:...}`` resolver makes relative SQLite paths absolute
-against the project root (the parent of ``conf/``), wherever the process runs.
+``sqlite:///mlflow.db`` is relative to the working directory: a notebook in ``notebooks/`` or
+an Airflow task started elsewhere would silently create a second, empty store. The
+``${store_url:...}`` resolver makes relative SQLite paths absolute against the project root.
 
-``${run_folder:}`` names a folder that belongs to this run alone (UTC start time and process
-id), for the files a run writes and reads back or logs to MLflow: overlapping runs never touch
-each other's. (Kedro's ``versioned: true`` would do the same, but kedro-mlflow's artifact
-datasets give their inner dataset a save version of its own, which Kedro 1.x refuses.)
+``${run_folder:}`` names a folder of this run alone (UTC start time and process id) for files
+a run writes and reads back or logs, so overlapping runs never meet. (Kedro's ``versioned``
+would do it, but kedro-mlflow's artifact datasets give their inner dataset a save version of
+its own, which Kedro 1.x refuses.)
 """
 
 from __future__ import annotations

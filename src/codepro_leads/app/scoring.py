@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from codepro_leads.errors import LeadDataError
-from codepro_leads.features.processing import interaction_columns
+from codepro_leads.features.processing import raw_columns
 from codepro_leads.features.raw_csv import read_raw_leads
 from codepro_leads.scoring.pyfunc import LeadScoringModel
 
@@ -35,15 +35,7 @@ def form_record(model: LeadScoringModel, values: dict[str, Any]) -> pd.DataFrame
     """One raw CodePro row (all columns, as an export has them) from the form's values; the
     columns the form left out are missing, as in an export."""
     params = model.processing_params
-    columns = [
-        params["key_column"],
-        params["date_column"],
-        params["city_column"],
-        *params["categorical_columns"],
-        *params["count_columns"],
-        *params["flag_columns"],
-        *interaction_columns(params),
-    ]
+    columns = [params["key_column"], *raw_columns(params)]
     return pd.DataFrame([{col: values.get(col) for col in columns}])
 
 
