@@ -126,18 +126,15 @@ def train_classifier(
     if lightgbm_params != params["lightgbm"]:
         logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
     model = lgb.LGBMClassifier(**lightgbm_params)
-    label = params["columns"]["label"]
-    if not params.get("early_stopping_rounds"):
-        # The validation leads would only be scored after every tree, for nothing.
-        model.fit(encoder.transform(train), train[label])
-        return model
-    model.fit(
-        encoder.transform(train),
-        train[label],
-        eval_X=encoder.transform(validation),
-        eval_y=validation[label],
-        callbacks=[lgb.early_stopping(params["early_stopping_rounds"], verbose=False)],
-    )
+    label, rounds = params["columns"]["label"], params.get("early_stopping_rounds")
+    early_stopping: dict[str, Any] = {}
+    if rounds:  # only then: else the validation leads are scored after every tree for nothing
+        early_stopping = {
+            "eval_X": encoder.transform(validation),
+            "eval_y": validation[label],
+            "callbacks": [lgb.early_stopping(rounds, verbose=False)],
+        }
+    model.fit(encoder.transform(train), train[label], **early_stopping)
     return model
 
 
@@ -152,12 +149,9 @@ def score_validation(
 def fit_calibration(
     validation_raw: np.ndarray, validation: pd.DataFrame, params: dict[str, Any]
 ) -> PlattCalibrator:
-    """Platt scaling fitted on validation leads (``validation_raw``: the model's raw scores of
-    them), kept only if it helps on held-out leads.
-
-    The first half of the validation leads fits a trial calibrator and the second half judges
-    it by Brier score; if it helps, the final one is fitted on all validation leads.
-    """
+    """Platt scaling on the validation leads' raw scores (``validation_raw``), kept only if it
+    helps: a trial fitted on the first half is judged by Brier score on the second; if it
+    helps, the final one is fitted on all validation leads."""
     from sklearn.metrics import brier_score_loss
 
     from codepro_leads.scoring.calibration import PlattCalibrator
@@ -272,11 +266,8 @@ def evaluate_scorer(
 def best_achievable_auc(
     test: pd.DataFrame, true_propensity: pd.DataFrame | None, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """AUC of the true propensity on the test leads: the ceiling for any model.
-
-    Only known for synthetic (demo) leads: when the propensity file is absent or does not
-    describe these leads (same key and creation time), nothing is logged.
-    """
+    """AUC of the true propensity on the test leads, the ceiling for any model: only known for
+    demo leads (nothing logged when the propensity file is absent or describes other leads)."""
     if true_propensity is None:
         return {}
     from sklearn.metrics import roc_auc_score
