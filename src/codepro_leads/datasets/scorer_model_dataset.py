@@ -82,12 +82,9 @@ class LeadScorerModelDataset(AbstractDataset[LeadScoringModel, mlflow.pyfunc.PyF
 
 
 def scores_signature(model: LeadScoringModel) -> ModelSignature:
-    """The raw columns a request carries, and the answer's columns.
-
-    Inputs are of any type and not required: the model judges each value and each column
-    itself, so a bad value gets its record a reason (the others are scored) and a missing
-    column a 400 naming every missing one, where MLflow's own check would refuse the request.
-    """
+    """The raw columns a request carries, and the answer's columns. Inputs are of any type and
+    optional: the model judges them itself, so a bad value gets its record a reason (the others
+    are scored) and a missing column a 400 naming each, where MLflow would refuse the request."""
     params = model.processing_params
     inputs = [params["key_column"], *raw_columns(params)]
     answer = model.answer(model.input_example)

@@ -79,12 +79,9 @@ def summarize_leads(leads: pd.DataFrame, processing_params: dict[str, Any]) -> d
 
 
 def _profile_report(frame: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any, str]:
-    """A ydata-profiling ``ProfileReport`` and its HTML, without its import notice.
-
-    ydata-profiling 4.18 warns on import that it is succeeded by fg-data-profiling (the design
-    names ydata-profiling). Its per-variable progress bar ignores ``progress_bar=False``
-    (``model/pandas/summary_pandas.py``): that one bar still shows.
-    """
+    """A ydata-profiling ``ProfileReport`` and its HTML, without the import notice (4.18 says
+    fg-data-profiling succeeds it). Its per-variable progress bar ignores
+    ``progress_bar=False`` (``model/pandas/summary_pandas.py``): that one bar still shows."""
     with warnings.catch_warnings():  # also undoes filters set on import
         warnings.filterwarnings(
             "ignore", message=r"(?s).*import ydata_profiling.*deprecated", category=Warning
