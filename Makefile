@@ -56,7 +56,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# Issue 11's five figures, each with its target (defaults = the issue's sizes; medians of fresh
+# Issue 24's figures, each with its target (defaults = the issue's sizes; medians of fresh
 # processes). Slow: about 10 minutes on 2 cores.
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench_startup.py
