@@ -28,7 +28,8 @@ def store_engine(url: str, lock_timeout_s: float = 600.0, **engine_args: Any) ->
     a writer begins its own (``BEGIN IMMEDIATE``: it takes the write lock at once, so two
     writers queue rather than deadlock); SQLAlchemy's commit and rollback end it.
     """
-    # Imported here: the config loader imports this module, and start-up needs no SQLAlchemy.
+    # Imported here: the config loader imports this module, and most processes that load the
+    # configuration (the app's pages, notebooks) never open a store.
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
 

@@ -1,7 +1,8 @@
 """Project-specific Kedro datasets.
 
-Imported lazily by name (``codepro_leads.datasets.RawLeadsDataset`` in the catalog), so a
-pipeline that reads a CSV does not pay for importing MLflow.
+Imported lazily by name (``codepro_leads.datasets.RawLeadsDataset`` in the catalog), so code
+that needs one of them (the app, a node's type hints) does not import the libraries of all.
+(A ``kedro run`` builds every entry anyway: kedro-mlflow's hook walks the whole catalog.)
 """
 
 from importlib import import_module
