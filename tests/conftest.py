@@ -65,12 +65,7 @@ def run_pipeline(project: Path, pipeline: str, params: dict[str, Any] | None = N
     """``kedro run --pipelines <pipeline> --params ...`` in-process."""
     import mlflow
     from kedro.framework.session import KedroSession
-    from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
 
-    # kedro-mlflow's hook is one object per process and remembers the last tracked run: a
-    # later untracked pipeline (demo_data) reopens it, even in another project's store.
-    # `kedro run` is a process per run, so only in-process sessions like these need a reset.
-    mlflow_hook.run_id = None
     try:
         with KedroSession.create(project_path=project, runtime_params=params or {}) as session:
             session.run(pipeline_names=[pipeline])

@@ -41,10 +41,25 @@ def test_data_processing_is_not_tracked(project, processing_params):
     make_raw(processing_params, [{"": 1}, {"": 2, "app_complete_flag": 0}]).to_csv(raw, index=False)
     run_pipeline(project, "data_processing", {"raw_leads_path": str(raw)})
     assert (project / "data/05_model_input/model_input_leads.parquet").is_file()
-    # kedro-mlflow's disable_tracking (mlflow.yml): the experiment exists, but holds no run.
+    # disable_tracking (mlflow.yml): an untracked pipeline never opens MLflow's store.
+    assert not (project / "mlflow.db").exists()
+
+
+def test_a_tracked_run_after_an_untracked_one_in_the_same_process(project, processing_params):
+    """One hook object serves every session of a process (tests, notebooks)."""
+    raw = project / "export.csv"
+    make_raw(processing_params, [{"": i, "app_complete_flag": i % 2} for i in range(40)]).to_csv(
+        raw, index=False
+    )
+    run_pipeline(project, "data_processing", {"raw_leads_path": str(raw)})
+    run_pipeline(project, "profiling", {"raw_leads_path": str(raw)})
+    run_pipeline(project, "data_processing", {"raw_leads_path": str(raw)})
     client = MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("codepro_leads")
-    assert client.search_runs([experiment.experiment_id]) == []
+    runs = client.search_runs([experiment.experiment_id])
+    assert [(run.info.run_name.split()[0], run.info.status) for run in runs] == [
+        ("profiling", "FINISHED")
+    ]
 
 
 def test_a_session_gets_kedro_mlflows_config_with_this_projects_store(project):

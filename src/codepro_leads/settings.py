@@ -7,6 +7,7 @@ from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
 from codepro_leads.hooks import PromotionHook
+from codepro_leads.mlflow_hook import TrackedPipelinesMlflowHook
 from codepro_leads.mlflow_lineage import MlflowLineageHook
 
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
@@ -23,9 +24,11 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 if os.environ.get("DO_NOT_TRACK", "").lower() in ("1", "true", "yes"):
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-# kedro-mlflow's MlflowHook comes from its plugin entry point and starts the MLflow run; the
-# project's hooks are trylast where they need that run.
-HOOKS = (PromotionHook(), MlflowLineageHook())
+# kedro-mlflow's hook, set up only when a tracked pipeline runs (mlflow_hook.py), in place of
+# the instance its plugin entry point registers. It starts the MLflow run; the project's hooks
+# are trylast where they need that run.
+HOOKS = (TrackedPipelinesMlflowHook(), PromotionHook(), MlflowLineageHook())
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -34,4 +37,6 @@ CONFIG_LOADER_ARGS = {
     # Lets mlflow.yml and the catalog read MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL (Kedro
     # enables oc.env for credentials only).
     "custom_resolvers": {"oc.env": oc.env},
+    # kedro-mlflow's pattern, which its hook would otherwise add once it is set up.
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
 }

@@ -15,14 +15,11 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from codepro_leads.datasets.lead_batches_dataset import LeadBatches
-from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.features.processing import (
     add_city_tier,
     drop_duplicate_leads,
@@ -37,9 +34,14 @@ from codepro_leads.features.validation import PARSE_ERROR_COLUMN, Reasons, split
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.data_processing.nodes import rows_add_up
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
-from codepro_leads.scoring import plots
 from codepro_leads.scoring.drift import DriftCounts
 from codepro_leads.scoring.scorer import ExplainedRows
+
+if TYPE_CHECKING:  # the nodes only use what the catalog loaded
+    from matplotlib.figure import Figure
+
+    from codepro_leads.datasets.lead_batches_dataset import LeadBatches
+    from codepro_leads.datasets.model_registry import RegisteredModel
 
 logger = logging.getLogger(__name__)
 
@@ -409,5 +411,7 @@ def drift_status(max_psi: float, junk_shift: float, params: dict[str, Any]) -> s
 
 def plot_drift_history(history: pd.DataFrame, params: dict[str, Any]) -> Figure:
     """Max PSI (with the warn and alert limits) and junk share of every monitored run."""
+    from codepro_leads.scoring import plots  # matplotlib only for the run that draws
+
     limits = params["monitoring"]
     return plots.drift_history_figure(history, limits["psi_warn"], limits["psi_alert"])

@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import matplotlib as mpl
 import numpy as np
 import sklearn
 
@@ -48,6 +47,8 @@ def _restore_loggers(before: dict[logging.Logger, tuple]) -> None:
 @contextmanager
 def isolated_global_state() -> Iterator[str]:
     """Yield a scratch working directory; restore process-wide state on exit (even on error)."""
+    import matplotlib as mpl  # pycaret draws with it; other pipelines start without it
+
     cwd = os.getcwd()
     rng_state = np.random.get_state()  # noqa: NPY002 (the legacy global RNG is the state)
     sklearn_config = sklearn.get_config()
