@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import mlflow
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
@@ -24,9 +25,9 @@ class TrackedPipelinesMlflowHook(MlflowHook):
     configuration as ``context.mlflow`` and leave the store alone.
 
         Registered in ``settings.HOOKS`` in place of the plugin's instance
-        (``DISABLE_HOOKS_FOR_PLUGINS``). The need goes away if kedro-mlflow defers its set-up to
-        ``before_pipeline_run`` for tracked pipelines (proposed upstream: Galileo-Galilei/kedro-mlflow,
-        "set up MLflow only for pipelines whose tracking is enabled").
+    (``DISABLE_HOOKS_FOR_PLUGINS``). It goes once kedro-mlflow sets up in
+    ``before_pipeline_run``, for tracked pipelines only: a proposal to file upstream, next to
+    Galileo-Galilei/kedro-mlflow#92, which brought ``disable_tracking``.
     """
 
     def __init__(self) -> None:
@@ -38,9 +39,13 @@ class TrackedPipelinesMlflowHook(MlflowHook):
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         self.context = context
-        # The configuration `kedro mlflow ui` and notebooks read, as the stock hook stores it.
+        # What sessions that run no pipeline use: the configuration `kedro mlflow ui` reads,
+        # stored as the stock hook stores it, and the store URIs the registry datasets load
+        # from (setting them opens nothing).
         config = KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
         context.__setattr__("mlflow", config)
+        mlflow.set_tracking_uri(config.server.mlflow_tracking_uri)
+        mlflow.set_registry_uri(config.server.mlflow_registry_uri)
 
     @hook_impl
     def after_catalog_created(  # noqa: PLR0913
