@@ -47,7 +47,9 @@ def test_first_model_becomes_champion_with_its_decision_recorded(trained_project
     client = _client(trained_project)
     first = client.get_model_version(MODEL, "1")
     assert first.aliases == ["champion"]
-    assert first.tags["promotion"].startswith("first model to pass the quality floor (test AUC ")
+    assert first.tags["promotion"].startswith(
+        "first model to pass the quality floor and the baseline (test AUC "
+    )
     assert client.get_run(first.run_id).data.tags["promotion_alias"] == "champion"
     recorded = Path(client.download_artifacts(first.run_id, "promotion.json"))
     decision = json.loads(recorded.read_text())
