@@ -143,7 +143,7 @@ def test_baseline_metrics_are_exact_on_a_hand_made_set(params):
     metrics, record = nodes.evaluate_comparisons(
         unweighted,
         baseline,
-        SimpleNamespace(encoder=None),
+        None,  # the encoder: not used either
         test,
         {"test_roc_auc": [{"value": 0.75, "step": 0}]},
         {**params, "recency": {"half_life_days": None}},
@@ -190,10 +190,9 @@ def test_comparisons_fit_the_unweighted_model_only_when_the_scorer_is_weighted(p
     same, _ = nodes.fit_comparisons(train, encoder, plain, off)
     assert same is plain
     # The unweighted AUC logged next to the scorer's: the unweighted fit's own on test.
-    scorer = SimpleNamespace(encoder=encoder)
     test_metrics = {"test_roc_auc": {"value": 0.8, "step": 0}}
     metrics, record = nodes.evaluate_comparisons(
-        unweighted, baseline, scorer, test, test_metrics, params
+        unweighted, baseline, encoder, test, test_metrics, params
     )
     expected = roc_auc_score(test[LABEL], plain.predict_proba(encoder.transform(test))[:, 1])
     assert metrics["test_unweighted_roc_auc"]["value"] == pytest.approx(expected, abs=1e-12)

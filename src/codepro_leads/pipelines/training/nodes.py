@@ -181,15 +181,15 @@ def fit_comparisons(
 def evaluate_comparisons(
     unweighted: lgb.LGBMClassifier,
     baseline: BaselineModel,
-    scorer: LeadScorer,
+    encoder: LeadEncoder,
     test: pd.DataFrame,
     test_metrics: dict[str, Any],
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Out-of-time AUC of the scorer next to the unweighted fit's, and CodePro's recipe on the
-    same test leads: as MLflow metrics (``test_unweighted_roc_auc``, ``baseline_*``) and as the
-    model card's record that the promotion gate reads."""
+    """Out-of-time AUC of the scorer (``test_metrics``) next to the unweighted fit's, and
+    CodePro's recipe on the same test leads: as MLflow metrics (``test_unweighted_roc_auc``,
+    ``baseline_*``) and as the model card's record that the promotion gate reads."""
     from sklearn.metrics import roc_auc_score
 
     from codepro_leads.scoring import evaluation
@@ -199,7 +199,7 @@ def evaluate_comparisons(
     half_life, source = recency_half_life(params, tuned_params)
     unweighted_auc = auc  # the scorer is the unweighted fit
     if half_life is not None:
-        raw = unweighted.predict(scorer.encoder.transform(test), raw_score=True)
+        raw = unweighted.predict(encoder.transform(test), raw_score=True)
         unweighted_auc = float(roc_auc_score(y_true, raw))
     cut = params["classification_cut"]
     baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)

@@ -94,7 +94,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "unweighted_classifier",
                     "baseline_classifier",
-                    "lead_scorer",
+                    "lead_encoder",
                     "test_leads",
                     "test_metrics",
                     params,
