@@ -177,18 +177,24 @@ def test_baseline_metrics_are_exact_on_a_hand_made_set(params):
     assert (record["baseline"]["test_precision"], record["baseline"]["test_recall"]) == (0.75, 0.75)
 
 
-def test_comparisons_fit_the_unweighted_model_only_when_the_scorer_is_weighted(params):
+def _same(a, b) -> bool:
+    return a.booster_.model_to_string() == b.booster_.model_to_string()
+
+
+def test_the_unweighted_model_is_fitted_only_when_the_scorer_is_weighted(params):
     leads = _leads(drift=True, n=3000)
     train, validation, test = nodes.split_leads(leads, params)
     encoder = nodes.fit_encoder(train, params)
-    weighted = nodes.train_classifier(train, validation, encoder, params)
-    unweighted, baseline = nodes.fit_comparisons(train, encoder, weighted, params)
+    weighted, unweighted, baseline = nodes.fit_classifiers(train, validation, encoder, params)
+    assert _same(weighted, nodes.train_classifier(train, validation, encoder, params))
     plain = fit_lightgbm(train, encoder, params["lightgbm"], params["columns"], None)
-    assert unweighted.booster_.model_to_string() == plain.booster_.model_to_string()
+    assert _same(unweighted, plain) and not _same(weighted, plain)
+    alone = fit_baseline(train, params)
+    assert baseline.encoding == alone.encoding and _same(baseline.model, alone.model)
     assert baseline.encoding.feature_names[:3] == params["features"]["numeric"]
     off = {**params, "recency": {"half_life_days": None}}
-    same, _ = nodes.fit_comparisons(train, encoder, plain, off)
-    assert same is plain
+    classifier, same, _ = nodes.fit_classifiers(train, validation, encoder, off)
+    assert same is classifier and _same(classifier, plain)
     # The unweighted AUC logged next to the scorer's: the unweighted fit's own on test.
     test_metrics = {"test_roc_auc": {"value": 0.8, "step": 0}}
     metrics, record = nodes.evaluate_comparisons(

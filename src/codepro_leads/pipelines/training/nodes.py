@@ -124,7 +124,10 @@ def train_classifier(
     configured LightGBM hyperparameters and recency half-life."""
     import lightgbm as lgb
 
-    lightgbm_params = _lightgbm_params(params, tuned_params)
+    use_tuned = tuned_params if params.get("use_tuned_params", True) else None
+    lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+    if lightgbm_params != params["lightgbm"]:
+        logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
     half_life, source = recency_half_life(params, tuned_params)
     logger.info(
         "Recency half-life: %s (%s)",
@@ -144,38 +147,37 @@ def train_classifier(
     )
 
 
-def _lightgbm_params(params: dict[str, Any], tuned_params: dict[str, Any] | None) -> dict[str, Any]:
-    use_tuned = tuned_params if params.get("use_tuned_params", True) else None
-    lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
-    if lightgbm_params != params["lightgbm"]:
-        logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
-    return lightgbm_params
-
-
-def fit_comparisons(
+def fit_classifiers(
     train: pd.DataFrame,
+    validation: pd.DataFrame,
     encoder: LeadEncoder,
-    classifier: lgb.LGBMClassifier,
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
-) -> tuple[lgb.LGBMClassifier, BaselineModel]:
-    """What the scorer is judged against on the same split: the same model fitted unweighted
-    (``classifier`` itself when it is unweighted already) and CodePro's recipe (the baseline).
+) -> tuple[lgb.LGBMClassifier, lgb.LGBMClassifier, BaselineModel]:
+    """The scorer's classifier (:func:`train_classifier`) and what it is judged against on the
+    same split: the same model fitted unweighted (the classifier itself when it is unweighted)
+    and CodePro's recipe (the baseline).
 
-    The two fits run side by side, one thread each (LightGBM releases the GIL): each is
-    single-threaded (``n_jobs``), so together they take the time of the longer one."""
+    The fits run side by side, one thread each (LightGBM releases the GIL while it fits; each
+    fit is single-threaded, ``n_jobs``), so the comparisons cost little more wall time than
+    the classifier alone when cores are free."""
     from concurrent.futures import ThreadPoolExecutor
 
     from codepro_leads.pipelines.training.baseline import fit_baseline
 
     half_life, _ = recency_half_life(params, tuned_params)
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        classifier = pool.submit(train_classifier, train, validation, encoder, params, tuned_params)
         baseline = pool.submit(fit_baseline, train, params)
         unweighted = classifier
         if half_life is not None:
-            lightgbm_params = _lightgbm_params(params, tuned_params)
-            unweighted = fit_lightgbm(train, encoder, lightgbm_params, params["columns"], None)
-        return unweighted, baseline.result()
+            lightgbm_params = apply_tuned_params(
+                params["lightgbm"], tuned_params if params.get("use_tuned_params", True) else None
+            )
+            unweighted = pool.submit(
+                fit_lightgbm, train, encoder, lightgbm_params, params["columns"], None
+            )
+        return classifier.result(), unweighted.result(), baseline.result()
 
 
 def evaluate_comparisons(
