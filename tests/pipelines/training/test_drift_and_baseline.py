@@ -185,16 +185,16 @@ def test_the_unweighted_model_is_fitted_only_when_the_scorer_is_weighted(params)
     leads = _leads(drift=True, n=3000)
     train, validation, test = nodes.split_leads(leads, params)
     encoder = nodes.fit_encoder(train, params)
-    weighted, unweighted, baseline = nodes.fit_classifiers(train, validation, encoder, params)
-    assert _same(weighted, nodes.train_classifier(train, validation, encoder, params))
+    weighted = nodes.train_classifier(train, validation, encoder, params)
+    unweighted, baseline = nodes.fit_comparisons(train, encoder, weighted, params)
     plain = fit_lightgbm(train, encoder, params["lightgbm"], params["columns"], None)
     assert _same(unweighted, plain) and not _same(weighted, plain)
     alone = fit_baseline(train, params)
     assert baseline.encoding == alone.encoding and _same(baseline.model, alone.model)
     assert baseline.encoding.feature_names[:3] == params["features"]["numeric"]
     off = {**params, "recency": {"half_life_days": None}}
-    classifier, same, _ = nodes.fit_classifiers(train, validation, encoder, off)
-    assert same is classifier and _same(classifier, plain)
+    same, _ = nodes.fit_comparisons(train, encoder, plain, off)
+    assert same is plain
     # The unweighted AUC logged next to the scorer's: the unweighted fit's own on test.
     test_metrics = {"test_roc_auc": {"value": 0.8, "step": 0}}
     metrics, record = nodes.evaluate_comparisons(

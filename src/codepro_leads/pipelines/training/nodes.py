@@ -147,37 +147,23 @@ def train_classifier(
     )
 
 
-def fit_classifiers(
+def fit_comparisons(
     train: pd.DataFrame,
-    validation: pd.DataFrame,
     encoder: LeadEncoder,
+    classifier: lgb.LGBMClassifier,
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
-) -> tuple[lgb.LGBMClassifier, lgb.LGBMClassifier, BaselineModel]:
-    """The scorer's classifier (:func:`train_classifier`) and what it is judged against on the
-    same split: the same model fitted unweighted (the classifier itself when it is unweighted)
-    and CodePro's recipe (the baseline).
-
-    The fits run side by side, one thread each (LightGBM releases the GIL while it fits; each
-    fit is single-threaded, ``n_jobs``), so the comparisons cost little more wall time than
-    the classifier alone when cores are free."""
-    from concurrent.futures import ThreadPoolExecutor
-
+) -> tuple[lgb.LGBMClassifier, BaselineModel]:
+    """What the scorer is judged against on the same split: the same model fitted unweighted
+    (``classifier`` itself when it is unweighted already) and CodePro's recipe (the baseline)."""
     from codepro_leads.pipelines.training.baseline import fit_baseline
 
-    half_life, _ = recency_half_life(params, tuned_params)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        classifier = pool.submit(train_classifier, train, validation, encoder, params, tuned_params)
-        baseline = pool.submit(fit_baseline, train, params)
-        unweighted = classifier
-        if half_life is not None:
-            lightgbm_params = apply_tuned_params(
-                params["lightgbm"], tuned_params if params.get("use_tuned_params", True) else None
-            )
-            unweighted = pool.submit(
-                fit_lightgbm, train, encoder, lightgbm_params, params["columns"], None
-            )
-        return classifier.result(), unweighted.result(), baseline.result()
+    unweighted = classifier
+    if recency_half_life(params, tuned_params)[0] is not None:
+        use_tuned = tuned_params if params.get("use_tuned_params", True) else None
+        lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+        unweighted = fit_lightgbm(train, encoder, lightgbm_params, params["columns"], None)
+    return unweighted, fit_baseline(train, params)
 
 
 def evaluate_comparisons(

@@ -34,7 +34,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="fit_encoder",
             ),
             Node(
-                func=nodes.fit_classifiers,
+                func=nodes.train_classifier,
                 inputs=[
                     "train_leads",
                     "validation_leads",
@@ -42,8 +42,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                     params,
                     "tuned_lightgbm_params",  # model_selection's; None when absent
                 ],
-                outputs=["lead_classifier", "unweighted_classifier", "baseline_classifier"],
-                name="fit_classifiers",
+                outputs="lead_classifier",
+                name="train_classifier",
+            ),
+            Node(
+                func=nodes.fit_comparisons,
+                inputs=[
+                    "train_leads",
+                    "lead_encoder",
+                    "lead_classifier",
+                    params,
+                    "tuned_lightgbm_params",
+                ],
+                outputs=["unweighted_classifier", "baseline_classifier"],
+                name="fit_comparisons",
             ),
             Node(
                 func=nodes.score_validation,
