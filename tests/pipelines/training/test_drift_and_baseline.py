@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,14 +137,12 @@ def test_baseline_metrics_are_exact_on_a_hand_made_set(params):
     }
     probability = baseline.predict_proba(test)
     assert (probability[:4] > 0.5).all() and (probability[4:] < 0.5).all()
-    unweighted = SimpleNamespace()  # not used: the scorer is unweighted here
+    # The scorer's classifier, unweighted here: it is its own unweighted twin.
+    unweighted_params = {**params, "recency": {"half_life_days": None}}
+    encoder = nodes.fit_encoder(train, unweighted_params)
+    classifier = nodes.train_classifier(train, train, encoder, unweighted_params)
     metrics, record = nodes.evaluate_comparisons(
-        unweighted,
-        baseline,
-        None,  # the encoder: not used either
-        test,
-        {"test_roc_auc": [{"value": 0.75, "step": 0}]},
-        {**params, "recency": {"half_life_days": None}},
+        classifier, classifier, baseline, encoder, test, unweighted_params
     )
     # Pairs (completed, not): Level0 vs Level3 6 won; ties count half: Level0 vs Level0 3,
     # Level3 vs Level3 2; Level3 vs Level0 1 lost -> (6 + 1.5 + 1) / 12.
@@ -160,8 +156,9 @@ def test_baseline_metrics_are_exact_on_a_hand_made_set(params):
         "baseline_fp": 1,
         "baseline_fn": 1,
         "baseline_tn": 2,
-        "test_unweighted_roc_auc": 0.75,
-        "test_roc_auc_lift_over_baseline": 0.75 - 8.5 / 12,
+        # The classifier ranks the test leads as the baseline does: Level0 above Level3.
+        "test_unweighted_roc_auc": 8.5 / 12,
+        "test_roc_auc_lift_over_baseline": 0.0,
     }
     for name, value in expected.items():
         assert metrics[name] == {"value": pytest.approx(value, abs=1e-12), "step": 0}, name
@@ -169,11 +166,11 @@ def test_baseline_metrics_are_exact_on_a_hand_made_set(params):
     assert record["recency"] == {
         "half_life_days": None,
         "from": "parameters",
-        "test_auc": 0.75,
-        "test_auc_unweighted": 0.75,
+        "test_auc": pytest.approx(8.5 / 12, abs=1e-12),
+        "test_auc_unweighted": pytest.approx(8.5 / 12, abs=1e-12),
     }
     assert record["baseline"]["test_auc"] == pytest.approx(8.5 / 12, abs=1e-12)
-    assert record["baseline"]["lift"] == pytest.approx(0.75 - 8.5 / 12, abs=1e-12)
+    assert record["baseline"]["lift"] == pytest.approx(0.0, abs=1e-12)
     assert (record["baseline"]["test_precision"], record["baseline"]["test_recall"]) == (0.75, 0.75)
 
 
@@ -196,11 +193,15 @@ def test_the_unweighted_model_is_fitted_only_when_the_scorer_is_weighted(params)
     same, _ = nodes.fit_comparisons(train, encoder, plain, off)
     assert same is plain
     # The unweighted AUC logged next to the scorer's: the unweighted fit's own on test.
-    test_metrics = {"test_roc_auc": {"value": 0.8, "step": 0}}
     metrics, record = nodes.evaluate_comparisons(
-        unweighted, baseline, encoder, test, test_metrics, params
+        weighted, unweighted, baseline, encoder, test, params
     )
-    expected = roc_auc_score(test[LABEL], plain.predict_proba(encoder.transform(test))[:, 1])
-    assert metrics["test_unweighted_roc_auc"]["value"] == pytest.approx(expected, abs=1e-12)
+
+    def auc(model):
+        return roc_auc_score(test[LABEL], model.predict_proba(encoder.transform(test))[:, 1])
+
+    assert metrics["test_unweighted_roc_auc"]["value"] == pytest.approx(auc(plain), abs=1e-12)
+    assert record["recency"]["test_auc"] == pytest.approx(auc(weighted), abs=1e-12)
+    assert record["recency"]["test_auc"] > record["recency"]["test_auc_unweighted"]
     assert metrics["recency_half_life_days"] == {"value": 15.0, "step": 0}
     assert record["recency"]["half_life_days"] == 15

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from codepro_leads.errors import ConfigError, TrainingDataError
-from codepro_leads.mlflow_metrics import as_mlflow_metrics, metric_value
+from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.training.recency import fit_lightgbm
 from codepro_leads.pipelines.training.tuning import apply_tuned_params, recency_half_life
 from codepro_leads.scoring.encoder import LeadEncoder
@@ -167,28 +167,28 @@ def fit_comparisons(
 
 
 def evaluate_comparisons(
+    classifier: lgb.LGBMClassifier,
     unweighted: lgb.LGBMClassifier,
     baseline: BaselineModel,
     encoder: LeadEncoder,
     test: pd.DataFrame,
-    test_metrics: dict[str, Any],
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Out-of-time AUC of the scorer (``test_metrics``) next to the unweighted fit's, and
-    CodePro's recipe on the same test leads: as MLflow metrics (``test_unweighted_roc_auc``,
+    """Out-of-time AUC of the scorer's classifier next to the unweighted fit's, and CodePro's
+    recipe on the same test leads: as MLflow metrics (``test_unweighted_roc_auc``,
     ``baseline_*``) and as the model card's record that the promotion gate reads."""
     from sklearn.metrics import roc_auc_score
 
     from codepro_leads.scoring import evaluation
 
     y_true = test[params["columns"]["label"]].to_numpy()
-    auc = metric_value(test_metrics["test_roc_auc"])
+    features = encoder.transform(test)
+    auc = float(roc_auc_score(y_true, classifier.predict(features, raw_score=True)))
+    unweighted_auc = auc  # the classifier is the unweighted fit
+    if unweighted is not classifier:
+        unweighted_auc = float(roc_auc_score(y_true, unweighted.predict(features, raw_score=True)))
     half_life, source = recency_half_life(params, tuned_params)
-    unweighted_auc = auc  # the scorer is the unweighted fit
-    if half_life is not None:
-        raw = unweighted.predict(encoder.transform(test), raw_score=True)
-        unweighted_auc = float(roc_auc_score(y_true, raw))
     cut = params["classification_cut"]
     baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)
     lift = auc - baseline_metrics["roc_auc"]

@@ -92,11 +92,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 func=nodes.evaluate_comparisons,
                 inputs=[
+                    "lead_classifier",
                     "unweighted_classifier",
                     "baseline_classifier",
                     "lead_encoder",
                     "test_leads",
-                    "test_metrics",
                     params,
                     "tuned_lightgbm_params",
                 ],
