@@ -88,7 +88,8 @@ def test_the_registered_model_and_its_version_describe_themselves(trained):
     version = client.get_model_version(MODEL, "1")
     assert version.aliases == ["champion"]
     assert version.description.startswith(
-        "**Promotion**: @champion: first model to pass the quality floor (test AUC "
+        "**Promotion**: @champion: first model to pass the quality floor and the baseline "
+        "(test AUC "
     )
     auc = run.data.metrics["test_roc_auc"]
     assert f"AUC {auc:.4f}" in version.description

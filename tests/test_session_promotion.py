@@ -47,7 +47,9 @@ def test_first_model_becomes_champion_with_its_decision_recorded(trained_project
     client = _client(trained_project)
     first = client.get_model_version(MODEL, "1")
     assert first.aliases == ["champion"]
-    assert first.tags["promotion"].startswith("first model to pass the quality floor (test AUC ")
+    assert first.tags["promotion"].startswith(
+        "first model to pass the quality floor and the baseline (test AUC "
+    )
     assert client.get_run(first.run_id).data.tags["promotion_alias"] == "champion"
     recorded = Path(client.download_artifacts(first.run_id, "promotion.json"))
     decision = json.loads(recorded.read_text())
@@ -65,7 +67,7 @@ def test_retraining_on_the_same_data_compares_on_unseen_leads_and_stays_challeng
     version = _client(trained_project).get_model_version(MODEL, "2")
     assert version.aliases == ["challenger"]
     assert _champion(trained_project) == "1"
-    assert version.tags["promotion"].endswith(": same training data, not better")
+    assert ": same training data, not better; lift over the baseline" in version.tags["promotion"]
     # Same data, same split: v1 was fitted up to where the test leads begin, so every test
     # lead is one that neither model trained on.
     run = _client(trained_project).get_run(version.run_id)
@@ -84,9 +86,10 @@ def test_retraining_without_enough_unseen_leads_says_so_and_stays_challenger(tra
     version = _client(trained_project).get_model_version(MODEL, "2")
     assert version.aliases == ["challenger"]
     assert version.tags["promotion"].startswith("not compared with champion v1 (only ")
-    assert version.tags["promotion"].endswith(
-        "fewer than 1000000): same training data, no reason to replace it"
-    )
+    assert (
+        "fewer than 1000000): same training data, no reason to replace it; lift over the "
+        "baseline (CodePro's recipe, test AUC "
+    ) in version.tags["promotion"]
     assert version.tags["comparison_rows"] == "0"
 
 

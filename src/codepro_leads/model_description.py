@@ -31,13 +31,19 @@ def registered_model_description(
             f"**Features**: {', '.join(f'`{f}`' for f in features)}. Rare, new and missing "
             "levels are grouped into `others` by the encoder fitted on the training leads.",
             "",
+            "**Training**: LightGBM on recency-weighted leads (each counts 0.5^(age in days / "
+            "half-life)): leads drift from month to month. Every run also fits the model "
+            "unweighted and CodePro's recipe (its significant levels one-hot, its tuned "
+            "LightGBM) on the same split, the baseline.",
+            "",
             "**Promotion**: every training run registers a version. It gets the alias "
-            f"`champion` only when its test metrics pass the quality floor ({floor_text}) and "
-            f"its test AUC is not worse than the current champion's by more than "
-            f"{registry['tolerance']} on test leads neither model was trained on (retrained on "
-            "the same data it must be strictly better); otherwise `challenger`. The alias moves "
-            "only after the whole run succeeded. Each version's description gives its model "
-            "card and the reason of its decision.",
+            f"`champion` only when its test metrics pass the quality floor ({floor_text}), "
+            "its test AUC is not worse than the baseline's on the same test leads by more than "
+            f"{training_params['baseline']['tolerance']}, and it is not worse than the current "
+            f"champion's by more than {registry['tolerance']} on test leads neither model was "
+            "trained on (retrained on the same data it must be strictly better); otherwise "
+            "`challenger`. The alias moves only after the whole run succeeded. Each version's "
+            "description gives its model card and the reason of its decision.",
         ]
     )
 
@@ -72,6 +78,22 @@ def version_description(
         "",
         f"**Features**: {', '.join(card.get('features', []))}.",
     ]
+    recency, baseline = card.get("recency"), card.get("baseline")
+    if recency:
+        half_life = recency["half_life_days"]
+        weighting = "unweighted" if half_life is None else f"half-life {half_life:g} days"
+        lines += [
+            "",
+            f"**Recency weighting** {weighting} (from {recency['from']}): test AUC "
+            f"{recency['test_auc']:.4f}, unweighted {recency['test_auc_unweighted']:.4f}.",
+        ]
+    if baseline:
+        lines += [
+            "",
+            f"**Baseline** (CodePro's recipe, same split): test AUC {baseline['test_auc']:.4f}, "
+            f"precision {baseline['test_precision']:.4f}, recall {baseline['test_recall']:.4f}; "
+            f"lift {baseline['lift']:+.4f}.",
+        ]
     if data:
         digest = str(data.get("sha256", ""))[:12]
         details = ", ".join(

@@ -14,6 +14,8 @@ import yaml
 from codepro_leads.pipelines.demo_data import create_pipeline
 from codepro_leads.pipelines.demo_data.nodes import (
     _log_odds,
+    _month_to_month,
+    campaign_walks,
     generate_labeled_leads,
     generate_lead_outcomes,
     generate_new_leads,
@@ -145,13 +147,15 @@ def test_label_drawn_from_propensity(labeled):
 
 
 def test_propensity_is_the_documented_function(labeled, demo, proc):
-    """Recompute the log-odds of leads without interactions from the YAML, lead by lead."""
+    """Recompute the log-odds of leads without interactions from the YAML, lead by lead (plus
+    the month-to-month part, checked below)."""
     leads, propensity = labeled
     spec = demo["propensity"]
     tiers = {c: int(t[-1]) for t, cities in proc["city_tiers"].items() for c in cities}
     plain = leads.loc[leads[INTERACTIONS].isna().all(axis=1)].head(200)
+    over_time = pd.Series(_month_to_month(plain, demo), index=plain.index)
     for key, lead in plain.iterrows():
-        log_odds = spec["intercept"]
+        log_odds = spec["intercept"] + over_time[key]
         for col in CATEGORICAL:
             effects = spec["level_log_odds"][col]
             log_odds += effects.get(lead[col], spec["other_level_log_odds"][col])
@@ -290,3 +294,55 @@ def test_drift_changes_what_makes_a_lead_complete(demo, proc):
         auc[drift] = roc_auc_score(outcomes["app_complete_flag"], learned)
     assert auc[0.0] > 0.8
     assert auc[1.0] < auc[0.0] - 0.1
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def test_campaign_effects_move_before_the_end_of_the_labeled_period(demo):
+    """Each walk is zero on the day after end_date (the latest leads follow the YAML's
+    effects), has moved well away from it seven months earlier, and averages zero over the
+    level mix at every step (it moves what campaigns bring, not the completion rate)."""
+    knots, walks = campaign_walks(demo)
+    assert knots[0] == 0 and np.diff(knots).tolist() == [7.0] * (len(knots) - 1)
+    assert knots[-1] >= (pd.Timestamp("2022-03-15") - pd.Timestamp("2021-07-01")).days
+    end = (pd.Timestamp("2022-02-15") - pd.Timestamp("2021-07-01")).days
+    for col, walk in walks.items():
+        effects = demo["propensity"]["level_log_odds"][col]
+        assert walk.shape == (len(effects) + 1, len(knots))
+        assert np.abs([np.interp(end, knots, row) for row in walk]).max() < 1e-12
+        assert np.abs(walk[:, 0]).max() > 0.5
+        frequencies = demo["categorical"][col]["frequencies"]
+        total = sum(frequencies.values())
+        mix = np.array([frequencies[level] / total for level in effects])
+        assert np.abs(np.append(mix, 1 - mix.sum()) @ walk).max() < 1e-12
+    # Seeded: the same walks every time, other ones with another seed.
+    again = campaign_walks(demo)[1]
+    assert all(np.array_equal(walks[col], again[col]) for col in walks)
+    other = campaign_walks({**demo, "seed": demo["seed"] + 1})[1]
+    assert not np.allclose(walks["first_platform_c"], other["first_platform_c"])
+
+
+def test_month_swings_follow_the_real_completion_rates(demo):
+    """On the day after end_date the walks are zero: only the month's swing is left,
+    logit(month rate) - logit(mean of the monthly rates); months after the last listed keep
+    its swing, months before the first the first's."""
+    rates = demo["month_to_month"]["completion_rate_by_month"]
+    mean = np.mean(list(rates.values()))
+    lead = {"first_platform_c": "Level0", "first_utm_medium_c": "Level8"}
+    lead["first_utm_source_c"] = "Level999"  # an 'others' level
+    leads = pd.DataFrame([lead] * 2).assign(
+        created_date=["2022-02-15 00:00:00", "2022-02-15 00:00:00"]
+    )
+    assert _month_to_month(leads, demo) == pytest.approx([_logit(0.463) - _logit(mean)] * 2)
+    assert rates["2022-02"] == 0.463 and rates["2021-08"] == 0.457
+    # In the middle of the period the campaigns' walks add to the month's swing.
+    august = leads.assign(created_date="2021-08-10 12:00:00")
+    assert _month_to_month(august, demo)[0] != pytest.approx(_logit(0.457) - _logit(mean))
+    swings = {"month_to_month": {**demo["month_to_month"], "effect_step_sd": 0.0}}
+    flat = {**demo, **swings}
+    flat["month_to_month"]["effect_trend_sd"] = 0.0
+    assert _month_to_month(august, flat)[0] == pytest.approx(_logit(0.457) - _logit(mean))
+    before = leads.assign(created_date="2021-06-30 23:00:00")
+    assert _month_to_month(before, flat)[0] == pytest.approx(_logit(0.529) - _logit(mean))

@@ -117,3 +117,50 @@ def test_leaderboard_html_is_a_table_of_every_model():
     )
     html = leaderboard_html(board)
     assert html.count("<td>") == 6 and "<td>0.8000</td>" in html and "<td>lightgbm</td>" in html
+
+
+def test_recency_rows_join_the_leaderboard_and_the_choice_goes_to_training(
+    training_params, selection_params
+):
+    """On leads with a known drift, weighted training wins on the validation leads: the
+    leaderboard shows every candidate after pycaret's rows and training gets the half-life."""
+    from codepro_leads.pipelines.model_selection.nodes import compare_recency
+    from tests.pipelines.training.test_drift_and_baseline import _leads
+
+    pycaret_board = pd.DataFrame(
+        {"id": ["lr"], "Model": ["Logistic Regression"], "Accuracy": [0.7], "AUC": [0.8],
+         "Recall": [0.8], "Prec.": [0.7], "F1": [0.75], "Kappa": [0.4], "MCC": [0.4],
+         "TT (Sec)": [1.0]}
+    )  # fmt: skip
+    tuned = {"lightgbm": {"num_leaves": 20}, "tuning_won": True}
+    params = {
+        **selection_params,
+        "recency": {"half_life_candidates": [None, 15], "min_gain": 0.002},
+    }
+    board, tuned_out, metrics = compare_recency(
+        _leads(drift=True), pycaret_board, tuned, training_params, params
+    )
+    assert board["id"].tolist() == ["lr", "lightgbm_half_life_15_days", "lightgbm_unweighted"]
+    assert board["Model"].tolist()[1:] == [
+        "LightGBM (training's), recency half-life 15 days",
+        "LightGBM (training's), unweighted",
+    ]
+    assert board["Evaluated on"].tolist() == [
+        "5-fold CV (stratifiedkfold)",
+        "validation leads (out of time): 1440, fitted on 8160",
+        "validation leads (out of time): 1440, fitted on 8160",
+    ]
+    assert list(board.columns) == [*pycaret_board.columns, "Evaluated on"]
+    weighted, unweighted = board["AUC"].iloc[1], board["AUC"].iloc[2]
+    assert weighted > unweighted + 0.02
+    assert tuned_out == {
+        **tuned,
+        "recency_half_life_days": 15.0,
+        "recency_validation_auc": {"half_life_15_days": weighted, "unweighted": unweighted},
+    }
+    assert metrics == {
+        "validation_auc_unweighted": {"value": unweighted, "step": 0},
+        "validation_auc_half_life_15_days": {"value": weighted, "step": 0},
+        "recency_weighting_won": {"value": 1.0, "step": 0},
+        "recency_half_life_days": {"value": 15.0, "step": 0},
+    }

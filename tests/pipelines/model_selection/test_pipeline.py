@@ -43,16 +43,27 @@ def _run(name: str):
 
 
 def test_leaderboard_cv_metrics_and_tuned_parameters_are_logged(selected):
-    leaderboard = pd.read_csv(selected / "data/08_reporting/model_leaderboard.csv")
+    board = pd.read_csv(selected / "data/08_reporting/model_leaderboard.csv")
+    assert list(board.columns[:4]) == ["id", "Model", "Accuracy", "AUC"]
+    assert board["AUC"].between(0.5, 1.0).all()
+    leaderboard = board[board["Evaluated on"] == "2-fold CV (stratifiedkfold)"]
     assert set(leaderboard["id"]) == {"lr", "lightgbm"}
-    assert list(leaderboard.columns[:4]) == ["id", "Model", "Accuracy", "AUC"]
-    assert leaderboard["AUC"].between(0.5, 1.0).all()
     assert leaderboard["AUC"].is_monotonic_decreasing  # best first
+    # Then weighted and unweighted training, judged out of time on the validation leads.
+    recency = board.iloc[len(leaderboard) :]
+    assert set(recency["id"]) == {
+        "lightgbm_unweighted",
+        *(f"lightgbm_half_life_{days}_days" for days in (15, 30, 60, 90)),
+    }
+    assert recency["Evaluated on"].str.startswith("validation leads (out of time)").all()
+    assert recency["AUC"].is_monotonic_decreasing
 
     run = _run("model_selection")
     metrics = run.data.metrics
     for model_id, auc in zip(leaderboard["id"], leaderboard["AUC"], strict=True):
         assert metrics[f"cv_{model_id}_AUC"] == pytest.approx(auc)
+    for model_id, auc in zip(recency["id"], recency["AUC"], strict=True):
+        assert metrics[f"validation_auc_{model_id.removeprefix('lightgbm_')}"] == pytest.approx(auc)
     assert metrics["tuning_won"] in (0.0, 1.0)
     assert run.data.params["model_selection.folds"] == "2"
     artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "model_selection")}
@@ -64,6 +75,7 @@ def test_leaderboard_cv_metrics_and_tuned_parameters_are_logged(selected):
     tuned = yaml.safe_load((selected / "data/06_models/tuned_lightgbm_params.yml").read_text())
     assert tuned["tuning_won"] is bool(metrics["tuning_won"])
     assert tuned["rows"] == 600 and tuned["folds"] == 2
+    assert metrics["recency_weighting_won"] == float(tuned["recency_half_life_days"] is not None)
     assert not list(selected.glob("**/logs.log"))
 
 

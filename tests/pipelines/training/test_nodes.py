@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.pipelines.training import nodes
+from codepro_leads.pipelines.training.recency import recency_weights
 from codepro_leads.scoring.evaluation import choose_threshold
 from tests.conftest import load_params
 
@@ -159,7 +160,11 @@ def _learnable_leads() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_validation_leads_stop_the_fit_only_with_early_stopping(params):
     train, validation = _learnable_leads()
-    many = {**params, "lightgbm": {**params["lightgbm"], "n_estimators": 300}}
+    many = {
+        **params,
+        "lightgbm": {**params["lightgbm"], "n_estimators": 300},
+        "recency": {"half_life_days": None},  # unweighted: the plain fit below
+    }
     encoder = nodes.fit_encoder(train, many)
     full = nodes.train_classifier(train, validation, encoder, many)
     assert full.evals_result_ == {}  # validation leads never scored
@@ -171,6 +176,40 @@ def test_validation_leads_stop_the_fit_only_with_early_stopping(params):
     # Validation log loss scored after every tree, 5 more trees after the best one, kept.
     assert stopped.best_iteration_ == stopped.booster_.num_trees() == 159
     assert len(stopped.evals_result_["valid_0"]["binary_logloss"]) == 159 + 5
+
+
+def test_recency_weights_halve_every_half_life(params):
+    """Each training lead counts 0.5^(age / half-life), age in days before the latest one."""
+    created = pd.Series(pd.to_datetime(["2022-01-31", "2022-01-16", "2022-01-01", "2022-01-31"]))
+    weights = recency_weights(created, 15.0)
+    np.testing.assert_allclose(weights, [1.0, 0.5, 0.5**2, 1.0], rtol=1e-15)
+    assert recency_weights(created, None) is None
+    with pytest.raises(ValueError, match="positive days or null, not 0"):
+        recency_weights(created, 0)
+
+
+def test_the_classifier_is_fitted_with_recency_weights(params):
+    train, validation = _learnable_leads()
+    encoder = nodes.fit_encoder(train, params)
+    weighted = nodes.train_classifier(train, validation, encoder, params)
+    # _leads: lead 0 is the latest, one day per lead; half-life 15 days (parameters).
+    assert params["recency"] == {"half_life_days": 15}
+    plain = lgb.LGBMClassifier(**params["lightgbm"]).fit(
+        encoder.transform(train),
+        train["app_complete_flag"],
+        sample_weight=0.5 ** (np.arange(400) / 15),
+    )
+    assert weighted.booster_.model_to_string() == plain.booster_.model_to_string()
+    # model_selection's choice, when there is one, replaces the configured half-life.
+    tuned = {"lightgbm": {}, "recency_half_life_days": None}
+    unweighted = nodes.train_classifier(train, validation, encoder, params, tuned)
+    unweighted_plain = lgb.LGBMClassifier(**params["lightgbm"])
+    unweighted_plain.fit(encoder.transform(train), train["app_complete_flag"])
+    assert unweighted.booster_.model_to_string() == unweighted_plain.booster_.model_to_string()
+    ignored = nodes.train_classifier(
+        train, validation, encoder, {**params, "use_tuned_params": False}, tuned
+    )
+    assert ignored.booster_.model_to_string() == plain.booster_.model_to_string()
 
 
 def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):

@@ -128,7 +128,8 @@ def _comparison(candidate=None, champion=None, sha=None, not_compared=None, vers
     }
 
 
-CARD = {"training_data": {"sha256": "new-data"}}
+CARD = {"training_data": {"sha256": "new-data"}, "baseline": {"test_auc": 0.79}}
+LIFT = "; lift over the baseline (CodePro's recipe, test AUC 0.7900): +0.0300"
 ON = "on 1200 test leads created 2022-01-20 00:00:00 to 2022-02-14 00:00:00"
 TOO_FEW = "only 12 test leads created after champion v3 was fitted (after x), fewer than 1000"
 
@@ -140,56 +141,92 @@ TOO_FEW = "only 12 test leads created after champion v3 was fitted (after x), fe
             _metrics(),
             _comparison(version=None),
             "champion",
-            "first model to pass the quality floor (test AUC 0.8200)",
+            f"first model to pass the quality floor and the baseline (test AUC 0.8200){LIFT}",
         ),
         (
-            _metrics(precision=0.6),
+            _metrics(precision=0.5),
             _comparison(0.9, 0.8, "old-data"),
             "challenger",
-            "below the quality floor: precision 0.6000 < 0.65",
+            f"below the quality floor: precision 0.5000 < 0.55{LIFT}",
         ),
         (
             _metrics(),
             _comparison(0.817, 0.820, "old-data"),
             "champion",
-            f"test AUC 0.8170 vs champion v3 0.8200 {ON}, tolerance 0.005",
+            f"test AUC 0.8170 vs champion v3 0.8200 {ON}, tolerance 0.005{LIFT}",
         ),
         (
             _metrics(),
             _comparison(0.814, 0.820, "old-data"),
             "challenger",
-            f"test AUC 0.8140 vs champion v3 0.8200 {ON}: worse by more than 0.005",
+            f"test AUC 0.8140 vs champion v3 0.8200 {ON}: worse by more than 0.005{LIFT}",
         ),
         (
             _metrics(),
             _comparison(0.820, 0.820, "new-data"),
             "challenger",
-            f"test AUC 0.8200 vs champion v3 0.8200 {ON}: same training data, not better",
+            f"test AUC 0.8200 vs champion v3 0.8200 {ON}: same training data, not better{LIFT}",
         ),
         (
             _metrics(),
             _comparison(0.821, 0.820, "new-data"),
             "champion",
-            f"test AUC 0.8210 vs champion v3 0.8200 {ON}, tolerance 0.0",
+            f"test AUC 0.8210 vs champion v3 0.8200 {ON}, tolerance 0.0{LIFT}",
         ),
         (
             _metrics(),
             _comparison(sha="old-data", not_compared=TOO_FEW),
             "champion",
             f"not compared with champion v3 ({TOO_FEW}): "
-            "promoted on the quality floor alone (test AUC 0.8200)",
+            f"promoted on the quality floor and the baseline alone (test AUC 0.8200){LIFT}",
         ),
         (
             _metrics(),
             _comparison(sha="new-data", not_compared=TOO_FEW),
             "challenger",
             f"not compared with champion v3 ({TOO_FEW}): "
-            "same training data, no reason to replace it",
+            f"same training data, no reason to replace it{LIFT}",
+        ),
+        # Judged against CodePro's recipe on the same test leads: at least as good within the
+        # baseline tolerance (0.005), whatever the champion.
+        (
+            _metrics(auc=0.784),
+            _comparison(version=None),
+            "challenger",
+            "below the baseline: test AUC 0.7840, worse by more than 0.005; lift over the "
+            "baseline (CodePro's recipe, test AUC 0.7900): -0.0060",
+        ),
+        (
+            _metrics(auc=0.786),
+            _comparison(version=None),
+            "champion",
+            "first model to pass the quality floor and the baseline (test AUC 0.7860); lift "
+            "over the baseline (CodePro's recipe, test AUC 0.7900): -0.0040",
+        ),
+        (
+            _metrics(auc=0.784),
+            _comparison(0.9, 0.8, "old-data"),
+            "challenger",
+            "below the baseline: test AUC 0.7840, worse by more than 0.005; lift over the "
+            "baseline (CodePro's recipe, test AUC 0.7900): -0.0060",
+        ),
+        # The real first run (24,977 leads): recency-weighted 0.757 vs CodePro's recipe 0.731
+        # passes the floor and the baseline; the old floor (AUC 0.75, precision 0.65) refused
+        # even that.
+        (
+            _metrics(auc=0.757, precision=0.62, recall=0.78),
+            _comparison(version=None),
+            "champion",
+            "first model to pass the quality floor and the baseline (test AUC 0.7570); lift "
+            "over the baseline (CodePro's recipe, test AUC 0.7310): +0.0260",
         ),
     ],
 )
 def test_promotion_gate(params, metrics, comparison, alias, reason):
-    decision = decide_promotion(metrics, comparison, CARD, params)
+    card = CARD
+    if metrics["test_roc_auc"]["value"] == 0.757:
+        card = {**CARD, "baseline": {"test_auc": 0.731}}
+    decision = decide_promotion(metrics, comparison, card, params)
     # The decision carries the comparison it rests on (rows used and their dates included).
     assert decision == {"alias": alias, "reason": reason, **comparison}
 
@@ -197,4 +234,13 @@ def test_promotion_gate(params, metrics, comparison, alias, reason):
 def test_promotion_reads_metrics_loaded_back_from_mlflow(params):
     history = {k: [{"value": v["value"], "step": 0}] for k, v in _metrics(recall=0.5).items()}
     decision = decide_promotion(history, _comparison(version=None), CARD, params)
-    assert decision["reason"] == "below the quality floor: recall 0.5000 < 0.75"
+    assert decision["reason"] == f"below the quality floor: recall 0.5000 < 0.7{LIFT}"
+
+
+def test_without_a_baseline_nothing_is_promoted(params):
+    card = {"training_data": {"sha256": "new-data"}}
+    decision = decide_promotion(_metrics(), _comparison(version=None), card, params)
+    assert (decision["alias"], decision["reason"]) == (
+        "challenger",
+        "no baseline measured on the test leads to judge it against",
+    )

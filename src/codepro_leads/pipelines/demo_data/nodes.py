@@ -124,8 +124,66 @@ def _sample_leads(
     # Drift also changes what the campaigns mean: their effects fade, so a model trained
     # before it ranks the new leads worse (realized performance falls, not only the inputs).
     level_scale = 1.0 - drift * shift["level_effect_fade"]
-    log_odds = _log_odds(leads, params["propensity"], processing_params, level_scale)
+    spec = params["propensity"]
+    log_odds = _log_odds(leads, spec, processing_params, level_scale)
+    log_odds += _month_to_month(leads, params)
     return leads, 1.0 / (1.0 + np.exp(-log_odds))
+
+
+def _month_to_month(leads: pd.DataFrame, params: dict[str, Any]) -> np.ndarray:
+    """Log-odds that change with the lead's creation time, as real leads do: the month's
+    completion-rate swing, and campaign effects that move (:func:`campaign_walks`)."""
+    swings = params["month_to_month"]
+    created = pd.to_datetime(leads["created_date"], format=params["date_format"])
+    rates = pd.Series(swings["completion_rate_by_month"], dtype=float)
+    months = created.dt.strftime("%Y-%m").to_numpy()
+    # Months after the last listed one keep its swing; before the first, the first one's.
+    month = np.clip(np.searchsorted(rates.index.to_numpy(), months, side="right") - 1, 0, None)
+    swing = (_logit(rates) - _logit(rates.mean())).to_numpy()[month]
+
+    days = ((created - pd.Timestamp(params["start_date"])).dt.total_seconds() / 86_400).to_numpy()
+    knots, walks = campaign_walks(params)
+    for col, walk in walks.items():
+        # Row i: the walk of the i-th level with its own effect; the last row: all others'.
+        effects = params["propensity"]["level_log_odds"][col]
+        row = leads[col].map({level: i for i, level in enumerate(effects)}).fillna(len(effects))
+        at = np.array([np.interp(days, knots, offsets) for offsets in walk])
+        swing += at[row.to_numpy(dtype=int), np.arange(len(leads))]
+    return swing
+
+
+def campaign_walks(params: dict[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """How each level effect of ``propensity.level_log_odds`` (rows in its order, then the
+    column's other levels) moves: offsets in log-odds at ``knots`` (days since ``start_date``,
+    every ``effect_step_days``, linear in between), over the labeled and the new leads' periods.
+
+    A steady trend per effect plus a random walk, both zero at the end of the labeled period
+    (the latest labeled leads follow the YAML's effects, earlier ones effects that moved away
+    from them) and centred on the level mix (they move what a campaign brings, not the
+    completion rate). Seeded on its own: new leads continue the labeled leads' drift."""
+    swings = params["month_to_month"]
+    origin = pd.Timestamp(params["start_date"])
+    last = max(pd.Timestamp(params["end_date"]), pd.Timestamp(params["new_end_date"]))
+    anchor = (pd.Timestamp(params["end_date"]) + pd.Timedelta(days=1) - origin).days
+    step = float(swings["effect_step_days"])
+    knots = np.arange(0.0, (last - origin).days + 1 + step, step)
+    rng = np.random.default_rng([params["seed"], 3])
+    walks = {}
+    for col, effects in params["propensity"]["level_log_odds"].items():
+        steps = rng.normal(0.0, swings["effect_step_sd"], (len(effects) + 1, len(knots)))
+        walk = np.cumsum(steps, axis=1)
+        walk -= np.array([np.interp(anchor, knots, offsets) for offsets in walk])[:, None]
+        slopes = rng.normal(0.0, swings["effect_trend_sd"], len(effects) + 1)
+        walk += slopes[:, None] * (knots - anchor)[None, :] / 30.0
+        frequencies = params["categorical"][col]["frequencies"]
+        shares = dict(zip(frequencies, _normalised(frequencies.values()), strict=True))
+        mix = np.array([shares.get(level, 0.0) for level in effects])
+        walks[col] = walk - np.append(mix, 1.0 - mix.sum()) @ walk
+    return knots, walks
+
+
+def _logit(p: Any) -> Any:
+    return np.log(p / (1.0 - p))
 
 
 def _sample_dates(rng: np.random.Generator, n: int, start: str, end: str, fmt: str) -> np.ndarray:

@@ -15,6 +15,8 @@ import pandas as pd
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.model_selection.isolation import isolated_global_state
 from codepro_leads.pipelines.training.nodes import fit_encoder, split_leads
+from codepro_leads.pipelines.training.recency import choose_half_life, compare_half_lives
+from codepro_leads.pipelines.training.tuning import apply_tuned_params
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +219,84 @@ def _run_pycaret(
         "tuning_won": winner_params != plain(configured.get_params()),
         "seconds": dict(zip(("setup", "compare", "tune"), np.diff(marks).tolist(), strict=True)),
     }
+
+
+# compare_half_lives' columns -> pycaret's leaderboard columns.
+_LEADERBOARD_COLUMNS = {
+    "accuracy": "Accuracy",
+    "validation_auc": "AUC",
+    "recall": "Recall",
+    "precision": "Prec.",
+    "f1": "F1",
+    "kappa": "Kappa",
+    "mcc": "MCC",
+    "fit_seconds": "TT (Sec)",
+}
+
+
+def compare_recency(
+    leads: pd.DataFrame,
+    pycaret_leaderboard: pd.DataFrame,
+    tuned_params: dict[str, Any],
+    training_params: dict[str, Any],
+    selection_params: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Weighted and unweighted training side by side: training's LightGBM (with the parameters
+    chosen above) fitted on all training leads with each candidate recency half-life, judged
+    on the validation leads (out of time, after the leads it was fitted on).
+
+    Returns the leaderboard with a row per candidate after pycaret's (column ``Evaluated on``
+    tells CV rows from out-of-time ones), the tuned parameters with the chosen
+    ``recency_half_life_days`` (None: unweighted) and MLflow metrics."""
+    recency = selection_params["recency"]
+    columns = training_params["columns"]
+    train, validation, _test = split_leads(leads, training_params)
+    encoder = fit_encoder(train, training_params)
+    lightgbm_params = apply_tuned_params(training_params["lightgbm"], tuned_params)
+    board = compare_half_lives(
+        train, validation, encoder, lightgbm_params, columns, recency["half_life_candidates"]
+    )
+    chosen = choose_half_life(board, recency["min_gain"])
+    names = [_recency_name(h) for h in board["half_life_days"]]
+    rows = board.rename(columns=_LEADERBOARD_COLUMNS).assign(
+        id=[f"lightgbm_{name}" for name in names],
+        Model=[
+            "LightGBM (training's), "
+            + ("unweighted" if pd.isna(h) else f"recency half-life {h:g} days")
+            for h in board["half_life_days"]
+        ],
+    )
+    rows["Evaluated on"] = (
+        f"validation leads (out of time): {len(validation)}, fitted on {len(train)}"
+    )
+    rows = rows.sort_values("AUC", ascending=False, kind="stable")
+    cv = f"{selection_params['folds']}-fold CV ({selection_params['fold_strategy']})"
+    leaderboard = pd.concat(
+        [
+            pycaret_leaderboard.assign(**{"Evaluated on": cv}),
+            rows[pycaret_leaderboard.columns.tolist() + ["Evaluated on"]],
+        ],
+        ignore_index=True,
+    )
+    metrics = {
+        f"validation_auc_{name}": auc
+        for name, auc in zip(names, board["validation_auc"], strict=True)
+    }
+    metrics["recency_weighting_won"] = float(chosen is not None)
+    if chosen is not None:
+        metrics["recency_half_life_days"] = chosen
+    logger.info(
+        "Recency half-life by validation AUC: %s; %s",
+        ", ".join(f"{n} {a:.4f}" for n, a in zip(names, board["validation_auc"], strict=True)),
+        f"{chosen:g} days chosen" if chosen is not None else "unweighted kept",
+    )
+    tuned = {**tuned_params, "recency_half_life_days": chosen}
+    tuned["recency_validation_auc"] = dict(zip(names, board["validation_auc"], strict=True))
+    return leaderboard, tuned, as_mlflow_metrics(metrics, prefix="")
+
+
+def _recency_name(half_life: float | None) -> str:
+    return "unweighted" if pd.isna(half_life) else f"half_life_{half_life:g}_days"
 
 
 def leaderboard_html(leaderboard: pd.DataFrame) -> str:

@@ -1,6 +1,7 @@
 """Compare models with pycaret and tune the LightGBM that training fits, on training's own
-split and encoding of ``model_input_leads``; log the leaderboard and CV metrics to MLflow and
-write the tuned LightGBM parameters that training picks up (``tuned_lightgbm_params``)."""
+split and encoding of ``model_input_leads``; compare recency-weighted and unweighted training
+on the validation leads; log the leaderboard and metrics to MLflow and write the tuned LightGBM
+parameters and recency half-life that training picks up (``tuned_lightgbm_params``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -21,12 +22,24 @@ def create_pipeline(**kwargs) -> Pipeline:
                 func=nodes.select_models,
                 inputs=["selection_train_leads", "selection_holdout_leads", training, selection],
                 outputs=[
-                    "model_leaderboard",
+                    "pycaret_leaderboard",
                     "model_selection_metrics",
-                    "tuned_lightgbm_params",
+                    "pycaret_tuned_params",
                     "model_selection_result",
                 ],
                 name="select_models",
+            ),
+            Node(
+                func=nodes.compare_recency,
+                inputs=[
+                    "model_input_leads",
+                    "pycaret_leaderboard",
+                    "pycaret_tuned_params",
+                    training,
+                    selection,
+                ],
+                outputs=["model_leaderboard", "tuned_lightgbm_params", "recency_selection_metrics"],
+                name="compare_recency",
             ),
             Node(
                 func=nodes.leaderboard_html,

@@ -15,13 +15,15 @@ import pandas as pd
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
-from codepro_leads.pipelines.training.tuning import apply_tuned_params
+from codepro_leads.pipelines.training.recency import fit_lightgbm
+from codepro_leads.pipelines.training.tuning import apply_tuned_params, recency_half_life
 from codepro_leads.scoring.encoder import LeadEncoder
 
 if TYPE_CHECKING:
     import lightgbm as lgb
     from matplotlib.figure import Figure
 
+    from codepro_leads.pipelines.training.baseline import BaselineModel
     from codepro_leads.scoring.calibration import PlattCalibrator
     from codepro_leads.scoring.pyfunc import LeadScoringModel
     from codepro_leads.scoring.scorer import LeadScorer
@@ -115,17 +117,23 @@ def train_classifier(
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> lgb.LGBMClassifier:
-    """LightGBM on the encoded features (native categoricals), optional early stopping.
+    """LightGBM on the encoded features (native categoricals), recency-weighted, optional early
+    stopping.
 
     ``tuned_params`` (model_selection's, when present and ``use_tuned_params``) replace the
-    configured LightGBM hyperparameters."""
+    configured LightGBM hyperparameters and recency half-life."""
     import lightgbm as lgb
 
     use_tuned = tuned_params if params.get("use_tuned_params", True) else None
     lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
     if lightgbm_params != params["lightgbm"]:
         logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
-    model = lgb.LGBMClassifier(**lightgbm_params)
+    half_life, source = recency_half_life(params, tuned_params)
+    logger.info(
+        "Recency half-life: %s (%s)",
+        "none, unweighted" if half_life is None else f"{half_life:g} days",
+        source,
+    )
     label, rounds = params["columns"]["label"], params.get("early_stopping_rounds")
     early_stopping: dict[str, Any] = {}
     if rounds:  # only then: else the validation leads are scored after every tree for nothing
@@ -134,8 +142,90 @@ def train_classifier(
             "eval_y": validation[label],
             "callbacks": [lgb.early_stopping(rounds, verbose=False)],
         }
-    model.fit(encoder.transform(train), train[label], **early_stopping)
-    return model
+    return fit_lightgbm(
+        train, encoder, lightgbm_params, params["columns"], half_life, **early_stopping
+    )
+
+
+def fit_comparisons(
+    train: pd.DataFrame,
+    encoder: LeadEncoder,
+    classifier: lgb.LGBMClassifier,
+    params: dict[str, Any],
+    tuned_params: dict[str, Any] | None = None,
+) -> tuple[lgb.LGBMClassifier, BaselineModel]:
+    """What the scorer is judged against on the same split: the same model fitted unweighted
+    (``classifier`` itself when it is unweighted already) and CodePro's recipe (the baseline)."""
+    from codepro_leads.pipelines.training.baseline import fit_baseline
+
+    unweighted = classifier
+    if recency_half_life(params, tuned_params)[0] is not None:
+        use_tuned = tuned_params if params.get("use_tuned_params", True) else None
+        lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+        unweighted = fit_lightgbm(train, encoder, lightgbm_params, params["columns"], None)
+    return unweighted, fit_baseline(train, params)
+
+
+def evaluate_comparisons(
+    classifier: lgb.LGBMClassifier,
+    unweighted: lgb.LGBMClassifier,
+    baseline: BaselineModel,
+    encoder: LeadEncoder,
+    test: pd.DataFrame,
+    params: dict[str, Any],
+    tuned_params: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Out-of-time AUC of the scorer's classifier next to the unweighted fit's, and CodePro's
+    recipe on the same test leads: as MLflow metrics (``test_unweighted_roc_auc``,
+    ``baseline_*``) and as the model card's record that the promotion gate reads."""
+    from sklearn.metrics import roc_auc_score
+
+    from codepro_leads.scoring import evaluation
+
+    y_true = test[params["columns"]["label"]].to_numpy()
+    features = encoder.transform(test)
+    auc = float(roc_auc_score(y_true, classifier.predict(features, raw_score=True)))
+    unweighted_auc = auc  # the classifier is the unweighted fit
+    if unweighted is not classifier:
+        unweighted_auc = float(roc_auc_score(y_true, unweighted.predict(features, raw_score=True)))
+    half_life, source = recency_half_life(params, tuned_params)
+    cut = params["classification_cut"]
+    baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)
+    lift = auc - baseline_metrics["roc_auc"]
+    logger.info(
+        "Test AUC %.4f (recency half-life %s) vs %.4f unweighted; CodePro's recipe %.4f "
+        "(lift %+.4f)",
+        auc,
+        half_life,
+        unweighted_auc,
+        baseline_metrics["roc_auc"],
+        lift,
+    )
+    record = {
+        "recency": {
+            "half_life_days": half_life,
+            "from": source,
+            "test_auc": auc,
+            "test_auc_unweighted": unweighted_auc,
+        },
+        "baseline": {
+            "recipe": "CodePro's: its significant levels one-hot, its tuned LightGBM, unweighted",
+            "test_auc": baseline_metrics["roc_auc"],
+            "test_precision": baseline_metrics["precision"],
+            "test_recall": baseline_metrics["recall"],
+            "lift": lift,
+        },
+    }
+    metrics = {
+        **as_mlflow_metrics(baseline_metrics, prefix="baseline_"),
+        **as_mlflow_metrics(
+            {"unweighted_roc_auc": unweighted_auc, "roc_auc_lift_over_baseline": lift},
+            prefix="test_",
+        ),
+    }
+    if half_life is not None:
+        metrics.update(as_mlflow_metrics({"recency_half_life_days": half_life}, prefix=""))
+    return metrics, record
 
 
 def score_validation(
@@ -317,10 +407,12 @@ def package_model(
     raw_example: pd.DataFrame,
     fingerprint: dict[str, Any],
     comparison: dict[str, Any],
+    baseline_comparison: dict[str, Any],
     processing_params: dict[str, Any],
 ) -> tuple[LeadScoringModel, dict[str, Any]]:
-    """The MLflow model (raw rows in, scores out) and its card: what it needs and decides, and
-    how it compared with the champion it may replace."""
+    """The MLflow model (raw rows in, scores out) and its card: what it needs and decides, how
+    it did weighted and unweighted and against CodePro's recipe, and how it compared with the
+    champion it may replace."""
     from codepro_leads.scoring.pyfunc import LeadScoringModel
 
     # New leads come without the label: so does the example the signature is inferred from.
@@ -333,6 +425,7 @@ def package_model(
         "grade_bands": scorer.grade_bands,
         "calibration": {"slope": scorer.calibrator.slope, "intercept": scorer.calibrator.intercept},
         "training_data": fingerprint,
+        **baseline_comparison,
         "champion_comparison": comparison,
     }
     return model, card

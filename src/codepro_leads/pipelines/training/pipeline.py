@@ -46,6 +46,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="train_classifier",
             ),
             Node(
+                func=nodes.fit_comparisons,
+                inputs=[
+                    "train_leads",
+                    "lead_encoder",
+                    "lead_classifier",
+                    params,
+                    "tuned_lightgbm_params",
+                ],
+                outputs=["unweighted_classifier", "baseline_classifier"],
+                name="fit_comparisons",
+            ),
+            Node(
                 func=nodes.score_validation,
                 inputs=["lead_classifier", "lead_encoder", "validation_leads"],
                 outputs="validation_raw_scores",
@@ -78,6 +90,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="evaluate_scorer",
             ),
             Node(
+                func=nodes.evaluate_comparisons,
+                inputs=[
+                    "lead_classifier",
+                    "unweighted_classifier",
+                    "baseline_classifier",
+                    "lead_encoder",
+                    "test_leads",
+                    params,
+                    "tuned_lightgbm_params",
+                ],
+                outputs=["comparison_metrics", "baseline_comparison"],
+                name="evaluate_comparisons",
+            ),
+            Node(
                 func=nodes.best_achievable_auc,
                 inputs=["test_leads", "true_propensity", params],
                 outputs="best_achievable_metrics",
@@ -104,6 +130,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "raw_leads_example",
                     "training_data_fingerprint",
                     "champion_comparison",
+                    "baseline_comparison",
                     "params:data_processing",
                 ],
                 outputs=["lead_scorer_model", "model_card"],

@@ -1,5 +1,6 @@
-"""The promotion gate: the candidate against the quality floor and against the current champion
-on test leads neither model was fitted on. ``ModelAliasDataset`` applies the decision.
+"""The promotion gate: the candidate against the quality floor (an absolute minimum), against
+CodePro's recipe fitted on the same split (the baseline) and against the current champion on
+test leads neither model was fitted on. ``ModelAliasDataset`` applies the decision.
 """
 
 from __future__ import annotations
@@ -102,9 +103,12 @@ def decide_promotion(
     model_card: dict[str, Any],
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """Champion only if the candidate passes the quality floor and is not worse than the
-    champion by more than the tolerance (strictly better when retrained on the same data;
-    when not compared, the floor alone decides, except on the same data); else challenger."""
+    """Champion only if the candidate passes the quality floor, is not worse than the baseline
+    (``model_card["baseline"]``: CodePro's recipe on the same test leads) by more than its
+    tolerance, and not worse than the champion by more than the registry tolerance (strictly
+    better when retrained on the same data; when not compared, the floor and the baseline
+    decide, except on the same data); else challenger. The reason ends with the lift over the
+    baseline."""
     failed = below_quality_floor(
         {name: metric_value(metric) for name, metric in test_metrics.items()},
         params["quality_floor"],
@@ -113,11 +117,22 @@ def decide_promotion(
     same_data = comparison["champion_data_sha256"] == model_card["training_data"]["sha256"]
     tolerance = 0.0 if same_data else params["registry"]["tolerance"]
     new_auc, old_auc = comparison["candidate_auc"], comparison["champion_auc"]
-    test_auc = f"test AUC {metric_value(test_metrics['test_roc_auc']):.4f}"
+    candidate_auc = metric_value(test_metrics["test_roc_auc"])
+    test_auc = f"test AUC {candidate_auc:.4f}"
+    baseline = (model_card.get("baseline") or {}).get("test_auc")
+    baseline_tolerance = params["baseline"]["tolerance"]
     if failed:
         alias, reason = "challenger", "below the quality floor: " + ", ".join(failed)
+    elif baseline is None:
+        alias, reason = "challenger", "no baseline measured on the test leads to judge it against"
+    elif candidate_auc < baseline - baseline_tolerance:
+        alias = "challenger"
+        reason = f"below the baseline: {test_auc}, worse by more than {baseline_tolerance}"
     elif version is None:
-        alias, reason = "champion", f"first model to pass the quality floor ({test_auc})"
+        alias, reason = (
+            "champion",
+            f"first model to pass the quality floor and the baseline ({test_auc})",
+        )
     elif comparison["not_compared"] and same_data:
         alias = "challenger"
         reason = (
@@ -128,7 +143,7 @@ def decide_promotion(
         alias = "champion"
         reason = (
             f"not compared with champion v{version} ({comparison['not_compared']}): "
-            f"promoted on the quality floor alone ({test_auc})"
+            f"promoted on the quality floor and the baseline alone ({test_auc})"
         )
     else:
         versus = (
@@ -143,5 +158,10 @@ def decide_promotion(
                 "same training data, not better" if same_data else f"worse by more than {tolerance}"
             )
             alias, reason = "challenger", f"{versus}: {note}"
+    if baseline is not None:
+        reason += (
+            f"; lift over the baseline (CodePro's recipe, test AUC {baseline:.4f}): "
+            f"{candidate_auc - baseline:+.4f}"
+        )
     logger.info("Promotion decision: %s (%s)", alias, reason)
     return {"alias": alias, "reason": reason, **comparison}

@@ -35,3 +35,14 @@ def apply_tuned_params(
             merged.pop(other, None)
         merged[name] = value
     return merged
+
+
+def recency_half_life(
+    params: dict[str, Any], tuned: dict[str, Any] | None
+) -> tuple[float | None, str]:
+    """The recency half-life in days (None: unweighted) and where it comes from:
+    model_selection's choice (``tuned["recency_half_life_days"]``, when it made one and
+    ``use_tuned_params``) or ``params["recency"]["half_life_days"]``."""
+    if params.get("use_tuned_params", True) and "recency_half_life_days" in (tuned or {}):
+        return tuned["recency_half_life_days"], "model_selection"
+    return params["recency"]["half_life_days"], "parameters"
