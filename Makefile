@@ -89,11 +89,11 @@ docs: $(STAMP)
 docs-serve: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
-# The champion over HTTP on http://127.0.0.1:5001/invocations (raw CodePro rows as JSON).
+# The champion over HTTP on http://127.0.0.1:5001/invocations (raw CodePro rows as JSON):
+# MLflow's scoring server behind request limits (codepro_leads/serving.py, --help).
 serve: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} \
-	  $(BIN)/mlflow models serve -m models:/codepro-lead-scorer@champion --env-manager local \
-	  --host 127.0.0.1 --port 5001
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} \
+	  $(BIN)/python -m codepro_leads.serving --host 127.0.0.1 --port 5001
 
 # The sales app on http://127.0.0.1:$(APP_PORT) (make app APP_PORT=8502): the champion and the
 # score store of this project's conf (MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL win); headless,

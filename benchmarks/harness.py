@@ -117,6 +117,15 @@ def timed_run(project: Path, pipeline: str, params: dict[str, Any]) -> dict[str,
     wall: the whole process (imports included); session: ``session.run`` (context set-up,
     kedro-mlflow included); pipeline: the runner alone (nodes and dataset I/O).
     """
+    # The promotion rules may not come from runtime parameters: they go to the project's conf.
+    params = dict(params)
+    training = dict(params.pop("training", {}))
+    rules = {k: training.pop(k) for k in ("quality_floor", "registry") if k in training}
+    if training:
+        params["training"] = training
+    if rules:
+        conf = project / "conf" / "local" / "parameters_promotion_rules.yml"
+        conf.write_text(json.dumps({"training": rules}))  # JSON is YAML
     figures, stdout = timed_process(
         [sys.executable, "-c", _CHILD, str(project), pipeline, json.dumps(params)], cwd=project
     )

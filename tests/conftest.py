@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from kedro.framework.startup import bootstrap_project
 
 from codepro_leads.config_loader import ProjectConfigLoader
@@ -61,13 +62,31 @@ def make_project(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return use_project(root, monkeypatch)
 
 
+def set_promotion_rules(project: Path, training: dict[str, Any] | None, env: str = "local") -> None:
+    """Write ``training.quality_floor`` / ``training.registry`` of ``training`` to the
+    project's conf/<env> (runtime parameters may not change them), or remove them."""
+    path = project / "conf" / env / "parameters_promotion_rules.yml"
+    rules = {k: v for k, v in (training or {}).items() if k in ("quality_floor", "registry")}
+    if rules:
+        path.write_text(yaml.safe_dump({"training": rules}))
+    else:
+        path.unlink(missing_ok=True)
+
+
 def run_pipeline(project: Path, pipeline: str, params: dict[str, Any] | None = None) -> None:
-    """``kedro run --pipelines <pipeline> --params ...`` in-process."""
+    """``kedro run --pipelines <pipeline> --params ...`` in-process; the promotion rules among
+    ``params`` go to the project's conf (``set_promotion_rules``) for this run."""
     import mlflow
     from kedro.framework.session import KedroSession
 
+    params = dict(params or {})
+    training = params.pop("training", {})
+    set_promotion_rules(project, training)
+    rest = {k: v for k, v in training.items() if k not in ("quality_floor", "registry")}
+    if rest:
+        params["training"] = rest
     try:
-        with KedroSession.create(project_path=project, runtime_params=params or {}) as session:
+        with KedroSession.create(project_path=project, runtime_params=params) as session:
             session.run(pipeline_names=[pipeline])
     finally:
         while mlflow.active_run():

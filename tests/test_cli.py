@@ -97,3 +97,21 @@ def test_champion_changes_by_hand_refused_in_one_line(trained_project):
         .startswith("Error: promote: a reason is required (--params reason=...)")
     )
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_runtime_parameters_cannot_change_the_promotion_rules(trained_project):
+    runs_before = len(list((trained_project / "mlruns").rglob("meta.yaml")))
+    for params in (
+        "model_version=1,reason=r,training.quality_floor.roc_auc=0.0",
+        "training.registry.tolerance=1",
+    ):
+        result = _kedro_run(trained_project, "--pipelines", "promote", "--params", params)
+        assert result.returncode == 1
+        name = params.split(",")[-1].split("=")[0]
+        assert result.stderr.strip().splitlines()[-1] == (
+            f"Error: runtime parameter(s) {name} refused: the quality floor and the promotion "
+            "gate come from conf/ only (parameters_training.yml)"
+        )
+        assert "Traceback" not in result.stderr + result.stdout
+    # Refused before kedro-mlflow starts a run: no run left behind.
+    assert len(list((trained_project / "mlruns").rglob("meta.yaml"))) == runs_before

@@ -12,25 +12,26 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import run_pipeline
+from tests.conftest import run_pipeline, set_promotion_rules
 
 pytestmark = pytest.mark.slow
 
 KEDRO = str(Path(sys.executable).with_name("kedro"))
-FLOOR = (
-    "training.quality_floor.roc_auc=0.6,training.quality_floor.precision=0.5,"
-    "training.quality_floor.recall=0.5,training.registry.min_comparison_leads=100"
-)
+FLOOR = {
+    "quality_floor": {"roc_auc": 0.6, "precision": 0.5, "recall": 0.5},
+    "registry": {"min_comparison_leads": 100},
+}
 
 
 def test_two_trainings_at_once_both_finish_and_one_champion_passed_the_gate(trained_project):
     # New data, so each new model may beat v1 (trained on the old data) by the tolerance.
     run_pipeline(trained_project, "demo_data", {"demo_data": {"rows": 4000, "seed": 7}})
     run_pipeline(trained_project, "data_processing")
+    set_promotion_rules(trained_project, FLOOR)  # runtime parameters may not change them
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{trained_project / 'mlflow.db'}"}
     runs = [
         subprocess.Popen(
-            [KEDRO, "run", "--pipelines", "training", "--params", FLOOR],
+            [KEDRO, "run", "--pipelines", "training"],
             cwd=trained_project,
             env=env,
             stdout=subprocess.PIPE,

@@ -20,17 +20,14 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sqlalchemy import create_engine
 
-from tests.conftest import make_project
+from tests.conftest import make_project, set_promotion_rules
 from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 BATCH = 1500
-FLOOR = (
-    "training.quality_floor.roc_auc=0.6,training.quality_floor.precision=0.5,"
-    "training.quality_floor.recall=0.5"
-)
+FLOOR = {"quality_floor": {"roc_auc": 0.6, "precision": 0.5, "recall": 0.5}}
 
 
 def _database(port: int, name: str) -> str:
@@ -108,7 +105,8 @@ def test_prod_runs_land_on_the_servers_and_touch_no_local_store(
     demo = f"demo_data.rows=4000,demo_data.new_rows={2 * BATCH}"
     _finish(_kedro(project, env, "--pipelines", "demo_data", "--params", demo))
     _finish(_kedro(project, env, "--pipelines", "data_processing"))
-    _finish(_kedro(project, env, "--pipelines", "training", "--params", FLOOR))
+    set_promotion_rules(project, FLOOR, env="prod")  # runtime parameters may not change them
+    _finish(_kedro(project, env, "--pipelines", "training"))
     leads = pd.read_csv(project / "data/01_raw/new_leads.csv")
     leads.iloc[:BATCH].to_csv(project / "batch_a.csv", index=False)
     leads.iloc[BATCH:].to_csv(project / "batch_b.csv", index=False)

@@ -13,8 +13,9 @@ from tests.conftest import make_raw, run_pipeline
 pytestmark = pytest.mark.slow
 
 
-def _run(project, raw_path):
-    run_pipeline(project, "data_processing", {"raw_leads_path": str(raw_path)})
+def _run(project, raw_path, min_rows=1):
+    params = {"raw_leads_path": str(raw_path), "data_processing": {"min_rows": min_rows}}
+    run_pipeline(project, "data_processing", params)
 
 
 def test_data_processing_run(project, processing_params):
@@ -33,7 +34,7 @@ def test_data_processing_run(project, processing_params):
     assert model_input[["lead_id", "city_tier", "referred_lead", "app_complete_flag"]].to_dict(
         "list"
     ) == {
-        "lead_id": [10, 12],
+        "lead_id": ["10", "12"],
         "city_tier": [1, 3],
         "referred_lead": [0, 1],
         "app_complete_flag": [1, 0],
@@ -88,8 +89,42 @@ def test_a_latin1_export_decodes_with_its_declared_encoding(project, processing_
     run_pipeline(
         project,
         "data_processing",
-        {"raw_leads_path": str(raw_path), "raw_leads_encoding": "cp1252"},
+        {
+            "raw_leads_path": str(raw_path),
+            "raw_leads_encoding": "cp1252",
+            "data_processing": {"min_rows": 1},
+        },
     )
 
     model_input = pd.read_parquet(project / "data/05_model_input/model_input_leads.parquet")
     assert model_input["city_tier"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("labeled", "bad", "message"),
+    [
+        (False, {}, "raw_leads: no 'app_complete_flag' column (the label)"),
+        (True, {"created_date": "soon"}, "raw_leads: 0 usable leads of 3 read, at least 2 needed"),
+    ],
+)
+def test_a_run_with_nothing_usable_fails_and_keeps_the_previous_outputs(
+    project, processing_params, labeled, bad, message
+):
+    good = project / "good.csv"
+    rows = [{"": i, "careers": i} for i in range(3)]  # distinct: no duplicates dropped
+    make_raw(processing_params, rows).to_csv(good, index=False)
+    _run(project, good, min_rows=2)
+    outputs = sorted((project / "data").rglob("*.*"))
+    before = {path: path.read_bytes() for path in outputs}
+
+    wrong = project / "wrong.csv"
+    rows = [{"": i, **bad} for i in range(3)]
+    make_raw(processing_params, rows, labeled=labeled).to_csv(wrong, index=False)
+    with pytest.raises(Exception) as error:
+        _run(project, wrong, min_rows=2)
+    cause = error.value
+    while cause is not None and not isinstance(cause, LeadDataError):
+        cause = cause.__cause__
+    assert str(cause).startswith(message)
+    assert sorted((project / "data").rglob("*.*")) == outputs
+    assert {path: path.read_bytes() for path in outputs} == before

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
-from codepro_leads.errors import ModelNotFoundError
+from codepro_leads.errors import LeadDataError, ModelNotFoundError
 from tests.conftest import make_project, run_pipeline
 from tests.services import free_port, stop_process_group
 
@@ -104,7 +104,7 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
 
     scored = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
     assert len(scored) == 3999
-    assert scored["lead_id"].tolist() == raw["Unnamed: 0"].iloc[1:].tolist()
+    assert scored["lead_id"].tolist() == raw["Unnamed: 0"].iloc[1:].astype(str).tolist()
     assert set(scored["grade"]) <= {"A", "B", "C", "D"}
     assert scored["score"].between(0, 100).all()
     assert (scored["model_version"] == "1").all()
@@ -247,26 +247,27 @@ def test_served_model_answers_with_the_batch_scores(project):
         stop_process_group(server)
 
     batch = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
-    batch = batch.set_index("lead_id").loc[raw["lead_id"]]
-    assert served["lead_id"].tolist() == raw["lead_id"].tolist()
+    batch = batch.set_index("lead_id").loc[raw["lead_id"].astype(str)]
+    assert served["lead_id"].tolist() == raw["lead_id"].astype(str).tolist()  # keys are text
     assert np.allclose(served["probability"], batch["probability"], rtol=0, atol=1e-12)
     assert served["grade"].tolist() == batch["grade"].tolist()
     assert served["up_factor_1"].tolist() == batch["up_factor_1"].tolist()
 
 
-def test_a_batch_with_every_lead_rejected_is_accounted_and_monitored(project):
+def test_a_run_with_every_lead_rejected_fails_in_one_line_and_writes_nothing(project):
     raw = pd.read_csv(project / "data/01_raw/new_leads.csv").head(5)
     raw["created_date"] = "not a date"
     path = _write_leads(project, raw, "all_bad.csv")
-    before = len(_table(project, "SELECT * FROM monitoring_runs"))
+    run_pipeline(project, "inference")  # a good run first: outputs to keep
+    before = _run_outputs(project)
 
-    run_pipeline(project, "inference", {"new_leads_path": path})
-
-    report = json.loads(_latest(project, "data/08_reporting/inference_report.json").read_text())
-    assert (report["rows_read"], report["rows_scored"], report["rows_rejected"]) == (5, 0, 5)
-    runs = _table(project, "SELECT leads, status FROM monitoring_runs ORDER BY rowid")
-    assert len(runs) == before + 1
-    assert runs.iloc[-1].tolist() == [0, "insufficient_data"]
+    with pytest.raises(Exception) as error:
+        run_pipeline(project, "inference", {"new_leads_path": path})
+    assert str(_cause(error.value, LeadDataError)) == (
+        f"{path}: 0 usable new leads of 5 read, at least 1 needed; most rejected for: "
+        "created_date: not an ISO 8601 date (5)"
+    )
+    assert _run_outputs(project) == before  # no file, no stored row, no monitoring row
 
 
 def test_a_small_batch_is_insufficient_data_not_an_alert(project):
@@ -301,8 +302,8 @@ def test_a_failing_store_leaves_no_file_export_or_monitoring_row(project, monkey
 
 
 def test_models_with_other_factors_and_grades_store_in_the_same_tables(project):
-    # A second model explaining with 5 factors and grading A-E; the quality floor keeps it a
-    # challenger, so the champion of the other tests does not change.
+    # A second model explaining with 5 factors and grading A-E; the quality floor keeps it
+    # without an alias, so the champion of the other tests does not change.
     other_model = {
         "top_factors": 5,
         "grade_bands": {"A": 80, "B": 60, "C": 40, "D": 20, "E": 0},

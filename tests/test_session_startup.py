@@ -39,7 +39,8 @@ def test_kedro_mlflow_commands_are_listed(project):
 def test_data_processing_is_not_tracked(project, processing_params):
     raw = project / "export.csv"
     make_raw(processing_params, [{"": 1}, {"": 2, "app_complete_flag": 0}]).to_csv(raw, index=False)
-    run_pipeline(project, "data_processing", {"raw_leads_path": str(raw)})
+    params = {"raw_leads_path": str(raw), "data_processing": {"min_rows": 1}}  # 2 leads
+    run_pipeline(project, "data_processing", params)
     assert (project / "data/05_model_input/model_input_leads.parquet").is_file()
     # disable_tracking (mlflow.yml): an untracked pipeline never opens MLflow's store.
     assert not (project / "mlflow.db").exists()

@@ -94,7 +94,7 @@ def test_logged_model_scores_raw_rows_like_the_shared_processing_and_scorer(trai
 
     model = loaded.unwrap_python_model()
     expected = model.scorer.score(prepare_leads(raw, load_params("data_processing"))[0])
-    assert served["lead_id"].tolist() == raw["lead_id"].tolist()
+    assert served["lead_id"].tolist() == raw["lead_id"].astype(str).tolist()  # keys are text
     assert served["probability"].tolist() == expected["probability"].tolist()
     assert served["grade"].tolist() == expected["grade"].tolist()
     assert served["rejected_reason"].isna().all()

@@ -4,15 +4,21 @@ line, and the champion's audit trail: ``promote``, ``rollback`` and ``alias-hist
 
 from __future__ import annotations
 
+import errno
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.session import KedroSession
 
-from codepro_leads.errors import UserFacingError
+from codepro_leads.errors import Terminated, UserFacingError
+
+# Errors of the disk rather than of the code: full, read-only, not writable.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -24,11 +30,25 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
         exc = exc.__cause__ or exc.__context__
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _one_line(exc: BaseException) -> str | None:
-    """The line to print instead of a traceback, if the error is one a user can act on."""
+    """The line to print instead of a traceback, if the error is one a user can act on: the
+    project's own, a disk that is full or read-only, a store (database) that refuses or is
+    corrupt, an MLflow store that fails."""
     for error in _chain(exc):
         if isinstance(error, UserFacingError):
             return str(error)
+    for error in _chain(exc):
+        if isinstance(error, OSError) and error.errno in _DISK_ERRORS:
+            where = f": {error.filename}" if error.filename else ""
+            return f"{error.strerror}{where}"
+        # By module name: the CLI imports neither SQLAlchemy nor MLflow until it must.
+        if type(error).__module__.startswith("sqlalchemy") and hasattr(error, "orig"):
+            return f"database error: {_first_line(error.orig)}"
     for error in _chain(exc):
         text = str(error)
         # MLflow retries a tracking server that does not answer, then raises this (a score
@@ -39,12 +59,24 @@ def _one_line(exc: BaseException) -> str | None:
             import mlflow  # only on this error path: the CLI itself stays light
 
             return f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}"
+    for error in _chain(exc):
+        if type(error).__name__ == "MlflowException":
+            import mlflow
+
+            return f"MLflow store {mlflow.get_tracking_uri()}: {_first_line(error)}"
     return None
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    raise Terminated(f"stopped by {name}: files being written were removed")
 
 
 @contextmanager
 def _errors_in_one_line() -> Iterator[None]:
-    """A problem a user can act on ends the command in one line."""
+    """A problem a user can act on ends the command in one line. SIGTERM, which by default
+    ends the process where it stands, stops the command as an error does instead."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     except Exception as exc:
@@ -52,6 +84,8 @@ def _errors_in_one_line() -> Iterator[None]:
         if message is None:
             raise
         raise click.ClickException(message) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(**kwargs: Any) -> Any:

@@ -21,6 +21,12 @@ class TrainingDataError(UserFacingError, ValueError):
     """The leads cannot train a model: no label, or too few leads of a class."""
 
 
+class Terminated(UserFacingError):
+    """The command was asked to stop (SIGTERM: an Airflow timeout, a kill). Raised where the
+    process is, so it unwinds: transactions roll back, temporaries are removed, the MLflow run
+    and the promotion gate see a failed run."""
+
+
 class ConfigError(UserFacingError, ValueError):
     """A parameter has a value the project does not know (a typo would otherwise silently
     select a default)."""

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
+from codepro_leads.errors import ConfigError
+
 if TYPE_CHECKING:
     from codepro_leads.datasets.model_registry import ModelAliasDataset
+
+# Parameters that decide which model may become champion: set in conf/ (reviewed, versioned),
+# never at run time, where Airflow's dag_run.conf or a --params typo could lower them.
+PROMOTION_RULES = ("training.quality_floor", "training.registry")
+
+
+def _dotted(params: dict[str, Any], prefix: str = "") -> list[str]:
+    """The leaf names of nested runtime parameters, dotted (``--params a.b=1`` nests them)."""
+    names = []
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        names += _dotted(value, f"{name}.") if isinstance(value, dict) and value else [name]
+    return names
+
+
+class PromotionRulesHook:
+    """Refuses, in one line and before anything starts (the MLflow run included), runtime
+    parameters that would change the promotion rules (``PROMOTION_RULES``)."""
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        names = _dotted(run_params.get("runtime_params") or {})
+        refused = [
+            n for n in names if any(n == r or n.startswith(f"{r}.") for r in PROMOTION_RULES)
+        ]
+        if refused:
+            raise ConfigError(
+                f"runtime parameter(s) {', '.join(refused)} refused: the quality floor and the "
+                "promotion gate come from conf/ only (parameters_training.yml)"
+            )
 
 
 class PromotionHook:

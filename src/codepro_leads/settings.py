@@ -6,7 +6,7 @@ import warnings
 from omegaconf.resolvers import oc
 
 from codepro_leads.config_loader import ProjectConfigLoader
-from codepro_leads.hooks import PromotionHook
+from codepro_leads.hooks import PromotionHook, PromotionRulesHook
 from codepro_leads.mlflow_hook import TrackedPipelinesMlflowHook
 from codepro_leads.mlflow_lineage import MlflowLineageHook
 
@@ -27,7 +27,12 @@ if os.environ.get("DO_NOT_TRACK", "").lower() in ("1", "true", "yes"):
 # kedro-mlflow's hook, set up only when a tracked pipeline runs (mlflow_hook.py), in place of
 # the instance its plugin entry point registers. It starts the MLflow run; the project's hooks
 # are trylast where they need that run.
-HOOKS = (TrackedPipelinesMlflowHook(), PromotionHook(), MlflowLineageHook())
+HOOKS = (
+    TrackedPipelinesMlflowHook(),
+    PromotionRulesHook(),
+    PromotionHook(),
+    MlflowLineageHook(),
+)
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader
@@ -39,4 +44,7 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {"oc.env": oc.env},
     # kedro-mlflow's pattern, which its hook would otherwise add once it is set up.
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
+    # conf/local (or another env) overrides single parameters, e.g. only
+    # training.quality_floor, instead of replacing the whole top-level block.
+    "merge_strategy": {"parameters": "soft"},
 }

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from codepro_leads.app import store, wording
+from codepro_leads.app import MAX_UPLOAD_MB, scoring, store, wording
+from codepro_leads.app.__main__ import streamlit_command
 from tests.app.conftest import open_page
 from tests.conftest import run_pipeline
 
@@ -206,3 +207,35 @@ def test_leads_to_call_and_monitoring_after_a_scoring_run(trained_project, champ
         status = connection.scalar(sa.text("SELECT status FROM monitoring_runs"))
     latest = [m.value for m in app.markdown if m.value.startswith("Latest run ")]
     assert len(latest) == 1 and f": **{status}** (largest PSI " in latest[0]
+
+
+def test_score_a_file_keeps_keys_as_written_and_downloads_spreadsheet_safe(
+    trained_project, champion
+):
+    raw = pd.read_csv(trained_project / "data" / "01_raw" / "new_leads.csv", nrows=5, dtype=str)
+    keys = ["00042", "01", "1", "=1+1", "12345678901234567890"]
+    raw.iloc[:, 0] = keys
+    result = scoring.score_upload(champion.model, raw.to_csv(index=False).encode(), "leads.csv")
+    assert result.answer["lead_id"].tolist() == keys  # what the score store would keep
+    download = pd.read_csv(io.BytesIO(scoring.as_csv(result.answer)), dtype=str)
+    assert download["lead_id"].tolist() == ["00042", "01", "1", "'=1+1", "12345678901234567890"]
+
+
+def test_a_corrupt_score_store_is_one_short_message(trained_project):
+    (trained_project / "data" / "lead_scores.db").write_bytes(b"not a database" * 100)
+    app = open_page("leads_to_call")
+    assert not app.exception
+    assert [e.value.split(": ", 1)[1] for e in app.error] == [
+        "(sqlite3.DatabaseError) file is not a database"
+    ]
+
+
+def test_the_server_itself_caps_uploads_at_the_pages_limit():
+    assert f"--server.maxUploadSize={MAX_UPLOAD_MB}" in streamlit_command(8501)
+
+
+def test_a_utf16_upload_is_read_like_batch_reads_it(trained_project, champion):
+    raw = pd.read_csv(trained_project / "data" / "01_raw" / "new_leads.csv", nrows=5, dtype=str)
+    content = raw.to_csv(index=False).encode("utf-16")  # with its byte order mark
+    result = scoring.score_upload(champion.model, content, "leads.csv")
+    assert result.answer["lead_id"].tolist() == raw.iloc[:, 0].tolist()

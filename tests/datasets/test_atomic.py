@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import fsspec
 import pandas as pd
 import pytest
@@ -41,3 +47,63 @@ def test_object_storage_is_written_directly():
     dataset.save(pd.DataFrame({"a": [3]}))
     assert fsspec.filesystem("memory").find("/atomic") == ["/atomic/leads.csv"]
     assert dataset.load()["a"].tolist() == [3]
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_temporaries_of_killed_processes_are_removed_by_the_next_save(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    host = socket.gethostname()
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        try:
+            names = {
+                "killed": f".leads.tmp-{host}-{_dead_pid()}-0123abcd.csv",
+                "writing": f".leads.tmp-{host}-{alive.pid}-0123abcd.csv",
+                "other machine": f".leads.tmp-elsewhere-{_dead_pid()}-0123abcd.csv",
+                "other file": f".other.tmp-{host}-{_dead_pid()}-0123abcd.csv",
+            }
+            for name in names.values():
+                (folder / name).write_text("half a file")
+            AtomicDataset("pandas.CSVDataset", str(folder / "leads.csv")).save(
+                pd.DataFrame({"a": [1]})
+            )
+        finally:
+            alive.kill()
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(["leads.csv", *(n for k, n in names.items() if k != "killed")])
+
+
+def test_sigterm_removes_the_temporary_being_written(tmp_path):
+    target = str(tmp_path / "x.csv")
+    script = (
+        "import sys, time, click, fsspec\n"
+        "from codepro_leads import cli\n"
+        "from codepro_leads.datasets.atomic import atomic_target\n"
+        "try:\n"
+        "    with cli._errors_in_one_line():\n"
+        f"        with atomic_target(fsspec.filesystem('file'), {target!r}) as t:\n"
+        "            open(t, 'w').write('half')\n"
+        "            print('writing', t, flush=True)\n"
+        "            time.sleep(60)\n"
+        "except click.ClickException as error:\n"
+        "    error.show()\n"
+        "    sys.exit(error.exit_code)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = process.stdout.readline()
+    while not line.startswith("writing "):  # the package logs its set-up first
+        line = process.stdout.readline()
+    temporary = line.removeprefix("writing ").strip()
+    assert Path(temporary).exists()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert stderr.strip() == "Error: stopped by SIGTERM: files being written were removed"
+    assert not Path(temporary).exists() and not (tmp_path / "x.csv").exists()

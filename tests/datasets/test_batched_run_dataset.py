@@ -4,7 +4,10 @@ batch's summary loaded back."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import pandas as pd
@@ -146,3 +149,35 @@ def test_loading_gives_the_summary_of_the_last_batch_saved(tmp_path):
         dataset.load()
     dataset.save(iter([{**_batch([1], [10]), "summary": 1}, {**_batch([2], [20]), "summary": 2}]))
     assert dataset.load() == 2
+
+
+def test_csv_files_are_spreadsheet_safe_and_the_store_keeps_the_values(tmp_path):
+    ids = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tA", "7"]
+    frame = pd.DataFrame({"lead_id": ids, "score": range(6)})
+    batch = {"table": frame, "scores_file": frame, "export": frame.assign(note=["-x", *"abcde"])}
+    _dataset(tmp_path).save(iter([batch]))
+    assert sorted(key for key, _ in _stored(tmp_path)) == sorted(ids)
+    scores = pd.read_parquet(tmp_path / f"out/scores.parquet/{VERSION}/scores.parquet")
+    assert scores["lead_id"].tolist() == ids
+    export = pd.read_csv(tmp_path / f"out/export.csv/{VERSION}/export.csv", dtype=str)
+    assert export["lead_id"].tolist() == [
+        '\'=HYPERLINK("http://x")',
+        "+1",  # a plain number runs nothing
+        "-2",
+        "'@SUM(A1)",
+        "'\tA",
+        "7",
+    ]
+    assert export["note"].tolist() == ["'-x", *"abcde"]
+
+
+def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path):
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    old = tmp_path / "out" / "export.csv" / "2026-02-01T10.00.00.000Z"
+    old.mkdir(parents=True)
+    stale = old / f".export.tmp-{socket.gethostname()}-{killed.pid}-0123abcd.csv"
+    stale.write_text('"lead_id"\n1\n')
+    _dataset(tmp_path).save(iter([_batch([1], [10])]))
+    assert not stale.exists()
+    assert (tmp_path / f"out/export.csv/{VERSION}/export.csv").exists()

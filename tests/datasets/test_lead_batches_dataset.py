@@ -123,3 +123,13 @@ def test_a_file_that_cannot_be_used_stops_with_the_whole_reads_line(tmp_path, te
         path.write_text(text)
     with pytest.raises(LeadDataError, match=error):
         _batches(path, 5)
+
+
+def test_a_key_declared_text_streams_as_written_whatever_follows(tmp_path, never_whole):
+    path = tmp_path / "leads.csv"
+    later = "A-7,2021-08-01,pune,1,0\n00042,2021-08-01,pune,1,0\n"
+    path.write_text(HEADER + _lines(200_000) + later)
+    batches = _batches(path, 150_000, text_columns=[""])
+    assert [len(batch) for batch in batches] == [150_000, 50_002]
+    assert batches[0].iloc[:2, 0].tolist() == ["0", "1"]
+    assert batches[-1].iloc[-2:, 0].tolist() == ["A-7", "00042"]

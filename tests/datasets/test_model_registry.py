@@ -16,10 +16,12 @@ import pytest
 from kedro.io import DataCatalog, DatasetError
 from kedro.pipeline import Node, Pipeline
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from codepro_leads.datasets.alias_history import AliasHistoryDataset
+from codepro_leads.datasets.alias_history import AliasHistoryDataset, history_row
 from codepro_leads.datasets.model_registry import (
+    AliasHistoryError,
     ChampionChangeDataset,
     ModelAliasDataset,
     ModelRegistryError,
@@ -361,3 +363,111 @@ def test_registered_versions_list_aliases_and_test_metrics(registry):
     assert pd.isna(versions["test_roc_auc"].iloc[1])
     assert "train_roc_auc" not in versions.columns
     assert RegisteredVersionsDataset("no-such-model").load().empty
+
+
+def test_a_version_below_the_floor_gets_no_alias_and_no_history_row(registry, tmp_path):
+    credentials = {"con": f"sqlite:///{tmp_path / 'scores.db'}"}
+    run_id = registry.train("a")
+    gate = ModelAliasDataset(model_name=registry.name, history_credentials=credentials)
+    gate.begin(run_id, registry.uri, registry.uri)
+    gate.save(_decision(None))
+    assert gate.commit() == _decision(None)
+    assert registry.client.get_registered_model(registry.name).aliases == {}
+    assert registry.version(1).tags["promotion"] == "test reason"
+    assert registry.client.get_run(run_id).data.tags["promotion_alias"] == "none"
+    assert AliasHistoryDataset(credentials).load().empty
+
+
+def test_registered_versions_say_whether_the_run_finished(registry):
+    registry.train("a")
+    with mlflow.start_run() as killed:  # as a training killed before its run ended
+        registry.log("b")
+        versions = RegisteredVersionsDataset(registry.name).load()
+    assert versions[["version", "run_status"]].values.tolist() == [
+        ["1", "FINISHED"],
+        ["2", "RUNNING"],
+    ]
+    assert versions["run_id"].iloc[1] == killed.info.run_id
+
+
+def _read_only(path: Path) -> dict:
+    """Credentials of the score store at ``path``, opened read-only (as a store whose disk or
+    permissions forbid writing)."""
+    return {"con": f"sqlite:///file:{path}?mode=ro&uri=true"}
+
+
+def test_a_promote_whose_history_cannot_be_written_moves_nothing(registry, tmp_path):
+    path = tmp_path / "scores.db"
+    registry.train("a")
+    registry.train("b")
+    registry.promote(1)
+    record = history_row(registry.name, "champion", "1", None, "training", "r")
+    AliasHistoryDataset({"con": f"sqlite:///{path}"}).save(
+        pd.DataFrame([record]).assign(state="done")
+    )
+    change = ChampionChangeDataset(registry.name, history_credentials=_read_only(path))
+    with pytest.raises(DatasetError) as error:
+        change.save({"version": "2", "expected_champion": "1", "action": "promote", "reason": "r"})
+    assert str(error.value.__cause__) == (
+        f"alias history: cannot record {registry.name} @champion -> v2 "
+        "(attempt to write a readonly database): nothing changed"
+    )
+    assert registry.version(1).aliases == ["champion"]
+    assert registry.version(2).aliases == []
+
+
+def test_a_training_whose_history_cannot_be_written_gets_no_alias(registry, tmp_path):
+    path = tmp_path / "scores.db"
+    AliasHistoryDataset({"con": f"sqlite:///{path}"}).save(
+        pd.DataFrame([history_row("other-model", "champion", "1", None, "training", "r")])
+    )
+    run_id = registry.train("a")
+    gate = ModelAliasDataset(model_name=registry.name, history_credentials=_read_only(path))
+    gate.begin(run_id, registry.uri, registry.uri)
+    gate.save(_decision("champion"))
+    with pytest.raises(AliasHistoryError, match="cannot record .* @champion -> v1"):
+        gate.commit()
+    assert registry.client.get_registered_model(registry.name).aliases == {}
+
+
+def test_a_failed_move_is_recorded_undone(registry, tmp_path, monkeypatch):
+    credentials = {"con": f"sqlite:///{tmp_path / 'scores.db'}"}
+    registry.train("a")
+    registry.train("b")
+    registry.promote(1)
+
+    def refuse(*args):
+        raise MlflowException("database is locked")
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", refuse)
+    change = ChampionChangeDataset(registry.name, history_credentials=credentials)
+    with pytest.raises(DatasetError, match="moving champion to v2 failed: database is locked"):
+        change.save({"version": "2", "expected_champion": "1", "action": "promote", "reason": "r"})
+    history = AliasHistoryDataset(credentials).load()
+    assert history[["model_version", "state"]].values.tolist() == [["2", "undone"]]
+    assert registry.version(1).aliases == ["champion"]
+
+
+@pytest.mark.parametrize(("moved", "state"), [(True, "done"), (False, "undone")])
+def test_a_move_a_crash_left_pending_is_settled_by_the_next_and_reported(
+    registry, tmp_path, caplog, moved, state
+):
+    credentials = {"con": f"sqlite:///{tmp_path / 'scores.db'}"}
+    registry.train("a")
+    registry.train("b")
+    registry.train("c")
+    registry.promote(1)
+    # A promote of v2 killed after recording its intent, before (or after) moving the alias.
+    crashed = history_row(registry.name, "champion", "2", "1", "promote", "crashed")
+    AliasHistoryDataset(credentials).save(pd.DataFrame([crashed]))
+    if moved:
+        registry.promote(2)
+    champion = "2" if moved else "1"
+    change = ChampionChangeDataset(registry.name, history_credentials=credentials)
+    change.save({"version": "3", "expected_champion": champion, "action": "promote", "reason": "r"})
+    history = AliasHistoryDataset(credentials).load()
+    assert history[["model_version", "previous_version", "state"]].values.tolist() == [
+        ["2", "1", state],
+        ["3", champion, "done"],
+    ]
+    assert f"is now recorded {state}: the alias had {'' if moved else 'not '}moved" in caplog.text

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
+from codepro_leads.datasets import LeadBatchesDataset
 from codepro_leads.datasets.raw_leads_dataset import RawLeadsDataset
 from codepro_leads.errors import LeadDataError
 from codepro_leads.features.validation import PARSE_ERROR_COLUMN
@@ -31,7 +32,7 @@ def _load(tmp_path, text: str | bytes) -> pd.DataFrame:
 def test_reads_unnamed_index_and_values(tmp_path):
     frame = _load(tmp_path, ",created_date,total_leads_droppped\n7,2021-07-01 01:38:17,2\n9,,\n")
     assert frame.columns.tolist() == ["", "created_date", "total_leads_droppped"]
-    assert frame[""].tolist() == [7, 9]
+    assert frame[""].tolist() == ["7", "9"]  # the key: text as written
     assert frame["total_leads_droppped"].tolist()[0] == 2
     assert frame.attrs["source"] == str(tmp_path / "leads.csv")
     assert PARSE_ERROR_COLUMN not in frame.columns
@@ -141,3 +142,32 @@ def test_reads_and_writes_through_fsspec():
     frame = dataset.load()
     assert frame.columns.tolist() == ["", "a"] and frame["a"].tolist() == [1, 2]
     assert frame.attrs["source"] == "memory:///raw/leads.csv"
+
+
+def test_keys_that_look_like_numbers_are_read_as_written(tmp_path):
+    text = ",created_date\n00042,2021-07-01\n01,\n1,\n12345678901234567890,\n"
+    assert _load(tmp_path, text)[""].tolist() == ["00042", "01", "1", "12345678901234567890"]
+    named = "created_date,lead_id\n2021-07-01,007\n,8\n"
+    assert _load(tmp_path, named)["lead_id"].tolist() == ["007", "8"]
+
+
+@pytest.mark.parametrize("ragged", ["", "9,2021-07-01,extra\n"])
+def test_a_byte_order_mark_is_not_part_of_the_header_on_either_path(tmp_path, ragged):
+    text = "lead_id,created_date\n007,2021-07-01\n" + ragged
+    frame = _load(tmp_path, b"\xef\xbb\xbf" + text.encode())
+    assert frame.columns[0] == "lead_id"
+    assert frame["lead_id"].tolist()[0] == "007"
+    assert (PARSE_ERROR_COLUMN in frame.columns) is bool(ragged)  # each path is exercised
+
+
+def test_a_utf8_file_declared_utf16_stops_in_one_line(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("lead_id,created_date\n1,2021-07-01\n")
+    message = _load_error(RawLeadsDataset(filepath=str(path), encoding="utf-16"))
+    assert message == (
+        f"{path}: cannot be read as utf-16 (UTF-16 stream does not start with BOM): "
+        "declare the file's encoding"
+    )
+    batches = LeadBatchesDataset(str(path), encoding="utf-16").load()
+    with pytest.raises(LeadDataError, match="cannot be read as utf-16"):
+        next(batches.batches(10))

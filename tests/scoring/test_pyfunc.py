@@ -233,12 +233,12 @@ def test_every_record_is_answered_in_input_order_with_rejects_in_place(logged):
 
     assert status == 200
     answer = pd.DataFrame(body["predictions"])
-    assert answer["lead_id"].tolist() == [9000, 9001, 9002, 9000, 9004, 9005]
+    assert answer["lead_id"].tolist() == ["9000", "9001", "9002", "9000", "9004", "9005"]
     assert answer["rejected_reason"].tolist() == [
         None,
         "total_leads_droppped: above 1e+06 (1e+20)",
         None,
-        "lead_id: repeats an earlier row (9000)",
+        "lead_id: repeats an earlier row ('9000')",
         None,
         None,
     ]
@@ -260,14 +260,14 @@ def test_rejects_stay_in_place_when_a_repeated_key_follows_a_rejected_row(logged
     raw.loc[0, "created_date"] = "not a date"  # the first 7 is bad: the next 7s repeat it
     answer = model.answer(raw)
 
-    assert answer["lead_id"].tolist() == [7, 7, None, 8, 7, 8]
+    assert answer["lead_id"].tolist() == ["7", "7", None, "8", "7", "8"]
     assert answer["rejected_reason"].tolist() == [
         "created_date: not an ISO 8601 date ('not a date')",
-        "lead_id: repeats an earlier row (7)",
+        "lead_id: repeats an earlier row ('7')",
         "lead_id: missing",
         None,
-        "lead_id: repeats an earlier row (7)",
-        "lead_id: repeats an earlier row (8)",
+        "lead_id: repeats an earlier row ('7')",
+        "lead_id: repeats an earlier row ('8')",
     ]
     expected = expected_scores(model, raw.loc[[3]])
     assert answer.loc[3, "probability"] == expected.loc[0, "probability"]
@@ -448,7 +448,7 @@ def test_a_bad_record_is_rejected_alone(logged):
     raw.loc[0, "city_mapped"] = "Zürich"  # an unknown city: tier 3, scored
     answer = model.answer(pd.DataFrame(records(raw)))
 
-    assert answer["lead_id"].tolist() == [9000, 9001, 9002, 9003, 9004, 9005]
+    assert answer["lead_id"].tolist() == ["9000", "9001", "9002", "9003", "9004", "9005"]
     assert answer["rejected_reason"].tolist() == [
         None,
         "total_leads_droppped: not a number ('abc')",
@@ -525,7 +525,7 @@ def test_one_lead_gets_its_known_scores(logged):
 # The served answer for test_one_lead_gets_its_known_scores's lead (the tiny model's TreeSHAP
 # values, as LightGBM's pred_contrib gives them).
 KNOWN_LEAD_ANSWER = {
-    "lead_id": 77,
+    "lead_id": "77",
     "created_date": "2021-09-03T08:15:00",
     "probability": pytest.approx(0.3815013099950395, abs=1e-12),
     "score": 38,
@@ -555,3 +555,74 @@ def test_in_process_predict_answers_as_http(logged):
 
     assert in_process == body["predictions"]
     assert body["predictions"][4]["rejected_reason"] == "referred_lead: not 0 or 1 (3)"
+
+
+def test_keys_that_look_like_numbers_are_answered_as_the_text_sent(logged):
+    raw = new_leads(logged["model"].processing_params).astype({"lead_id": object})
+    raw["lead_id"] = ["00000", "01", "1", "12345678901234567890", " 7 ", "A-1"]
+    status, body = post(logged["served"], {"dataframe_records": records(raw)})
+
+    assert status == 200
+    answer = pd.DataFrame(body["predictions"])
+    # One type in one response; 01 and 1 are two leads; spaces around a key are not part of it.
+    assert answer["lead_id"].tolist() == ["00000", "01", "1", "12345678901234567890", "7", "A-1"]
+    assert answer["rejected_reason"].tolist() == [None] * 6
+
+
+def test_a_key_or_city_that_is_not_text_rejects_that_record_alone(logged):
+    raw = new_leads(logged["model"].processing_params).astype(
+        {"lead_id": object, "city_mapped": object}
+    )
+    payload = records(raw)
+    payload[0]["lead_id"] = True
+    payload[1]["lead_id"] = {"id": 1}
+    payload[2]["lead_id"] = [1, 2]
+    payload[3]["city_mapped"] = {"name": "pune"}
+    payload[4]["city_mapped"] = False
+    status, body = post(logged["served"], {"dataframe_records": payload})
+
+    assert status == 200
+    answer = pd.DataFrame(body["predictions"])
+    assert answer["rejected_reason"].tolist() == [
+        "lead_id: not text (True)",
+        "lead_id: not text ({'id': 1})",
+        "lead_id: not text ([1, 2])",
+        "city_mapped: not text ({'name': 'pune'})",
+        "city_mapped: not text (False)",
+        None,
+    ]
+    assert answer["lead_id"].tolist() == [None, None, None, "9003", "9004", "9005"]
+    assert answer["probability"].notna().tolist() == [False] * 5 + [True]
+
+
+def _limited(logged, max_bytes=1_000_000, max_records=6):
+    from mlflow.pyfunc import scoring_server
+    from starlette.testclient import TestClient
+
+    from codepro_leads.serving import RequestLimits
+
+    app = RequestLimits(scoring_server.init(logged["served"]), max_bytes, max_records)
+    return TestClient(app)
+
+
+def test_the_server_answers_413_above_its_limits_and_scores_below(logged):
+    payload = {"dataframe_records": records(new_leads(logged["model"].processing_params))}
+    client = _limited(logged)
+    answer = client.post("/invocations", json=payload)
+    assert answer.status_code == 200
+    assert len(answer.json()["predictions"]) == 6
+
+    too_many = {"dataframe_records": payload["dataframe_records"] * 2}
+    answer = client.post("/invocations", json=too_many)
+    assert (answer.status_code, answer.json()["message"]) == (413, "12 records, over 6 a request")
+
+    answer = _limited(logged, max_bytes=1000).post("/invocations", json=payload)
+    assert (answer.status_code, answer.json()["message"]) == (413, "request body over 1,000 bytes")
+
+
+def test_json_nested_too_deep_is_a_400(logged):
+    body = '{"dataframe_records": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    answer = _limited(logged).post(
+        "/invocations", content=body, headers={"content-type": "application/json"}
+    )
+    assert (answer.status_code, answer.json()["message"]) == (400, "JSON nested too deep")

@@ -6,3 +6,7 @@ page; ``sources.py`` finds the champion and the score store the way the pipeline
 ``guards.py`` turns their absence into a message; ``store.py`` queries the store;
 ``scoring.py`` calls the champion; ``wording.py`` says factors in plain words.
 """
+
+# The largest upload, in MB: the server refuses a larger one (``server.maxUploadSize``), the
+# page says so above the uploader.
+MAX_UPLOAD_MB = 50

@@ -8,17 +8,21 @@ import os
 import sys
 from pathlib import Path
 
+from codepro_leads.app import MAX_UPLOAD_MB
+
 MAIN = Path(__file__).with_name("main.py")
 
 
 def streamlit_command(port: int) -> list[str]:
-    """``streamlit run`` of the app's script (``toolbarMode minimal``: no "Deploy" button)."""
+    """``streamlit run`` of the app's script (``toolbarMode minimal``: no "Deploy" button;
+    uploads capped by the server itself, not only by the page)."""
     options = {
         "server.address": "127.0.0.1",
         "server.port": port,
         "server.headless": "true",
         "browser.gatherUsageStats": "false",
         "client.toolbarMode": "minimal",
+        "server.maxUploadSize": MAX_UPLOAD_MB,
     }
     return [sys.executable, "-m", "streamlit", "run", str(MAIN)] + [
         f"--{name}={value}" for name, value in options.items()

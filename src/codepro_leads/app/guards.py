@@ -36,7 +36,8 @@ def store_or_stop(found: sources.Sources) -> sa.Engine:
     """The score store's connection pool, checked at each page load; otherwise why not."""
     try:
         engine = sources.store_engine(found.scores_url)
-        with engine.connect():
+        with engine.connect() as conn:
+            sa.inspect(conn).get_table_names()  # a corrupt file connects, then fails on read
             return engine
     except sa.exc.SQLAlchemyError as error:
         where = sa.engine.make_url(found.scores_url).render_as_string(hide_password=True)

@@ -3,6 +3,7 @@ the HTTP server), on a form's lead or on an uploaded CodePro export."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import time
 from collections.abc import Callable
@@ -15,10 +16,9 @@ from mlflow.exceptions import MlflowException
 from codepro_leads.errors import LeadDataError
 from codepro_leads.features.processing import raw_columns
 from codepro_leads.features.raw_csv import read_raw_leads
+from codepro_leads.features.validation import key_columns
 from codepro_leads.scoring.pyfunc import LeadScoringModel
-
-# An upload above this is refused before it is read (the form says so above the uploader).
-MAX_UPLOAD_MB = 50
+from codepro_leads.spreadsheet import safe_cells
 
 
 def known_levels(model: LeadScoringModel) -> dict[str, list[str]]:
@@ -80,7 +80,11 @@ def score_upload(
     reports progress (0 to 1) between the phases."""
     step(0.0, f"Reading {name}...")
     try:
-        raw = read_raw_leads(io.BytesIO(content), name=name)
+        key = key_columns(model.processing_params["key_column"])
+        # Spreadsheets save "Unicode text" as UTF-16 with a byte order mark: read it as such.
+        utf16 = content[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        encoding = "utf-16" if utf16 else "utf-8"
+        raw = read_raw_leads(io.BytesIO(content), encoding, name, text_columns=key)
     except LeadDataError as error:
         raise UnusableInput(str(error)) from None
     step(0.3, f"Checking and scoring {len(raw):,} rows...")
@@ -100,4 +104,5 @@ def grade_counts(scored: pd.DataFrame, grades: list[str]) -> pd.DataFrame:
 
 
 def as_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
+    """A download for people: spreadsheet-safe cells (no live formulas)."""
+    return safe_cells(frame).to_csv(index=False).encode()

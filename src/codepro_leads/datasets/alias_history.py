@@ -1,5 +1,9 @@
 """The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``
-(training, promote, rollback), only ever added, in the score store beside the scores.
+(training, promote, rollback), in the score store beside the scores.
+
+A move is recorded before the alias moves (``state`` pending), then marked done, or undone if
+the move failed. A pending row left by a crash in between is settled by the next command that
+moves an alias (``model_registry``): done if the alias points at its version, else undone.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ COLUMNS = {
     "changed_by": "text",
     "reason": "text",
     "run_id": "text",  # the MLflow run of a training; null for changes by hand
+    "state": "text",  # pending (recorded, alias not yet moved), done or undone
 }
+PENDING, DONE, UNDONE = "pending", "done", "undone"
 
 
 def history_row(
@@ -50,15 +56,24 @@ def history_row(
         "changed_by": os.environ.get("CODEPRO_USER") or getpass.getuser(),
         "reason": reason,
         "run_id": run_id,
+        "state": PENDING,
     }
 
 
 class AliasHistoryDataset(UpsertTableDataset):
     """``alias_history`` in the score store (``credentials: {con: <database URL>}``). Loading
-    gives every row, oldest first; saving adds rows (new event ids: nothing is replaced)."""
+    gives every row, oldest first; saving adds rows, or sets the state of an event saved
+    before (same event id). Rows of a table from before ``state`` existed are done."""
 
     def __init__(self, credentials: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
-        super().__init__(TABLE, COLUMNS, ["event_id"], credentials, metadata=metadata)
+        super().__init__(
+            TABLE,
+            COLUMNS,
+            ["event_id"],
+            credentials,
+            added_columns={"state": DONE},
+            metadata=metadata,
+        )
 
     def load(self) -> pd.DataFrame:
         rows = super().load()

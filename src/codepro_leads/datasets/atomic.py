@@ -3,12 +3,19 @@
 Runs overlap (Airflow, two people) and processes die. On object storage a single upload is
 already atomic, so files are written directly; on a local disk they are written to a hidden
 name in the same folder, then renamed over the final name (atomic within a file system).
+
+A temporary is removed when its save fails or is stopped (SIGTERM unwinds through the CLI);
+one a killed process left (SIGKILL, a power cut) is removed by the next save of that file: its
+name says which process of which machine wrote it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
+import re
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +25,43 @@ import fsspec
 from kedro.io import AbstractDataset
 from kedro.io.core import get_protocol_and_path
 
+logger = logging.getLogger(__name__)
+_HOST = socket.gethostname()
+
 
 def temporary_path(final: str | os.PathLike) -> str:
-    """A hidden name beside ``final`` (same suffix), unique to this process and call."""
+    """A hidden name beside ``final`` (same suffix), unique to this process and call, naming
+    the machine and process that writes it."""
     folder, name = posixpath.split(os.fspath(final))
     stem, suffix = posixpath.splitext(name)
-    return posixpath.join(folder, f".{stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}")
+    tag = f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return posixpath.join(folder, f".{stem}.tmp-{tag}{suffix}")
+
+
+def remove_stale_temporaries(fs: fsspec.AbstractFileSystem, folder: str, name: str) -> None:
+    """Remove the temporaries of ``name`` in ``folder`` whose process, on this machine, is gone
+    (another machine's, on a shared disk, may still be writing: they stay)."""
+    stem, suffix = posixpath.splitext(name)
+    pattern = re.compile(
+        rf"\.{re.escape(stem)}\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{{8}}{re.escape(suffix)}"
+    )
+    if not fs.isdir(folder):
+        return
+    for entry in fs.ls(folder, detail=False):
+        found = pattern.fullmatch(posixpath.basename(entry))
+        if found and found["host"] == _HOST and not _alive(int(found["pid"])):
+            fs.rm(entry)
+            logger.info("Removed %s, left by a process that was killed", entry)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager
@@ -34,7 +72,9 @@ def atomic_target(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[str]:
         yield path
         return
     temporary = temporary_path(path)
-    fs.makedirs(posixpath.dirname(temporary) or ".", exist_ok=True)
+    folder = posixpath.dirname(temporary) or "."
+    remove_stale_temporaries(fs, folder, posixpath.basename(path))
+    fs.makedirs(folder, exist_ok=True)
     try:
         yield temporary
         fs.mv(temporary, path)

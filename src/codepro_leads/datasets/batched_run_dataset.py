@@ -5,7 +5,8 @@ Saving takes an iterable of batches, each ``{output name: frame}`` plus an optio
 file's temporary (``atomic.atomic_target``); at the end the stores commit, then the files are
 renamed into place. If anything raises, stores roll back and temporaries go: all or none.
 Loading gives the last ``summary``, kept in memory. Files: ``.parquet`` (the first batch with
-rows fixes the schema) or ``.csv``, through fsspec; ``versioned: true`` as Kedro does it.
+rows fixes the schema) or ``.csv`` (for people: spreadsheet-safe cells), through fsspec;
+``versioned: true`` as Kedro does it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import pyarrow.parquet as pq
 from kedro.io import AbstractDataset, DatasetError, Version
 from kedro.io.core import generate_timestamp, get_protocol_and_path
 
-from codepro_leads.datasets.atomic import atomic_target
+from codepro_leads.datasets.atomic import atomic_target, remove_stale_temporaries
 from codepro_leads.errors import UserFacingError
+from codepro_leads.spreadsheet import safe_cells
 
 SUMMARY = "summary"
 
@@ -94,6 +96,7 @@ class _CsvSink:
                 f"{self._final}: a batch has columns {list(frame.columns)}, "
                 f"the first had {self._columns}"
             )
+        frame = safe_cells(frame)  # CSV files are for people: no live formulas
         # One chunk per column: Arrow 25's CSV writer writes a chunked text column whose first
         # chunk is empty (a pd.concat of string[pyarrow] frames) as kilobytes of NUL bytes.
         table = _whole_seconds(pa.Table.from_pandas(frame, preserve_index=False).combine_chunks())
@@ -121,6 +124,17 @@ def _whole_seconds(table: pa.Table) -> pa.Table:
 
 
 _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
+
+
+def _remove_killed_versions(fs: fsspec.AbstractFileSystem, path: str) -> None:
+    """The temporaries killed runs left in their version folders of ``path`` (on a local disk;
+    object storage has no temporaries). The folders stay: a run starting now may be about to
+    write in its new one, and Kedro's loads skip a folder without the file."""
+    if "file" not in fs.protocol or not fs.isdir(path):
+        return
+    for folder in fs.ls(path, detail=False):
+        if fs.isdir(folder):
+            remove_stale_temporaries(fs, folder, posixpath.basename(path))
 
 
 class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
@@ -151,9 +165,11 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         targets = {}
         for name, filepath in self._files.items():
             protocol, path = get_protocol_and_path(filepath)
+            fs = fsspec.filesystem(protocol)
             if version:
+                _remove_killed_versions(fs, path)
                 path = posixpath.join(path, version, posixpath.basename(path))
-            targets[name] = fsspec.filesystem(protocol), path
+            targets[name] = fs, path
         return targets
 
     def save(self, data: Iterable[dict[str, Any]]) -> None:

@@ -3,10 +3,10 @@
 Loading gives a ``LeadBatches`` handle; ``batches(rows)`` streams the file (through fsspec)
 with pyarrow's incremental reader, each batch as ``read_raw_leads`` would give those rows.
 Columns of a known kind are read as that type (a sparse count column may be empty for
-thousands of rows); the others take the type of the first block. A number column holding
-text is read on as text from there (validation rejects the row). Anything else the stream
-cannot take (ragged lines, invalid bytes, a key or date column changing type) is read by
-``read_raw_leads`` from where it stopped: the same rows, the same one-line errors.
+thousands of rows; the key is text); the others take the type of the first block. A number
+column holding text is read on as text from there (validation rejects the row). Anything
+else the stream cannot take (ragged lines, invalid bytes, a date column changing type) is read
+by ``read_raw_leads`` from where it stopped: the same rows, the same one-line errors.
 """
 
 from __future__ import annotations
@@ -93,14 +93,14 @@ class LeadBatches:
                 types[found.column] = pa.string()
                 stream = self._stream(rows, types, skip=done)
                 continue
-            except (_NotStreamable, pa.ArrowInvalid, UnicodeDecodeError) as reason:
+            except (_NotStreamable, pa.ArrowInvalid, UnicodeError) as reason:
                 logger.info("%s: reading the rest at once (%s)", self.name, str(reason)[:200])
-                yield from self._read_whole(rows, start=done)
+                yield from self._read_whole(rows, done, text_columns)
                 return
             done += len(frame)
             yield frame
         if done == 0:
-            yield from self._read_whole(rows, start=0)  # header only: its one-line error
+            yield from self._read_whole(rows, 0, text_columns)  # header only: its one-line error
 
     def _read_options(self) -> pa_csv.ReadOptions:
         utf8 = codecs.lookup(self.encoding).name == "utf-8"
@@ -169,9 +169,11 @@ class LeadBatches:
         frame.attrs = {"source": self.name, "undecodable_values": {}}
         return frame
 
-    def _read_whole(self, rows: int, start: int) -> Iterator[pd.DataFrame]:
+    def _read_whole(
+        self, rows: int, start: int, text_columns: list[str] | tuple[str, ...]
+    ) -> Iterator[pd.DataFrame]:
         with self._fs.open(self._path, "rb") as file:
-            whole = read_raw_leads(file, self.encoding, name=self.name)
+            whole = read_raw_leads(file, self.encoding, self.name, text_columns)
         undecodable = whole.attrs.get("undecodable_values", {})
         for first in range(start, len(whole), rows):
             frame = whole.iloc[first : first + rows].reset_index(drop=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,11 +23,21 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from packaging.requirements import InvalidRequirement, Requirement
 
-from codepro_leads.datasets.alias_history import AliasHistoryDataset, history_row
+from codepro_leads.datasets.alias_history import (
+    DONE,
+    PENDING,
+    UNDONE,
+    AliasHistoryDataset,
+    history_row,
+)
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class AliasHistoryError(UserFacingError, RuntimeError):
+    """The alias history cannot record a move: the alias does not move without its record."""
 
 
 class ModelRegistryError(UserFacingError, RuntimeError):
@@ -182,9 +193,16 @@ def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
 
+def _root_cause(error: BaseException) -> BaseException:
+    while error.__cause__ is not None:  # Kedro wraps a dataset's error in a DatasetError
+        error = error.__cause__
+    return error
+
+
 class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
-    """Moves aliases of ``model_name``; write-only. Each move goes to the alias history when
-    the dataset has the score store's credentials."""
+    """Moves aliases of ``model_name``; write-only. With the score store's credentials, each
+    move is recorded in the alias history first (see ``alias_history``): a history that cannot
+    be written moves nothing, and a move a crash left pending is settled by the next one."""
 
     def __init__(
         self,
@@ -196,9 +214,75 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         self._history = AliasHistoryDataset(history_credentials) if history_credentials else None
         self.metadata = metadata
 
-    def _record(self, row: dict[str, Any]) -> None:
-        if self._history:
-            self._history.save(pd.DataFrame([row]))
+    def _write(self, row: dict[str, Any], state: str) -> None:
+        self._history.save(pd.DataFrame([{**row, "state": state}]))
+
+    @contextmanager
+    def _recorded(self, row: dict[str, Any]) -> Iterator[None]:
+        """The alias move in the block, recorded before it (pending), then done; undone if
+        the block raises. A pending row that cannot be closed is settled by the next move."""
+        if not self._history:
+            yield
+            return
+        move = f"@{row['alias']} -> v{row['model_version']}"
+        try:
+            self._write(row, PENDING)
+        except Exception as error:
+            raise AliasHistoryError(
+                f"alias history: cannot record {self._model_name} {move} "
+                f"({first_line(_root_cause(error))}): nothing changed"
+            ) from error
+        try:
+            yield
+        except BaseException:
+            self._close(row, UNDONE, move)
+            raise
+        self._close(row, DONE, move)
+
+    def _close(self, row: dict[str, Any], state: str, move: str) -> None:
+        try:
+            self._write(row, state)
+        except Exception as error:
+            logger.warning(
+                "alias history: %s %s stays pending (%s): the next alias change settles it",
+                self._model_name,
+                move,
+                first_line(_root_cause(error)),
+            )
+
+    def _settle(self, client: MlflowClient) -> None:
+        """Close the moves a crashed or failed command left pending: done if the alias points
+        at the version (the move happened), else undone; each is reported."""
+        if not self._history:
+            return
+        try:
+            history = self._history.load()
+            if "state" not in history.columns:  # a table from before states: all done
+                return
+            mine = history["model_name"] == self._model_name
+            for row in history[mine & (history["state"] == PENDING)].to_dict("records"):
+                now = version_by_alias(client, self._model_name, row["alias"])
+                moved = now is not None and str(now.version) == row["model_version"]
+                self._write(row, DONE if moved else UNDONE)
+                logger.warning(
+                    "alias history: an unfinished change of %s @%s to v%s (%s by %s at %s) is "
+                    "now recorded %s: the alias %s",
+                    self._model_name,
+                    row["alias"],
+                    row["model_version"],
+                    row["action"],
+                    row["changed_by"],
+                    row["changed_at"],
+                    DONE if moved else UNDONE,
+                    "had moved" if moved else "had not moved",
+                )
+        except ModelRegistryError:
+            raise
+        except Exception as error:
+            raise AliasHistoryError(
+                f"alias history: cannot settle the pending changes "
+                f"({first_line(_root_cause(error))}): nothing changed"
+            ) from error
 
     def load(self) -> None:
         raise DatasetError(f"{type(self).__name__} is write-only")
@@ -258,6 +342,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         version, decision = self._pending
         self._pending = None
         run_id, client = self._run_id, self._client
+        self._settle(client)
         if decision["alias"] == "champion":
             now = _champion(client, self._model_name)
             if now != decision["champion_version"]:
@@ -273,23 +358,28 @@ class ModelAliasDataset(_AliasMoveDataset):
             for key in ("comparison_rows", "comparison_first_created", "comparison_last_created")
             if decision.get(key) is not None
         }
-        alias, reason = decision["alias"], decision["reason"]
-        run_tags = {"model_version": str(version), "promotion_alias": alias, **comparison}
-        run_tags["promotion_reason"] = reason
+        alias, reason = decision["alias"], decision["reason"]  # no alias: below the floor
+        run_tags = {"model_version": str(version), "promotion_alias": alias or "none"}
+        run_tags |= {**comparison, "promotion_reason": reason}
         try:
-            previous = version_by_alias(client, self._model_name, alias)
-            client.set_registered_model_alias(self._model_name, alias, version)
+            if alias is not None:
+                previous = version_by_alias(client, self._model_name, alias)
+                previous = None if previous is None else str(previous.version)
+                row = history_row(
+                    self._model_name, alias, str(version), previous, "training", reason, run_id
+                )
+                with self._recorded(row):
+                    client.set_registered_model_alias(self._model_name, alias, version)
             for key, value in {"promotion": reason, **comparison}.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
             client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
             client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
-        previous = None if previous is None else str(previous.version)
-        self._record(
-            history_row(self._model_name, alias, str(version), previous, "training", reason, run_id)
-        )
-        logger.info("%s version %d -> @%s: %s", self._model_name, version, alias, reason)
+        if alias is None:
+            logger.info("%s version %d gets no alias: %s", self._model_name, version, reason)
+        else:
+            logger.info("%s version %d -> @%s: %s", self._model_name, version, alias, reason)
         return decision
 
     def fail(self, error: BaseException) -> None:
@@ -317,6 +407,7 @@ class ModelAliasDataset(_AliasMoveDataset):
 
 class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
     """Every version of ``model_name``, one row each (oldest first): ``version``, ``run_id``,
+    ``run_status`` (MLflow's FINISHED, RUNNING, FAILED, KILLED; None when the run is gone),
     ``aliases`` (comma-separated), ``tags`` (dict) and the test metrics of the run that
     registered it, as ``test_roc_auc``, ``test_precision``, ... (NaN when the run is gone).
     No registered model gives no rows. Read-only."""
@@ -346,6 +437,7 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
                     {
                         "version": str(version.version),
                         "run_id": version.run_id,
+                        "run_status": run.info.status if run else None,
                         "aliases": ",".join(sorted(aliases.get(str(version.version), []))),
                         "tags": dict(version.tags or {}),
                         **{k: v for k, v in metrics.items() if k.startswith("test_")},
@@ -353,7 +445,7 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
                 )
         except MlflowException as error:
             raise _registry_error(client, f"listing {self._model_name} versions", error) from error
-        columns = ["version", "run_id", "aliases", "tags"]
+        columns = ["version", "run_id", "run_status", "aliases", "tags"]
         return pd.DataFrame(rows, columns=None if rows else columns)
 
     def save(self, data: None) -> None:
@@ -374,6 +466,7 @@ class ChampionChangeDataset(_AliasMoveDataset):
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
         action, reason = change["action"], change["reason"]
+        self._settle(client)
         now = _champion(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
@@ -389,12 +482,12 @@ class ChampionChangeDataset(_AliasMoveDataset):
             "previous_champion": now or "none",
         }
         try:
-            client.set_registered_model_alias(self._model_name, "champion", version)
+            with self._recorded(row):
+                client.set_registered_model_alias(self._model_name, "champion", version)
             for key, value in tags.items():
                 client.set_model_version_tag(self._model_name, version, key, value)
         except MlflowException as error:
             raise _registry_error(client, f"moving champion to v{version}", error) from error
-        self._record(row)
         logger.info(
             "%s: @champion %s -> v%s by %s (%s: %s)",
             self._model_name,

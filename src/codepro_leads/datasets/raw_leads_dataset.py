@@ -1,7 +1,8 @@
 """Raw CodePro lead exports (CSV) in the catalog, on any fsspec file system.
 
 Loading is ``features.raw_csv.read_raw_leads``: one clear line for a file that cannot be used,
-parse-error rows for ragged lines. Saving (the demo generator only) writes the export layout,
+parse-error rows for ragged lines, the key (``key_column``, or a leading unnamed index column)
+read as text. Saving (the demo generator only) writes the export layout,
 key as the leading unnamed column, atomically.
 """
 
@@ -17,15 +18,18 @@ from kedro.io.core import get_protocol_and_path
 from codepro_leads.datasets.atomic import atomic_target
 from codepro_leads.errors import LeadDataError
 from codepro_leads.features.raw_csv import read_raw_leads
+from codepro_leads.features.validation import key_columns
 
 
 class RawLeadsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
-    """A raw lead export: a CSV file with a header line, in the declared text encoding."""
+    """A raw lead export: a CSV file with a header line, in the declared text encoding;
+    ``key_column`` is data_processing's ``key_column`` (the column read as text)."""
 
     def __init__(
         self,
         filepath: str,
         encoding: str = "utf-8",
+        key_column: str = "lead_id",
         credentials: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
@@ -33,15 +37,16 @@ class RawLeadsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self._fs = fsspec.filesystem(self._protocol, **(credentials or {}))
         self._filepath = filepath  # as given: how errors name the file
         self._encoding = encoding or "utf-8"
+        self._text_columns = key_columns(key_column)
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
         if not self._fs.isfile(self._path):
             raise LeadDataError(f"{self._filepath}: file not found")
         if self._protocol == "file":  # as pandas.CSVDataset: read in place, no copy in memory
-            return read_raw_leads(self._path, self._encoding, name=self._filepath)
+            return read_raw_leads(self._path, self._encoding, self._filepath, self._text_columns)
         with self._fs.open(self._path, "rb") as file:
-            return read_raw_leads(file, self._encoding, name=self._filepath)
+            return read_raw_leads(file, self._encoding, self._filepath, self._text_columns)
 
     def save(self, data: pd.DataFrame) -> None:
         with atomic_target(self._fs, self._path) as target, self._fs.open(target, "wb") as file:

@@ -15,10 +15,11 @@ import pandas as pd
 from codepro_leads.features.validation import (
     PARSE_ERROR_COLUMN,
     Reasons,
-    as_text,
     check_columns,
     is_blank,
+    not_text,
     split_key,
+    text_values,
     to_date,
     to_number,
 )
@@ -85,7 +86,10 @@ def validate_raw_leads(
     )
     reasons = Reasons(raw.index, skip=parse_error)
     columns = {key_name: key}
-    reasons.add(key.isna(), key_name, "missing")
+    key_raw = raw[key_col] if key_col is not None else key
+    key_not_text = not_text(key_raw)
+    reasons.add(key_not_text, key_name, "not text", key_raw)
+    reasons.add(key.isna() & ~key_not_text, key_name, "missing")
     reasons.add(key.notna() & key.duplicated(), key_name, "repeats an earlier row", key)
 
     date_col = params["date_column"]
@@ -96,7 +100,8 @@ def validate_raw_leads(
 
     max_count = params["max_count"]
     for col in [params["city_column"], *params["categorical_columns"]]:
-        columns[col] = as_text(raw[col])
+        reasons.add(not_text(raw[col]), col, "not text", raw[col])
+        columns[col] = text_values(raw[col])
     for col in params["count_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons, max_count=max_count)
     for col in interaction_columns(params):
@@ -126,7 +131,6 @@ def validate_raw_leads(
         keep = ~bad.to_numpy()
         columns = {name: _kept(columns.pop(name), keep) for name in list(columns)}
     valid = pd.DataFrame(columns, copy=False)
-    valid[key_name] = tidy_key(valid[key_name])
     if label in valid.columns:
         valid[label] = valid[label].astype("int8")
     intake = {
@@ -174,16 +178,6 @@ def _kept(values: pd.Series | np.ndarray, keep: np.ndarray) -> pd.Series | np.nd
     if isinstance(values, np.ndarray):
         return values[keep]
     return values[keep].reset_index(drop=True)
-
-
-def tidy_key(key: pd.Series) -> pd.Series:
-    """Whole-number keys as int64, anything else as trimmed text."""
-    if pd.api.types.is_integer_dtype(key):
-        return key.astype("int64")
-    numbers = pd.to_numeric(key, errors="coerce")
-    if numbers.notna().all() and (numbers % 1 == 0).all() and numbers.abs().max() < 2**53:
-        return numbers.astype("int64")
-    return key.astype(str).str.strip()
 
 
 def drop_duplicate_leads(

@@ -33,11 +33,16 @@ _TEXT = pd.StringDtype("pyarrow")
 
 
 def read_raw_leads(
-    source: str | Path | IO[bytes], encoding: str = "utf-8", name: str | None = None
+    source: str | Path | IO[bytes],
+    encoding: str = "utf-8",
+    name: str | None = None,
+    text_columns: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """A raw export as a frame of the file's columns (types inferred, text kept as text).
+    """A raw export as a frame of the file's columns (types inferred, text kept as text, and
+    ``text_columns`` read as text whatever they hold: the lead key).
 
     ``source`` is a path or a binary file object (an upload); ``name`` is how errors call it.
+    A UTF-8 byte order mark is not part of the first column's name, whichever path reads it.
     """
     name = name or str(source)
     try:
@@ -46,8 +51,13 @@ def read_raw_leads(
         raise LeadDataError(f"{name}: unknown encoding {encoding!r}") from None
     source = _checked_source(source, name)
     try:
-        frame = _read_fast(source, encoding, name)
-    except (pa.ArrowInvalid, UnicodeDecodeError):
+        frame = _read_fast(source, encoding, name, text_columns)
+    except (pa.ArrowInvalid, UnicodeError) as error:
+        if isinstance(error, UnicodeError) and not isinstance(error, UnicodeDecodeError):
+            # Not bytes to replace but a stream the codec refuses (UTF-16 without a BOM).
+            raise LeadDataError(
+                f"{name}: cannot be read as {encoding} ({error}): declare the file's encoding"
+            ) from None
         # Ragged lines or bytes invalid in a non-UTF-8 encoding: slow path, keeps every line.
         if hasattr(source, "seek"):
             source.seek(0)
@@ -83,12 +93,18 @@ def check_header(columns: list[str], name: str) -> None:
         raise LeadDataError(f"{name}: repeated column name(s) in the header: {', '.join(repeated)}")
 
 
-def _read_fast(source: str | IO[bytes], encoding: str, name: str) -> pd.DataFrame:
+def _read_fast(
+    source: str | IO[bytes], encoding: str, name: str, text_columns: list[str] | tuple[str, ...]
+) -> pd.DataFrame:
     """Multi-threaded pyarrow read with type inference (a column holding any text, say one
     'abc' among counts, comes back as text; validation rejects the bad rows)."""
     utf8 = codecs.lookup(encoding).name == "utf-8"
     table = pa_csv.read_csv(
-        source, read_options=pa_csv.ReadOptions(encoding="utf8" if utf8 else encoding)
+        source,
+        read_options=pa_csv.ReadOptions(encoding="utf8" if utf8 else encoding),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(text_columns, pa.string())
+        ),
     )
     check_header(table.column_names, name)
     schema = table.schema
@@ -148,7 +164,9 @@ def _log_undecodable(counts: dict[str, int], encoding: str, name: str) -> None:
 
 def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
     """Parse with the csv module; lines with the wrong field count become parse-error rows."""
-    text = data.decode(encoding, errors="replace")
+    # "utf-8-sig" drops a byte order mark, as pyarrow does (other codecs drop their own).
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    text = data.decode("utf-8-sig" if utf8 else encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)  # process-wide: restored below
     start = 1  # first line of the record being read, for the error message

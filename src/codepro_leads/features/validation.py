@@ -23,12 +23,15 @@ _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # read (a whole file, or a batch of a streamed one).
 MISSING_VALUE_TEXTS = frozenset(pa_csv.ConvertOptions().null_values)
 _MISSING_VALUE_ARRAY = pa.array(sorted(MISSING_VALUE_TEXTS), pa.string())
+# The texts it reads as booleans (a column of only these comes back as bool: 1.0 and 0.0).
+_TRUE_TEXTS = pa.array(pa_csv.ConvertOptions().true_values, pa.string())
+_FALSE_TEXTS = pa.array(pa_csv.ConvertOptions().false_values, pa.string())
 
 # What pandas infers of an object column of numbers and missing values (no text).
 _NUMBERS_ONLY = {"integer", "floating", "mixed-integer-float"}
 
 # Header names that pandas or pyarrow give CodePro's leading unnamed index column.
-_UNNAMED_INDEX_NAMES = {"", "Unnamed: 0"}
+_UNNAMED_INDEX_NAMES = ("", "Unnamed: 0")
 
 # The whole seconds pandas' nanosecond timestamps can hold.
 _FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("s"), "s")
@@ -72,22 +75,33 @@ def _show(value: object) -> str:
     return repr(value)
 
 
+def key_columns(key_column: str) -> list[str]:
+    """The columns that may hold the lead key: readers read them as text, never as numbers
+    (``00042`` must stay ``00042``, and a 20-digit id must not become a float)."""
+    return [key_column, *_UNNAMED_INDEX_NAMES]
+
+
 def split_key(
     raw: pd.DataFrame, key_column: str, missing_key: str = "row_number"
 ) -> tuple[pd.Series, str | None]:
-    """The lead key and the raw column it came from: ``key_column`` in any position, else the
-    leading unnamed index column CodePro's extracts write. A file with neither gets row numbers
-    (from 0) with ``missing_key="row_number"``; ``stop`` refuses it, because row numbers collide
-    across batches and cannot be joined back to the CRM."""
+    """The lead key as text and the raw column it came from: ``key_column`` in any position,
+    else the leading unnamed index column CodePro's extracts write. A file with neither gets row
+    numbers (from 0) with ``missing_key="row_number"``; ``stop`` refuses it, because row numbers
+    collide across batches and cannot be joined back to the CRM.
+
+    A key is the text as written, without the spaces around it (CRMs trim them); a blank key is
+    missing. A value that is not text (a request's boolean, list or object) is missing too:
+    ``not_text`` gives its reason."""
     if missing_key not in ("row_number", "stop"):
         raise ConfigError(f"missing_key must be row_number or stop, not {missing_key!r}")
     if key_column in raw.columns:
-        return raw[key_column].rename(key_column), key_column
+        return text_values(raw[key_column]).rename(key_column), key_column
     first = raw.columns[0]
     if first in _UNNAMED_INDEX_NAMES:
-        return raw[first].rename(key_column), first
+        return text_values(raw[first]).rename(key_column), first
     if missing_key == "row_number":
-        return pd.Series(np.arange(len(raw)), index=raw.index, name=key_column), None
+        numbers = pd.Series(np.arange(len(raw)), index=raw.index, name=key_column)
+        return numbers.astype("string[pyarrow]"), None
     source = raw.attrs.get("source", "raw leads")
     raise LeadDataError(
         f"{source}: no lead key: add a {key_column!r} column (or a leading unnamed index "
@@ -108,6 +122,50 @@ def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -
         raise LeadDataError(f"{source}: missing required column(s): {', '.join(missing)}{hint}")
     known = set(required) | set(optional) | {PARSE_ERROR_COLUMN}
     return [col for col in raw.columns if col not in known]
+
+
+def not_text(values: pd.Series) -> np.ndarray:
+    """Mask of values a text column (the key, the city, a category) cannot take: a request's
+    booleans, lists, objects and fractions. Whole numbers are taken as their digits."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.notna().to_numpy(dtype=bool)
+    if pd.api.types.is_float_dtype(values):
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            return ~np.isnan(x) & ((x % 1 != 0) | (np.abs(x) >= 2**53))
+    if not pd.api.types.is_object_dtype(values) or pd.api.types.infer_dtype(values) in (
+        "string",
+        "empty",
+        "integer",
+    ):
+        return np.zeros(len(values), dtype=bool)
+    return values.map(_is_not_text).to_numpy(dtype=bool)
+
+
+def _is_not_text(value: object) -> bool:
+    if value is None or isinstance(value, str) or (isinstance(value, float) and np.isnan(value)):
+        return False
+    if isinstance(value, float):
+        return not value.is_integer() or abs(value) >= 2**53
+    return isinstance(value, bool) or not isinstance(value, (int, np.integer))
+
+
+def text_values(values: pd.Series) -> pd.Series:
+    """``as_text`` of a text column; values that are not text (``not_text``) are missing:
+    str() of a list or an object is not its text. Whole numbers (a request's 42) are their
+    digits, never ``42.0``."""
+    bad = not_text(values)
+    if pd.api.types.is_float_dtype(values):
+        values = values.mask(bad).astype("Int64")
+    elif pd.api.types.is_object_dtype(values) and pd.api.types.infer_dtype(values) != "string":
+        values = values.map(_text_or_none)
+    return as_text(values)
+
+
+def _text_or_none(value: object) -> str | None:
+    if _is_not_text(value) or value is None or value != value:  # NaN != NaN
+        return None
+    return str(int(value)) if isinstance(value, float) else str(value)
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -149,7 +207,10 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         return numbers, np.isinf(numbers)
     # A column holding any text: parse in Arrow (pd.to_numeric would go through Python objects).
+    # The reader's true/false texts are 1/0 here too, as in a column it read as booleans.
     text = pa.array(as_value_text(values))
+    text = pc.if_else(pc.is_in(text, value_set=_TRUE_TEXTS), "1", text)
+    text = pc.if_else(pc.is_in(text, value_set=_FALSE_TEXTS), "0", text)
     is_number = pc.fill_null(pc.match_substring_regex(text, _DECIMAL), False)
     parsed = pc.cast(pc.if_else(is_number, text, None), pa.float64())
     bad = pc.and_(pc.is_valid(text), pc.invert(is_number))

@@ -6,12 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from codepro_leads.datasets import RawLeadsDataset
 from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features import processing
 from codepro_leads.features.raw_csv import read_raw_leads
 from codepro_leads.features.validation import MISSING_VALUE_TEXTS, PARSE_ERROR_COLUMN
 from codepro_leads.pipelines.data_processing import nodes
 from tests.conftest import make_raw
+
+GATE = {"label_column": "label", "min_rows": 1}  # account_for_rows's parameters
 
 
 def _validate(params, rows, labeled=True):
@@ -26,8 +29,8 @@ def test_validate_types_and_key_from_unnamed_index(processing_params):
         processing_params,
         [{"": 17, "total_leads_droppped": "3"}, {"": 42, "city_mapped": " Pune "}],
     )
-    assert valid["lead_id"].tolist() == [17, 42]
-    assert valid["lead_id"].dtype == "int64"
+    assert valid["lead_id"].tolist() == ["17", "42"]
+    assert valid["lead_id"].dtype == "string[pyarrow]"
     assert valid["created_date"].tolist() == [pd.Timestamp("2021-08-01 10:00:00")] * 2
     assert valid["total_leads_droppped"].tolist() == [3.0, 1.0]
     assert valid["city_mapped"].tolist() == ["mumbai", "Pune"]
@@ -46,7 +49,7 @@ def test_validate_types_and_key_from_unnamed_index(processing_params):
 def test_row_number_is_the_key_when_the_file_has_no_index_column(processing_params):
     raw = make_raw(processing_params, [{}, {}, {}]).drop(columns="")
     valid, _, _, _ = processing.validate_raw_leads(raw, processing_params)
-    assert valid["lead_id"].tolist() == [0, 1, 2]
+    assert valid["lead_id"].tolist() == ["0", "1", "2"]
 
 
 def test_bad_rows_are_rejected_with_reasons(processing_params):
@@ -64,8 +67,8 @@ def test_bad_rows_are_rejected_with_reasons(processing_params):
         {"": 0},  # repeats the key of the first row
     ]
     valid, rejected, intake = _validate(processing_params, rows)
-    assert valid["lead_id"].tolist() == [0]
-    assert rejected["lead_id"].tolist() == list(range(1, 10)) + [0]
+    assert valid["lead_id"].tolist() == ["0"]
+    assert rejected["lead_id"].tolist() == [str(i) for i in range(1, 10)] + ["0"]
     assert rejected["reason"].tolist() == [
         "total_leads_droppped: not a number ('abc')",
         "total_leads_droppped: negative count (-2)",
@@ -76,7 +79,7 @@ def test_bad_rows_are_rejected_with_reasons(processing_params):
         "app_complete_flag: missing",
         "referred_lead: not 0 or 1 (3)",
         "emi_plans_clicked: negative count (-1); syllabus_expand: not a number ('many')",
-        "lead_id: repeats an earlier row (0)",
+        "lead_id: repeats an earlier row ('0')",
     ]
     # The raw values travel with the rejected row, indexed by its row in the raw frame.
     assert rejected.index.tolist() == list(range(1, 11))
@@ -110,9 +113,9 @@ def test_missing_value_texts_are_missing_however_the_column_is_read(
         valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
         verdicts[name] = (valid["lead_id"].tolist(), rejected["reason"].tolist())
     expected_reasons = ["app_complete_flag: missing", "created_date: missing"]
-    assert verdicts["typed"] == ([0, 3], expected_reasons)
+    assert verdicts["typed"] == (["0", "3"], expected_reasons)
     assert verdicts["text"] == (
-        [0, 3],
+        ["0", "3"],
         [
             *expected_reasons,
             "created_date: not an ISO 8601 date ('soon'); total_leads_droppped: not a number "
@@ -166,12 +169,12 @@ def test_duplicates_dropped_only_in_labeled_data(processing_params):
     rows = [{"": 1}, {"": 2}, {"": 3, "referred_lead": 1}, {"": 4}]
     labeled, _, _ = _validate(processing_params, rows)
     unique, counts = processing.drop_duplicate_leads(labeled, processing_params)
-    assert unique["lead_id"].tolist() == [1, 3]
+    assert unique["lead_id"].tolist() == ["1", "3"]
     assert counts == {"duplicates_dropped": 2}
 
     unlabeled, _, _ = _validate(processing_params, rows, labeled=False)
     kept, counts = processing.drop_duplicate_leads(unlabeled, processing_params)
-    assert kept["lead_id"].tolist() == [1, 2, 3, 4]
+    assert kept["lead_id"].tolist() == ["1", "2", "3", "4"]
     assert counts == {"duplicates_dropped": 0}
 
 
@@ -235,7 +238,7 @@ def test_model_input_columns_and_values(processing_params):
     )
     assert frame.to_dict("records") == [
         {
-            "lead_id": 5,
+            "lead_id": "5",
             "created_date": pd.Timestamp("2021-08-01 10:00:00"),
             "city_tier": 1,
             "first_platform_c": "Level0",
@@ -256,11 +259,12 @@ def test_model_input_columns_and_values(processing_params):
 def test_row_accounting_passes_the_outputs_on_or_stops_before_any_write():
     intake = {"rows_read": 10, "rows_rejected": 3, "reject_reasons": {}}
     rejected, example = pd.DataFrame({"r": range(3)}), pd.DataFrame({"e": [1]})
-    model_input = pd.DataFrame({"a": range(5)})
+    model_input = pd.DataFrame({"a": range(5), "label": 1})
     out, out_rejected, report, out_example = nodes.account_for_rows(
-        intake, {"duplicates_dropped": 2}, model_input, rejected, example
+        intake, {"duplicates_dropped": 2}, model_input, rejected, example, GATE
     )
-    assert out is model_input and out_rejected is rejected and out_example is example
+    assert out is model_input and out_example is example
+    pd.testing.assert_frame_equal(out_rejected, rejected)  # spreadsheet-safe: no text here
     assert report == {
         "rows_read": 10,
         "rows_rejected": 3,
@@ -270,11 +274,16 @@ def test_row_accounting_passes_the_outputs_on_or_stops_before_any_write():
     }
     with pytest.raises(RuntimeError, match="read 10 rows but 4 out"):
         nodes.account_for_rows(
-            intake, {"duplicates_dropped": 2}, pd.DataFrame({"a": range(4)}), rejected, example
+            intake,
+            {"duplicates_dropped": 2},
+            model_input.head(4),
+            rejected,
+            example,
+            GATE,
         )
     with pytest.raises(RuntimeError, match="2 rejected rows, but validation counted 3"):
         nodes.account_for_rows(
-            intake, {"duplicates_dropped": 2}, model_input, rejected.head(2), example
+            intake, {"duplicates_dropped": 2}, model_input, rejected.head(2), example, GATE
         )
 
 
@@ -295,7 +304,7 @@ def test_numeric_columns_read_as_numbers_are_checked_too(processing_params):
     raw = make_raw(processing_params, [{}, {}, {}])
     raw["total_leads_droppped"] = np.array([1.0, np.inf, np.nan])
     valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
-    assert valid["lead_id"].tolist() == [0, 2]
+    assert valid["lead_id"].tolist() == ["0", "2"]
     assert rejected["reason"].tolist() == ["total_leads_droppped: not a number (inf)"]
 
 
@@ -305,7 +314,7 @@ def test_raw_example_is_the_first_valid_rows_as_read(processing_params):
     ]
     raw = make_raw(processing_params, rows)
     *_, example = processing.validate_raw_leads(raw, processing_params)
-    assert example["lead_id"].tolist() == [0, 1, 2, 3, 4]
+    assert example["lead_id"].tolist() == ["0", "1", "2", "3", "4"]
     assert example["city_mapped"].tolist() == ["c0", "c1", "c2", "c3", "c4"]
     assert example.columns[0] == "lead_id"
     assert example.columns[-1] == "app_complete_flag"
@@ -341,7 +350,7 @@ def test_without_a_key_new_leads_stop_and_training_exports_get_row_numbers(proce
     raw = make_raw(processing_params, [{}, {}], labeled=False).drop(columns="")
     raw.attrs["source"] = "new.csv"
     valid, _, intake, _ = processing.validate_raw_leads(raw, processing_params, "row_number")
-    assert valid["lead_id"].tolist() == [0, 1]
+    assert valid["lead_id"].tolist() == ["0", "1"]
     assert intake["key"] == "row number"
     with pytest.raises(LeadDataError) as error:
         processing.validate_raw_leads(raw, processing_params, "stop")
@@ -393,3 +402,75 @@ def test_quoted_city_names_of_a_cp1252_export_find_their_tier(processing_params)
     leads = pd.DataFrame({"city_mapped": ["\u201cpune\u201d", "'Jaipur HQ'", "nowhere"]})
     tiers = processing.add_city_tier(leads.astype("string"), processing_params)["city_tier"]
     assert tiers.tolist() == [1, 2, 3]
+
+
+def test_keys_that_look_like_numbers_stay_distinct_text(processing_params, tmp_path):
+    keys = ["00042", "01", "1", *(str(10**19 + i) for i in range(2_000))]
+    path = tmp_path / "leads.csv"
+    make_raw(processing_params, [{"": key} for key in keys]).to_csv(path, index=False)
+    raw = RawLeadsDataset(str(path)).load()
+    valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
+    assert rejected.empty
+    assert valid["lead_id"].tolist() == keys
+
+
+def test_rejected_rows_are_written_spreadsheet_safe(processing_params):
+    rows = [{}, {"city_mapped": '=HYPERLINK("http://x","y")', "total_leads_droppped": "-1"}]
+    raw = make_raw(processing_params, rows)
+    valid, rejected, intake, example = processing.validate_raw_leads(raw, processing_params)
+    unique, duplicates = processing.drop_duplicate_leads(valid, processing_params)
+    gate = {"label_column": "app_complete_flag", "min_rows": 1}
+    _, written, _, _ = nodes.account_for_rows(intake, duplicates, unique, rejected, example, gate)
+    assert written["city_mapped"].tolist() == ['\'=HYPERLINK("http://x","y")']
+    assert written["total_leads_droppped"].tolist() == ["-1"]
+    assert written["reason"].tolist() == ["total_leads_droppped: negative count ('-1')"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "labeled", "message"),
+    [
+        (
+            [{}] * 3,
+            False,
+            "raw_leads: no 'app_complete_flag' column (the label): data_processing prepares "
+            "labeled training leads; new leads are scored by the inference pipeline",
+        ),
+        (
+            [{"created_date": "x"}, {"created_date": "y"}, {"referred_lead": 5}],
+            True,
+            "raw_leads: 0 usable leads of 3 read, at least 2 needed; most rejected for: "
+            "created_date: not an ISO 8601 date (2); referred_lead: not 0 or 1 (1)",
+        ),
+        (
+            [{}, {"created_date": "x"}, {"referred_lead": 5}],
+            True,
+            "raw_leads: 1 usable leads of 3 read, at least 2 needed; most rejected for: "
+            "created_date: not an ISO 8601 date (1); referred_lead: not 0 or 1 (1)",
+        ),
+    ],
+)
+def test_a_run_with_nothing_usable_stops_in_one_line_before_any_write(
+    processing_params, rows, labeled, message
+):
+    raw = make_raw(processing_params, rows, labeled=labeled)
+    valid, rejected, intake, example = processing.validate_raw_leads(raw, processing_params)
+    unique, duplicates = processing.drop_duplicate_leads(valid, processing_params)
+    params = {**processing_params, "min_rows": 2}
+    with pytest.raises(LeadDataError) as error:
+        nodes.account_for_rows(intake, duplicates, unique, rejected, example, params)
+    assert str(error.value) == message
+
+
+def test_true_false_labels_get_the_same_verdicts_whichever_path_reads_them(
+    processing_params, tmp_path
+):
+    rows = [{"app_complete_flag": "TRUE"}, {"app_complete_flag": "FALSE"}, {"referred_lead": "x"}]
+    verdicts = []
+    for ragged in ("", "99,too,few\n"):
+        path = tmp_path / "leads.csv"
+        path.write_text(make_raw(processing_params, rows).to_csv(index=False) + ragged)
+        raw = RawLeadsDataset(str(path)).load()
+        assert (PARSE_ERROR_COLUMN in raw.columns) is bool(ragged)  # each path is exercised
+        valid, rejected, _, _ = processing.validate_raw_leads(raw, processing_params)
+        verdicts.append((valid["app_complete_flag"].tolist(), rejected["reason"].tolist()[:1]))
+    assert verdicts[0] == verdicts[1] == ([1, 0], ["referred_lead: not a number ('x')"])

@@ -39,7 +39,12 @@ def _run_nodes(raw, params):
         ),
         params,
     )
-    _, _, report, _ = nodes.account_for_rows(intake, duplicates, model_input, rejected, raw.head(0))
+    gate = {**params, "min_rows": 0}  # the rows' accounting, whatever is left
+    if params["label_column"] not in model_input:
+        model_input = model_input.assign(**{params["label_column"]: 1})
+    _, _, report, _ = nodes.account_for_rows(
+        intake, duplicates, model_input, rejected, raw.head(0), gate
+    )
     return model_input, rejected, report
 
 

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from codepro_leads.datasets import LeadBatchesDataset
 from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
@@ -54,8 +56,8 @@ def _scored(rows, factors=("up_1", "up_2", "down_1")):
 def _two_leads():
     return _scored(
         [
-            [7, 81, "A", False, 0.812345, "a=1", 0.5, "b=2", 0.1, "c=3", -0.2, "1", "2022-03-01"],
-            [8, 12, "D", True, 0.12, None, None, None, None, "c=3", -0.9, "1", "2022-03-01"],
+            ["7", 81, "A", False, 0.812345, "a=1", 0.5, "b=2", 0.1, "c=3", -0.2, "1", "2022-03-01"],
+            ["8", 12, "D", True, 0.12, None, None, None, None, "c=3", -0.9, "1", "2022-03-01"],
         ]
     )
 
@@ -63,7 +65,7 @@ def _two_leads():
 def test_crm_export_joins_the_reasons():
     crm = nodes.export_for_crm(_two_leads())
     assert crm.to_dict("list") == {
-        "lead_id": [7, 8],
+        "lead_id": ["7", "8"],
         "lead_score": [81, 12],
         "lead_grade": ["A", "D"],
         "junk": ["no", "yes"],
@@ -219,15 +221,15 @@ def test_keys_repeated_across_batches_are_rejected_as_within_one(processing_para
     raw = _raw_with_bad_rows(processing_params)
     leads, rejected, counts = _in_batches(raw, processing_params, [2, 5, 9])
     assert rejected["reason"].tolist() == [
-        "lead_id: repeats an earlier row (2); total_leads_droppped: negative count (-1)",
-        "lead_id: repeats an earlier row (1); created_date: not an ISO 8601 date ('yesterday')",
+        "lead_id: repeats an earlier row ('2'); total_leads_droppped: negative count (-1)",
+        "lead_id: repeats an earlier row ('1'); created_date: not an ISO 8601 date ('yesterday')",
         "referred_lead: not 0 or 1 (3)",
-        "lead_id: repeats an earlier row (3)",
+        "lead_id: repeats an earlier row ('3')",
         "lead_id: missing",
         "total_leads_droppped: not a whole number (1.5)",
-        "lead_id: repeats an earlier row (8)",
+        "lead_id: repeats an earlier row ('8')",
     ]
-    assert leads["lead_id"].tolist() == [1, 2, 3, 4, 6, 7, 9]
+    assert leads["lead_id"].tolist() == ["1", "2", "3", "4", "6", "7", "9"]
     assert counts["reject_reasons"]["lead_id: repeats an earlier row"] == 4
     assert (counts["rows_read"], counts["rows_rejected"]) == (14, 7)
 
@@ -338,7 +340,7 @@ def _new_leads(processing_params, *batches):
         )
         for keys in batches
     ]
-    return SimpleNamespace(batches=lambda rows, **kinds: iter(raws))
+    return SimpleNamespace(name="new.csv", batches=lambda rows, **kinds: iter(raws))
 
 
 def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params, processing_params):
@@ -348,13 +350,13 @@ def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params, p
     batches = list(nodes.score_batches(new_leads, champion, challenger, processing_params, params))
     table = pd.concat([b["scored_leads_table"] for b in batches], ignore_index=True)
     assert table[["lead_id", "model_version", "role", "score"]].values.tolist() == [
-        [7, "3", "champion", 81],
-        [7, "4", "shadow", 50],
-        [8, "3", "champion", 12],
-        [8, "4", "shadow", 50],
+        ["7", "3", "champion", 81],
+        ["7", "4", "shadow", 50],
+        ["8", "3", "champion", 12],
+        ["8", "4", "shadow", 50],
     ]
     crm = pd.concat([b["scored_leads_crm"] for b in batches], ignore_index=True)
-    assert crm[["lead_id", "model_version"]].values.tolist() == [[7, "3"], [8, "3"]]
+    assert crm[["lead_id", "model_version"]].values.tolist() == [["7", "3"], ["8", "3"]]
     scored = pd.concat([b["scored_leads"] for b in batches], ignore_index=True)
     assert scored["model_version"].tolist() == ["3", "3"]
     rejected = pd.concat([b["rejected_new_leads"] for b in batches], ignore_index=True)
@@ -484,3 +486,48 @@ def test_the_key_set_holds_exactly_the_keys_added(batches):
         assert keys.contains(batch).tolist() == [key in seen for key in batch]
         keys.add(batch)
         seen.update(batch)
+
+
+def test_keys_are_text_as_written_across_batches(params, processing_params, tmp_path):
+    keys = ["00042", "01", "1", "42", "12345678901234567890", "12345678901234567891", "A-7", "01"]
+    path = tmp_path / "new.csv"
+    rows = [{"": key} for key in keys]
+    make_raw(processing_params, rows, labeled=False).to_csv(path, index=False)
+    new_leads = LeadBatchesDataset(str(path)).load()
+    earlier, leads, rejected = nodes.KeySet(), [], []
+    for raw in nodes.read_in_batches(new_leads, processing_params, {**params, "batch_size": 3}):
+        batch, batch_keys = nodes.process_batch(raw, processing_params, "stop", earlier)
+        earlier.add(batch_keys)
+        leads.append(batch.leads)
+        rejected.append(batch.rejected)
+    assert pd.concat(leads)["lead_id"].tolist() == keys[:-1]
+    assert pd.concat(rejected)["reason"].tolist() == ["lead_id: repeats an earlier row ('01')"]
+
+
+def test_a_run_that_scores_nothing_fails_in_one_line_after_its_last_batch(
+    params, processing_params
+):
+    new_leads = _new_leads(processing_params, [(7,)], [(8,), (9,)])
+    batches = nodes.score_batches(
+        new_leads, _champion("3", _model_scores()), None, processing_params, params
+    )
+    assert len(next(batches)["scored_leads"]) == 0  # an empty batch is fine on its own
+    with pytest.raises(LeadDataError) as error:
+        list(batches)  # before the store commits: no outputs
+    assert str(error.value) == (
+        "new.csv: 0 usable new leads of 3 read, at least 1 needed; most rejected for: "
+        "created_date: not an ISO 8601 date (3)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("batch_size", "abc"), ("batch_size", 0), ("chunk_size", 0)]
+)
+def test_a_batch_or_chunk_size_that_is_not_a_row_count_stops_in_one_line(
+    params, processing_params, setting, value
+):
+    with pytest.raises(ConfigError) as error:
+        nodes.read_in_batches(
+            _new_leads(processing_params, [7]), processing_params, {**params, setting: value}
+        )
+    assert str(error.value) == f"inference.{setting} must be a whole number of rows, not {value!r}"

@@ -14,12 +14,14 @@ from codepro_leads.pipelines.promote.nodes import (
 FLOOR = {"roc_auc": 0.75, "precision": 0.65}
 VERSIONS = pd.DataFrame(
     {
-        "version": ["1", "2", "3", "4"],
-        "run_id": ["r1", "r2", "r3", "r4"],
-        "aliases": ["", "champion", "challenger", ""],
-        "tags": [{}, {}, {}, {"run_status": "failed"}],
-        "test_roc_auc": [0.80, 0.81, 0.74, 0.90],
-        "test_precision": [0.70, 0.70, 0.90, 0.90],
+        "version": ["1", "2", "3", "4", "5", "6"],
+        "run_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
+        # r5: a training killed after registering (its run never ended); r6: deleted.
+        "run_status": ["FINISHED", "FINISHED", "FINISHED", "FAILED", "RUNNING", None],
+        "aliases": ["", "champion", "challenger", "", "", ""],
+        "tags": [{}, {}, {}, {"run_status": "failed"}, {}, {}],
+        "test_roc_auc": [0.80, 0.81, 0.74, 0.90, 0.90, 0.90],
+        "test_precision": [0.70, 0.70, 0.90, 0.90, 0.90, 0.90],
     }
 )
 
@@ -52,6 +54,10 @@ def test_promotes_a_version_that_passes_the_floor():
          "0.7400 < 0.75"),
         ({"model_version": 2, "reason": "r"}, "promote: v2 is already the champion"),
         ({"model_version": 4, "reason": "r"}, "promote: v4 comes from a failed run"),
+        ({"model_version": 5, "reason": "r"}, "promote: v5 comes from a training run that did "
+         "not finish (MLflow run r5: RUNNING)"),
+        ({"model_version": 6, "reason": "r"}, "promote: v6 comes from a training run that did "
+         "not finish (MLflow run r6: deleted)"),
         ({"model_version": 9, "reason": "r"}, "no version 9 in the registry (versions: 1, 2, 3,"),
         ({"model_version": 1, "reason": None}, "promote: a reason is required"),
         ({"model_version": 1, "reason": "  "}, "promote: a reason is required"),
@@ -66,7 +72,7 @@ def test_refusals_are_one_line(params, message):
 
 
 def test_a_version_without_test_metrics_is_refused():
-    versions = VERSIONS.assign(test_precision=[float("nan")] * 4)
+    versions = VERSIONS.assign(test_precision=[float("nan")] * 6)
     with pytest.raises(ChampionChangeRefused, match="v1 is below the quality floor: no test prec"):
         plan_promotion(versions, {"model_version": 1, "reason": "r"}, FLOOR)
 
@@ -81,7 +87,7 @@ def test_rollback_goes_back_to_the_champion_before_and_walks_further_back():
         "reason": "v2 misses campaigns",
     }
     # After that rollback v3 is champion; rolling back again goes to v1, not to v2.
-    after = VERSIONS.assign(aliases=["", "", "champion", ""])
+    after = VERSIONS.assign(aliases=["", "", "champion", "", "", ""])
     history = pd.concat([history, _history(("3", "2", "rollback"))], ignore_index=True)
     assert plan_rollback(after, history, {"reason": "again"})["version"] == "1"
 

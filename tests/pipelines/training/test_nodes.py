@@ -123,8 +123,9 @@ def test_an_unknown_calibration_method_is_refused(params):
 
 
 def test_best_achievable_auc_only_for_matching_leads(params):
-    test = _leads(4).assign(app_complete_flag=[0, 1, 0, 1])
-    propensity = test[["lead_id", "created_date"]].assign(propensity=[0.1, 0.9, 0.6, 0.4])
+    # Keys are text in the model input; the demo's propensity file stores them as numbers.
+    propensity = _leads(4)[["lead_id", "created_date"]].assign(propensity=[0.1, 0.9, 0.6, 0.4])
+    test = _leads(4).assign(app_complete_flag=[0, 1, 0, 1], lead_id=["0", "1", "2", "3"])
     assert nodes.best_achievable_auc(test, propensity, params) == {
         "test_best_achievable_auc": {"value": 0.75, "step": 0}
     }

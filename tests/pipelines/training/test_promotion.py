@@ -146,7 +146,7 @@ TOO_FEW = "only 12 test leads created after champion v3 was fitted (after x), fe
         (
             _metrics(precision=0.5),
             _comparison(0.9, 0.8, "old-data"),
-            "challenger",
+            None,  # no alias at all: a challenger would be shadow-scored
             f"below the quality floor: precision 0.5000 < 0.55{LIFT}",
         ),
         (

@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from codepro_leads.app import guards, scoring
+from codepro_leads.app import MAX_UPLOAD_MB, guards, scoring
 
 st.title("Score a file")
 found = guards.project_or_stop()
@@ -13,13 +13,11 @@ model = champion.model
 grades = list(model.scorer.grade_bands)
 
 st.markdown(
-    f"Upload a CodePro lead export (CSV, **up to {scoring.MAX_UPLOAD_MB} MB**, about 500,000 "
+    f"Upload a CodePro lead export (CSV, **up to {MAX_UPLOAD_MB} MB**, about 500,000 "
     "leads). Each row needs its lead id (a `lead_id` column or the export's leading unnamed "
     "column); rows that break the data rules are listed with their reason, the others scored."
 )
-upload = st.file_uploader(
-    "CodePro export", type="csv", max_upload_size=scoring.MAX_UPLOAD_MB, key="upload"
-)
+upload = st.file_uploader("CodePro export", type="csv", max_upload_size=MAX_UPLOAD_MB, key="upload")
 if upload is None:
     st.stop()
 

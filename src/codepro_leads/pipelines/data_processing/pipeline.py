@@ -58,6 +58,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "selected_leads",
                     "rejected_rows",
                     "raw_example_rows",
+                    params,
                 ],
                 outputs=[
                     "model_input_leads",

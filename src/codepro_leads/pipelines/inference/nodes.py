@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from codepro_leads.errors import ConfigError
 from codepro_leads.features.processing import (
     add_city_tier,
     drop_duplicate_leads,
@@ -30,9 +31,14 @@ from codepro_leads.features.processing import (
     validate_raw_leads,
     without_label,
 )
-from codepro_leads.features.validation import PARSE_ERROR_COLUMN, Reasons, split_key
+from codepro_leads.features.validation import (
+    PARSE_ERROR_COLUMN,
+    Reasons,
+    key_columns,
+    split_key,
+)
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
-from codepro_leads.pipelines.data_processing.nodes import rows_add_up
+from codepro_leads.pipelines.data_processing.nodes import enough_rows, rows_add_up
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
 from codepro_leads.scoring.scorer import ExplainedRows
@@ -58,10 +64,19 @@ def read_in_batches(
     new_leads: LeadBatches, processing: dict[str, Any], params: dict[str, Any]
 ) -> Iterator[pd.DataFrame]:
     """The new-leads file as raw frames of ``batch_size`` rows, read lazily, the columns
-    whose kind is known read as text or numbers."""
+    whose kind is known read as text or numbers. A batch or chunk size that is not a whole
+    number of rows stops the run in one line."""
+    for name in ("batch_size", "chunk_size"):
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"inference.{name} must be a whole number of rows, not {value!r}")
     return new_leads.batches(
         params["batch_size"],
-        text_columns=[processing["city_column"], *processing["categorical_columns"]],
+        text_columns=[
+            *key_columns(processing["key_column"]),
+            processing["city_column"],
+            *processing["categorical_columns"],
+        ],
         number_columns=[
             *processing["count_columns"],
             *processing["flag_columns"],
@@ -77,42 +92,28 @@ class ProcessedBatch(NamedTuple):
 
 
 class KeySet:
-    """Every lead key of the batches so far: numbers in a sorted array (8 bytes a key), any
-    other key in a set."""
+    """Every lead key (text) of the batches so far, as 64-bit hashes in a sorted array: 8 bytes
+    a key, where a set of 5M strings would take ~500 MB. Two different keys share a hash with
+    a probability of about n**2 / 2**65 (under 1e-6 for 5M keys)."""
 
     def __init__(self) -> None:
-        self._numbers = np.empty(0)
-        self._others: set[Any] = set()
+        self._hashes = np.empty(0, dtype=np.uint64)
 
     @staticmethod
-    def _as_floats(keys: pd.Series) -> np.ndarray | None:
-        """The keys as floats if all are numbers exactly representable as floats."""
-        if pd.api.types.is_float_dtype(keys) or (
-            pd.api.types.is_integer_dtype(keys) and keys.abs().max() < 2**53
-        ):
-            return keys.to_numpy(dtype=float)
-        return None
+    def _hashed(keys: pd.Series) -> np.ndarray:
+        return pd.util.hash_pandas_object(keys, index=False).to_numpy()
 
     def contains(self, keys: pd.Series) -> np.ndarray:
-        numbers = self._as_floats(keys)
-        if numbers is None:
-            return keys.map(lambda key: key in self._others).to_numpy(dtype=bool)
-        if not len(self._numbers):
+        if not len(self._hashes):
             return np.zeros(len(keys), dtype=bool)
-        position = np.searchsorted(self._numbers, numbers).clip(max=len(self._numbers) - 1)
-        return self._numbers[position] == numbers
+        hashes = self._hashed(keys)
+        position = np.searchsorted(self._hashes, hashes).clip(max=len(self._hashes) - 1)
+        return self._hashes[position] == hashes
 
     def add(self, keys: pd.Series) -> None:
-        keys = keys.dropna()
-        numbers = self._as_floats(keys)
-        if len(keys) and numbers is not None:
-            # One new array: a concatenation, then a sort, would hold three at once.
-            numbers = np.sort(numbers)
-            self._numbers = np.insert(
-                self._numbers, np.searchsorted(self._numbers, numbers), numbers
-            )
-        else:
-            self._others.update(keys.tolist())
+        # One new array: a concatenation, then a sort, would hold three at once.
+        hashes = np.sort(self._hashed(keys.dropna()))
+        self._hashes = np.insert(self._hashes, np.searchsorted(self._hashes, hashes), hashes)
 
 
 def process_batch(
@@ -291,6 +292,15 @@ def score_batches(
                 "summary": totals,
             }
         account_for_rows(totals)
+        counts = totals.counts  # a run that scored nothing fails: no green task, no outputs
+        enough_rows(
+            new_leads.name,
+            counts["rows_read"],
+            totals.rows_scored,
+            counts["reject_reasons"],
+            1,
+            "new leads",
+        )
         logger.info(
             "Scored %d leads with %s v%s%s",
             totals.rows_scored,

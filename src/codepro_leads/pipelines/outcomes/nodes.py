@@ -19,6 +19,7 @@ from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features.processing import validate_raw_leads
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.data_processing.nodes import rows_add_up
+from codepro_leads.spreadsheet import safe_cells
 
 if TYPE_CHECKING:  # the nodes only use what the catalog loaded
     from matplotlib.figure import Figure
@@ -65,7 +66,8 @@ def validate_outcomes(
         pd.util.hash_pandas_object(outcomes, index=False).to_numpy().tobytes()
     ).hexdigest()
     counts = {name: intake[name] for name in ("rows_read", "rows_rejected", "reject_reasons")}
-    return outcomes, rejected, {**counts, "export_sha256": digest}
+    # Rejected rows are for people: spreadsheet-safe cells.
+    return outcomes, safe_cells(rejected), {**counts, "export_sha256": digest}
 
 
 def join_stored_scores(

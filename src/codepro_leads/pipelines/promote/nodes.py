@@ -37,6 +37,12 @@ def plan_promotion(
         raise ChampionChangeRefused(f"promote: v{champion} is already the champion")
     if version["tags"].get("run_status") == "failed":
         raise ChampionChangeRefused(f"promote: v{version['version']} comes from a failed run")
+    if version.get("run_status") != "FINISHED":  # a killed training leaves its run RUNNING
+        status = version.get("run_status") or "deleted"
+        raise ChampionChangeRefused(
+            f"promote: v{version['version']} comes from a training run that did not finish "
+            f"(MLflow run {version['run_id']}: {status})"
+        )
     failed = below_quality_floor(version, quality_floor)
     if failed:
         raise ChampionChangeRefused(
@@ -55,6 +61,8 @@ def plan_rollback(
     champion = _champion(versions)
     if champion is None:
         raise ChampionChangeRefused("rollback: there is no champion to roll back")
+    if "state" in history.columns:  # a move recorded but never made is not a champion
+        history = history[history["state"] != "undone"]
     made_champion = history[
         (history["alias"] == "champion")
         & (history["model_version"].astype(str) == champion)

@@ -365,7 +365,8 @@ def best_achievable_auc(
     columns = params["columns"]
     on = [columns["key"], columns["date"]]
     known = test[[*on, columns["label"]]].merge(
-        true_propensity.rename(
+        # Keys are text as the export writes them (the demo stores them as numbers).
+        true_propensity.astype({"lead_id": str}).rename(
             columns={"lead_id": columns["key"], "created_date": columns["date"]}
         ),
         on=on,

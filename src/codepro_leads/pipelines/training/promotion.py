@@ -121,8 +121,8 @@ def decide_promotion(
     test_auc = f"test AUC {candidate_auc:.4f}"
     baseline = (model_card.get("baseline") or {}).get("test_auc")
     baseline_tolerance = params["baseline"]["tolerance"]
-    if failed:
-        alias, reason = "challenger", "below the quality floor: " + ", ".join(failed)
+    if failed:  # never an alias, not even challenger (it would be shadow-scored)
+        alias, reason = None, "below the quality floor: " + ", ".join(failed)
     elif baseline is None:
         alias, reason = "challenger", "no baseline measured on the test leads to judge it against"
     elif candidate_auc < baseline - baseline_tolerance:
