@@ -19,12 +19,14 @@ pytestmark = pytest.mark.slow
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 FLOOR = {
     "quality_floor": {"roc_auc": 0.6, "precision": 0.5, "recall": 0.5},
-    "registry": {"min_comparison_leads": 100},
+    "registry": {"min_comparison_leads": 100, "tolerance": 0.1},
 }
 
 
 def test_two_trainings_at_once_both_finish_and_one_champion_passed_the_gate(trained_project):
-    # New data, so each new model may beat v1 (trained on the old data) by the tolerance.
+    # New data, so each new model is compared with v1 (trained on the old data); on 4,000
+    # drifting demo leads either may score below v1, so a wide tolerance lets both pass the gate
+    # and the test is about the race for the alias, not about the gate.
     run_pipeline(trained_project, "demo_data", {"demo_data": {"rows": 4000, "seed": 7}})
     run_pipeline(trained_project, "data_processing")
     set_promotion_rules(trained_project, FLOOR)  # runtime parameters may not change them
