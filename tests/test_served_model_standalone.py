@@ -124,7 +124,8 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
 
     assert status == 200
     answer = pd.DataFrame(body["predictions"])
-    assert answer["lead_id"].tolist() == raw["lead_id"].tolist()
+    # Keys come back as text whatever JSON type they were sent as (issue 21).
+    assert answer["lead_id"].tolist() == [str(key) for key in raw["lead_id"]]
     assert answer["rejected_reason"].tolist() == [
         None,
         None,
