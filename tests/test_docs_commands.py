@@ -6,7 +6,9 @@ above it, or this test fails, so a command added to the docs is never left unche
 - ``<!-- run -->``: run here, in document order, in a throw-away copy of the project on small
   demo data (each block with ``bash -euo pipefail``; it must exit 0);
 - ``<!-- serve: http://127.0.0.1:PORT/PATH -->``: a server: started in its own process
-  group, done once the URL answers, then stopped;
+  group, done once the URL answers and its clients ran, then stopped;
+- ``<!-- while-serving -->``: a client of the page's last ``serve`` block above it: run like a
+  ``run`` block while that server is up;
 - ``<!-- tested-by: tests/FILE.py::TEST -->`` (or ``.ci/run``): run by that test, which must
   exist.
 """
@@ -29,7 +31,7 @@ from tests.services import stop_process_group
 
 SHELLS = {"bash", "sh", "shell", "console"}
 FENCE = re.compile(r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^```\s*$", re.M | re.S)
-MARKER = re.compile(r"<!-- (run|serve: \S+|tested-by: \S+) -->\s*$")
+MARKER = re.compile(r"<!-- (run|serve: \S+|while-serving|tested-by: \S+) -->\s*$")
 BLOCK_TIMEOUT_S = 600
 SERVE_TIMEOUT_S = 120
 
@@ -38,7 +40,7 @@ SERVE_TIMEOUT_S = 120
 class Block:
     page: str
     line: int
-    marker: str | None  # "run", "serve: <url>", "tested-by: <ref>", or None: unmarked
+    marker: str | None  # "run", "serve: <url>", "while-serving", "tested-by: <ref>" or None
     body: str
 
     def __str__(self) -> str:
@@ -85,9 +87,21 @@ def test_every_shell_block_is_marked_and_every_named_test_exists():
         if not source.is_file() or (test and f"def {test}(" not in source.read_text()):
             missing.append(f"{block}: {block.marker}")
     assert missing == []
+    clients = [b for b in blocks if b.marker == "while-serving"]
+    assert [str(b) for b in clients if _server_of(b, blocks) is None] == []
     # The checks above see the blocks at all: the docs do have commands of each kind.
     kinds = {b.marker.split(":")[0] for b in blocks}
-    assert kinds == {"run", "serve", "tested-by"}
+    assert kinds == {"run", "serve", "while-serving", "tested-by"}
+
+
+def _server_of(client: Block, blocks: list[Block]) -> Block | None:
+    """The serve block a while-serving block talks to: the last one above it on its page."""
+    above = [
+        b
+        for b in blocks
+        if b.page == client.page and b.line < client.line and b.marker.startswith("serve: ")
+    ]
+    return above[-1] if above else None
 
 
 def _replace_once(path: Path, old: str, new: str) -> None:
@@ -150,8 +164,11 @@ def _run(block: Block, project: Path, env: dict[str, str]) -> str | None:
     return f"{block} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
 
 
-def _serve(block: Block, project: Path, env: dict[str, str], url: str) -> str | None:
-    """Start a server block, wait for its URL to answer, stop it; the failure, or None."""
+def _serve(
+    block: Block, project: Path, env: dict[str, str], url: str, clients: list[Block]
+) -> str | None:
+    """Start a server block, wait for its URL to answer, run its clients, stop it; the first
+    failure, or None."""
     log = project / f"serve-{block.line}.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -169,10 +186,15 @@ def _serve(block: Block, project: Path, env: dict[str, str], url: str) -> str | 
             try:
                 with urllib.request.urlopen(url, timeout=5) as answer:
                     if answer.status == 200:
-                        return None
+                        break
             except OSError:
                 time.sleep(0.5)
-        return f"{block}: {url} never answered:\n{log.read_text()[-3000:]}"
+        else:
+            return f"{block}: {url} never answered:\n{log.read_text()[-3000:]}"
+        for client in clients:
+            if failure := _run(client, project, env):
+                return f"{failure}\nserver log:\n{log.read_text()[-3000:]}"
+        return None
     finally:
         stop_process_group(server)
 
@@ -183,15 +205,21 @@ def test_documented_commands_run_in_a_copy_of_the_project(tmp_path):
     env = _environment()
     setup = Block("setup", 0, "run", "make demo-data\nmkdir exports\ncp data/01_raw/*.csv exports/")
     assert _run(setup, project, env) is None
+    blocks = shell_blocks()
     ran, failures, seen = [], [], set()
-    for block in shell_blocks():
+    for block in blocks:
         if block.body in seen:  # the same command on two pages runs once
             continue
         seen.add(block.body)
         if block.marker == "run":
             failure = _run(block, project, env)
         elif block.marker.startswith("serve: "):
-            failure = _serve(block, project, env, block.marker.removeprefix("serve: "))
+            clients = [
+                b for b in blocks if b.marker == "while-serving" and _server_of(b, blocks) == block
+            ]
+            url = block.marker.removeprefix("serve: ")
+            failure = _serve(block, project, env, url, clients)
+            ran.extend(str(b) for b in clients)
         else:
             continue
         ran.append(str(block))
