@@ -19,7 +19,8 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run demo-data test lint benchmark viz viz-build docs docs-serve serve mlflow-ui dags clean app
+.PHONY: install run demo-data test lint benchmark viz viz-build docs docs-serve serve mlflow-ui dags clean app \
+  notebook
 
 install: $(STAMP)
 
@@ -102,9 +103,18 @@ APP_PORT ?= 8501
 app: $(STAMP)
 	$(BIN)/python -m codepro_leads.app --port $(APP_PORT)
 
-# MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry).
+# JupyterLab on http://127.0.0.1:8888 (the link with its token is printed), on the project's
+# kernel: `kedro jupyter lab` installs it with Kedro's IPython extension (catalog, context and
+# pipelines defined). Jupyter refuses root (containers) without --allow-root.
+notebook: $(STAMP)
+	$(KEDRO) jupyter lab --no-browser --ip 127.0.0.1 --port 8888 --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry), light enough
+# for a laptop: one web worker and no job consumers (MLflow's GenAI jobs; this project has none).
 mlflow-ui: $(STAMP)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server --workers 1 \
+	  --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns

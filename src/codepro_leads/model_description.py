@@ -12,6 +12,19 @@ def _metric(metrics: dict[str, float], name: str) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def run_description(pipeline: str, metrics: dict[str, float]) -> str:
+    """A run's metrics, rounded as a reader compares them: counts in full with thousands
+    separators, other values to 4 decimals (the UI shows MLflow's full precision)."""
+    rows = [
+        f"| {name} | {value:,.0f} |" if float(value).is_integer() else f"| {name} | {value:.4f} |"
+        for name, value in sorted(metrics.items())
+    ]
+    head = [f"**{pipeline}** run", ""]
+    return "\n".join(
+        head + (["| metric | value |", "|---|---:|", *rows] if rows else ["No metrics."])
+    )
+
+
 def registered_model_description(
     model_name: str, features: list[str], training_params: dict[str, Any]
 ) -> str:
