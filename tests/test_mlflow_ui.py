@@ -133,9 +133,12 @@ def test_the_documented_runs_view_lists_the_training_runs_only(mlflow_ui, page):
 
 def test_the_registry_list_shows_the_champion_version(mlflow_ui, page):
     url, *_ = mlflow_ui
-    page.goto(f"{url}/#/models")
+    page.goto(f"{url}/#/models?workflowType=machine_learning")
     page.get_by_text(MODEL).first.wait_for(timeout=60_000)
     page.get_by_text("version 1").first.wait_for(timeout=30_000)
+    page.keyboard.press("Escape")  # MLflow's one-time pop-up about its new registry UI
+    page.get_by_role("dialog").wait_for(state="hidden", timeout=10_000)
+    page.wait_for_timeout(1000)  # the pop-up's grey mask fades out
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENS / "mlflow_registry.png", full_page=True)
     assert "champion" in page.inner_text("body")
