@@ -72,10 +72,13 @@ dags: $(STAMP)
 	$(KEDRO) airflow create --pipelines $(DAG_PIPELINES) --group-by memory \
 	  --jinja-file airflow/dag_template.j2 --target-dir $(DAGS_DIR)
 
-# Lineage: kedro-viz on http://127.0.0.1:4141 (no browser opened); viz-build writes the same
-# graph as a static site into build/ (kedro-viz's fixed folder; git-ignored).
-viz: $(STAMP)
-	$(KEDRO) viz run --host 127.0.0.1 --port 4141 --no-browser
+# Lineage: kedro-viz's static site (viz-build) on http://127.0.0.1:4141, a pipeline per link:
+# http://127.0.0.1:4141/?pid=training. Not `kedro viz run`: it asks PyPI for a newer kedro-viz
+# and, offline, announces "Kedro-Viz None is here!" (12.5 compares the versions as text); the
+# static site reports the installed version. viz-build writes the site into build/ (kedro-viz's
+# fixed folder; git-ignored).
+viz: viz-build
+	$(BIN)/python -m http.server --directory build --bind 127.0.0.1 4141
 
 viz-build: $(STAMP)
 	rm -rf build
