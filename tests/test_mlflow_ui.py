@@ -90,17 +90,6 @@ def page(chromium):
             browser.close()
 
 
-def test_make_mlflow_ui_starts_one_worker_and_no_job_consumers(mlflow_ui):
-    *_, server = mlflow_ui
-    command, env = mlflow_ui_command(5000)
-    assert env == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    assert command[command.index("--workers") + 1] == "1"
-    children = subprocess.run(
-        ["pgrep", "-g", str(server.pid), "-a"], capture_output=True, text=True
-    ).stdout
-    assert "huey" not in children  # MLflow's job consumers
-
-
 def test_the_training_run_page_shows_its_rounded_metrics(mlflow_ui, page):
     url, experiment, run, _ = mlflow_ui
     # The documented link: MLflow's model-training views (its default is GenAI's).
@@ -142,3 +131,18 @@ def test_the_registry_list_shows_the_champion_version(mlflow_ui, page):
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENS / "mlflow_registry.png", full_page=True)
     assert "champion" in page.inner_text("body")
+
+
+def test_make_mlflow_ui_starts_one_worker_and_no_job_consumers(mlflow_ui):
+    """Last in the module: MLflow starts its job runner and consumers (huey) seconds after the
+    server answers, when job execution is on."""
+    *_, server = mlflow_ui
+    command, env = mlflow_ui_command(5000)
+    assert env == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    assert command[command.index("--workers") + 1] == "1"
+    processes = subprocess.run(
+        ["pgrep", "-g", str(server.pid), "-a"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    # The mlflow command and its single uvicorn process, nothing else.
+    assert len(processes) == 2, processes
+    assert "uvicorn" in processes[1] and "--workers 1" in processes[1]

@@ -1,6 +1,6 @@
-"""The texts the MLflow registry shows for the lead scorer: the registered model's description
-(what it scores, its features, how promotion works) and each version's model-card summary with
-its promotion decision. Pure functions of what the training run logged."""
+"""The texts the MLflow UI shows: each run's rounded metrics, and for the lead scorer the
+registered model's description (what it scores, its features, how promotion works) and each
+version's model-card summary with its promotion decision. Pure functions of what runs logged."""
 
 from __future__ import annotations
 
