@@ -111,7 +111,7 @@ def test_notebooks_create_no_store_outside_the_project_paths(executed):
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_the_first_cell_loads_the_project_without_warnings(executed, name):
+def test_the_first_cell_loads_the_project_without_type_hint_warnings(executed, name):
     results, _, _ = executed
     first = next(cell for cell in results[name].cells if cell.cell_type == "code")
     shown = _text(first.outputs)
