@@ -19,7 +19,8 @@ export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
 export KEDRO_LOGGING_CONFIG := $(CURDIR)/conf/logging.yml
 
-.PHONY: install run demo-data test lint benchmark viz viz-build docs docs-serve serve mlflow-ui dags clean app
+.PHONY: install run demo-data test lint benchmark viz viz-build docs docs-serve serve mlflow-ui dags clean app \
+  notebook
 
 install: $(STAMP)
 
@@ -71,10 +72,13 @@ dags: $(STAMP)
 	$(KEDRO) airflow create --pipelines $(DAG_PIPELINES) --group-by memory \
 	  --jinja-file airflow/dag_template.j2 --target-dir $(DAGS_DIR)
 
-# Lineage: kedro-viz on http://127.0.0.1:4141 (no browser opened); viz-build writes the same
-# graph as a static site into build/ (kedro-viz's fixed folder; git-ignored).
-viz: $(STAMP)
-	$(KEDRO) viz run --host 127.0.0.1 --port 4141 --no-browser
+# Lineage: kedro-viz's static site (viz-build) on http://127.0.0.1:4141, a pipeline per link:
+# http://127.0.0.1:4141/?pid=training. Not `kedro viz run`: it asks PyPI for a newer kedro-viz
+# and, offline, announces "Kedro-Viz None is here!" (12.5 compares the versions as text); the
+# static site reports the installed version. viz-build writes the site into build/ (kedro-viz's
+# fixed folder; git-ignored).
+viz: viz-build
+	$(BIN)/python -m http.server --directory build --bind 127.0.0.1 4141
 
 viz-build: $(STAMP)
 	rm -rf build
@@ -102,9 +106,18 @@ APP_PORT ?= 8501
 app: $(STAMP)
 	$(BIN)/python -m codepro_leads.app --port $(APP_PORT)
 
-# MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry).
+# JupyterLab on http://127.0.0.1:8888 (the link with its token is printed), on the project's
+# kernel: `kedro jupyter lab` installs it with Kedro's IPython extension (catalog, context and
+# pipelines defined). Jupyter refuses root (containers) without --allow-root.
+notebook: $(STAMP)
+	$(KEDRO) jupyter lab --no-browser --ip 127.0.0.1 --port 8888 --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# MLflow UI on http://127.0.0.1:5000 (runs, metrics, plots, the model registry), light enough
+# for a laptop: one web worker and no job consumers (MLflow's GenAI jobs; this project has none).
 mlflow-ui: $(STAMP)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow server --workers 1 \
+	  --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns

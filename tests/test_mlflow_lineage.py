@@ -170,3 +170,36 @@ def test_any_other_failure_to_log_a_dataset_stops_the_run():
     with pytest.raises(MlflowException, match="database is locked"):
         _log_input(store, "run-2", _TRAIN)
     assert store.calls == [("run-2", ["train_leads"])]
+
+
+@pytest.mark.slow
+def test_the_run_describes_itself_with_rounded_metrics(trained):
+    _, client, run = trained
+    description = client.get_run(run.info.run_id).data.tags["mlflow.note.content"]
+    lines = description.splitlines()
+    assert lines[:4] == ["**training** run", "", "| metric | value |", "|---|---:|"]
+    auc = run.data.metrics["test_roc_auc"]
+    assert f"| test_roc_auc | {auc:.4f} |" in lines
+    assert len(lines) == 4 + len(run.data.metrics)
+
+
+@pytest.mark.slow
+def test_the_registry_list_shows_the_champion_version(trained):
+    _, client, _ = trained
+    (model,) = client.search_registered_models()
+    assert model.tags == {"champion": "version 1"}
+    assert experiment_kind(client) == "custom_model_development"
+
+
+def experiment_kind(client: MlflowClient) -> str:
+    return client.get_experiment_by_name("codepro_leads").tags["mlflow.experimentKind"]
+
+
+def test_run_description_rounds_values_and_keeps_counts_whole():
+    from codepro_leads.model_description import run_description
+
+    text = run_description("outcomes", {"auc": 0.8197310168120827, "leads": 47855.0})
+    assert text == (
+        "**outcomes** run\n\n| metric | value |\n|---|---:|\n| auc | 0.8197 |\n| leads | 47,855 |"
+    )
+    assert run_description("promote", {}) == "**promote** run\n\nNo metrics."

@@ -5,6 +5,7 @@ behind outside the project's own paths."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import nbformat
@@ -49,8 +50,6 @@ def test_notebooks_are_committed_without_outputs():
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     """Both notebooks executed in a small project: {name: (notebook, project root)}."""
-    from nbclient import NotebookClient
-
     repository_stores = _stores(PROJECT_ROOT)
     with pytest.MonkeyPatch.context() as monkeypatch:
         project = make_project(tmp_path_factory.mktemp("notebooks"), monkeypatch)
@@ -58,25 +57,31 @@ def executed(tmp_path_factory):
         run_pipeline(project, "data_processing")
         run_pipeline(project, "model_selection", TINY_SELECTION)
         shutil.copytree(PROJECT_ROOT / "notebooks", project / "notebooks")
-        # The kernel gets the environment a data scientist has: no MLFLOW_TRACKING_URI, so the
-        # project's own default store applies, and no MPLBACKEND (importing streamlit, as the
-        # app's tests do in this process, sets it to Agg: no inline plots).
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MPLBACKEND")
-        }
-        env.update(DO_NOT_TRACK="1", KEDRO_DISABLE_TELEMETRY="1")
         results = {}
         for name in NOTEBOOKS:
             notebook = nbformat.read(project / "notebooks" / name, as_version=4)
-            client = NotebookClient(
-                notebook,
-                timeout=600,
-                kernel_name="python3",
-                resources={"metadata": {"path": str(project / "notebooks")}},
-            )
-            client.execute(env=env)
+            _execute(notebook, project)
             results[name] = notebook
         yield results, project, repository_stores
+
+
+def _execute(notebook, project, allow_errors: bool = False) -> None:
+    """Run ``notebook`` in a kernel started in ``project/notebooks``."""
+    from nbclient import NotebookClient
+
+    # The kernel gets the environment a data scientist has: no MLFLOW_TRACKING_URI, so the
+    # project's own default store applies, and no MPLBACKEND (importing streamlit, as the
+    # app's tests do in this process, sets it to Agg: no inline plots).
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MPLBACKEND")}
+    env.update(DO_NOT_TRACK="1", KEDRO_DISABLE_TELEMETRY="1")
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(project / "notebooks")}},
+    )
+    client.execute(env=env)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -103,3 +108,37 @@ def test_notebooks_create_no_store_outside_the_project_paths(executed):
     assert strays == []
     assert sorted(p.name for p in project.glob("*.db")) == ["mlflow.db"]
     assert _stores(PROJECT_ROOT) == repository_stores  # nothing new where pytest was started
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_first_cell_loads_the_project_without_type_hint_warnings(executed, name):
+    results, _, _ = executed
+    first = next(cell for cell in results[name].cells if cell.cell_type == "code")
+    shown = _text(first.outputs)
+    assert "Defined global variable" in shown  # Kedro's extension loaded the project
+    assert "Could not extract type hints" not in shown
+
+
+def test_notebook_02_before_model_selection_says_which_pipeline_to_run(tmp_path, monkeypatch):
+    project = make_project(tmp_path, monkeypatch)
+    shutil.copytree(PROJECT_ROOT / "notebooks", project / "notebooks")
+    notebook = nbformat.read(project / "notebooks" / "02_model_selection.ipynb", as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if cell.cell_type == "code"][:2]
+    _execute(notebook, project, allow_errors=True)
+    # Kedro's extension draws errors with rich (a display) or IPython shows them (an error).
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", _text(notebook.cells[1].outputs))
+    assert (
+        "FileNotFoundError: No model selection yet: run `kedro run --pipelines model_selection` "
+        "first" in shown
+    )
+    assert "DatasetError" not in shown
+
+
+def _text(outputs) -> str:
+    """What a cell's outputs show as text: streams, plain-text displays, errors."""
+    return "".join(
+        output.get("text", "")
+        + str(output.get("data", {}).get("text/plain", ""))
+        + (f"{output.ename}: {output.evalue}" if output.output_type == "error" else "")
+        for output in outputs
+    )

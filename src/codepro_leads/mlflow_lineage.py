@@ -1,9 +1,12 @@
 """What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts.
 
 ``MlflowLineageHook`` names the run ``<pipeline> <UTC start>`` (``... data <digest>`` once its
-training leads are known), logs every dataset whose catalog metadata has ``mlflow_input:
-{context: ...}`` as a dataset input of the run, and once the run has ended describes the
-registered model and the version the run registered. Untracked pipelines: nothing happens.
+training leads are known) and tags it ``pipeline`` (the runs list filters on
+``tags.pipeline = 'training'``), logs every dataset whose catalog metadata has ``mlflow_input:
+{context: ...}`` as a dataset input of the run, and once the run has ended gives it its rounded
+metrics as description, describes the registered model and the version the run registered, and
+tags each registered model with its champion version (the registry list shows tags, not
+aliases in full). Untracked pipelines: nothing happens.
 """
 
 from __future__ import annotations
@@ -24,7 +27,11 @@ from kedro.io import CatalogProtocol
 from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.exceptions import MlflowException
 
-from codepro_leads.model_description import registered_model_description, version_description
+from codepro_leads.model_description import (
+    registered_model_description,
+    run_description,
+    version_description,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +67,11 @@ class MlflowLineageHook:
             return
         pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
         started = datetime.fromtimestamp(active.info.start_time / 1000, UTC)
-        self._run = {"id": active.info.run_id, "name": f"{pipeline} {started:%Y-%m-%d %H:%M}Z"}
+        self._run = {
+            "id": active.info.run_id,
+            "name": f"{pipeline} {started:%Y-%m-%d %H:%M}Z",
+            "pipeline": pipeline,
+        }
         # The run's stores, kept: the hooks after the run must not follow a changed default.
         self._client = mlflow.MlflowClient(mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         self._training_params = (
@@ -100,11 +111,33 @@ class MlflowLineageHook:
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
         # trylast: after PromotionHook has moved the alias and tagged the version.
+        self._describe_run()
         self._describe_registered_versions()
 
     @hook_impl(trylast=True)
     def on_pipeline_error(self) -> None:
+        self._describe_run()
         self._describe_registered_versions()
+
+    def _describe_run(self) -> None:
+        """The run's rounded metrics as its description, and each registered model's champion
+        version as its ``champion`` tag (promote and rollback move the alias too)."""
+        if self._run is None:
+            return
+        client, run_id = self._client, self._run["id"]
+        try:
+            metrics = client.get_run(run_id).data.metrics
+            client.set_tag(
+                run_id, "mlflow.note.content", run_description(self._run["pipeline"], metrics)
+            )
+            for model in client.search_registered_models():
+                if "champion" in model.aliases:
+                    client.set_registered_model_tag(
+                        model.name, "champion", f"version {model.aliases['champion']}"
+                    )
+        except MlflowException as error:
+            # Documentation only: losing it must not fail a finished run.
+            logger.warning("Could not describe run %s: %s", run_id, error)
 
     def _describe_registered_versions(self) -> None:
         if self._run is None or self._training_params is None:

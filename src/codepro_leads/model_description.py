@@ -1,6 +1,6 @@
-"""The texts the MLflow registry shows for the lead scorer: the registered model's description
-(what it scores, its features, how promotion works) and each version's model-card summary with
-its promotion decision. Pure functions of what the training run logged."""
+"""The texts the MLflow UI shows: each run's rounded metrics, and for the lead scorer the
+registered model's description (what it scores, its features, how promotion works) and each
+version's model-card summary with its promotion decision. Pure functions of what runs logged."""
 
 from __future__ import annotations
 
@@ -10,6 +10,19 @@ from typing import Any
 def _metric(metrics: dict[str, float], name: str) -> str:
     value = metrics.get(name)
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def run_description(pipeline: str, metrics: dict[str, float]) -> str:
+    """A run's metrics, rounded as a reader compares them: counts in full with thousands
+    separators, other values to 4 decimals (the UI shows MLflow's full precision)."""
+    rows = [
+        f"| {name} | {value:,.0f} |" if float(value).is_integer() else f"| {name} | {value:.4f} |"
+        for name, value in sorted(metrics.items())
+    ]
+    head = [f"**{pipeline}** run", ""]
+    return "\n".join(
+        head + (["| metric | value |", "|---|---:|", *rows] if rows else ["No metrics."])
+    )
 
 
 def registered_model_description(

@@ -15,11 +15,12 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from codepro_leads.datasets.lead_batches_dataset import LeadBatches
 from codepro_leads.errors import ConfigError
 from codepro_leads.features.processing import (
     add_city_tier,
@@ -38,16 +39,11 @@ from codepro_leads.features.validation import (
     split_key,
 )
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.catalog_types import Figure, RegisteredModel
 from codepro_leads.pipelines.data_processing.nodes import enough_rows, rows_add_up
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
 from codepro_leads.scoring.scorer import ExplainedRows
-
-if TYPE_CHECKING:  # the nodes only use what the catalog loaded
-    from matplotlib.figure import Figure
-
-    from codepro_leads.datasets.lead_batches_dataset import LeadBatches
-    from codepro_leads.datasets.model_registry import RegisteredModel
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,13 +18,9 @@ import pandas as pd
 from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features.processing import validate_raw_leads
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.catalog_types import Figure, StoredScores
 from codepro_leads.pipelines.data_processing.nodes import rows_add_up
 from codepro_leads.spreadsheet import safe_cells
-
-if TYPE_CHECKING:  # the nodes only use what the catalog loaded
-    from matplotlib.figure import Figure
-
-    from codepro_leads.datasets.stored_scores import StoredScores
 
 logger = logging.getLogger(__name__)
 

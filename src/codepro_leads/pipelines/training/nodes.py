@@ -1,32 +1,30 @@
 """Nodes that fit, evaluate and package the lead scorer; columns from ``params:training.columns``.
 
-LightGBM, scikit-learn, matplotlib and MLflow are imported by the nodes that use them: the
-pipeline registry imports this module for every ``kedro run``, other pipelines should not pay.
+Matplotlib is imported by the node that draws: the pipeline registry imports this module for
+every ``kedro run``, other pipelines should not pay. LightGBM and the scorer are imported at the
+top, as Kedro resolves node type hints at start-up (the inference nodes load them anyway).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
+from codepro_leads.pipelines.catalog_types import Figure
+from codepro_leads.pipelines.training.baseline import BaselineModel, fit_baseline
 from codepro_leads.pipelines.training.recency import fit_lightgbm
 from codepro_leads.pipelines.training.tuning import apply_tuned_params, recency_half_life
+from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.encoder import LeadEncoder
-
-if TYPE_CHECKING:
-    import lightgbm as lgb
-    from matplotlib.figure import Figure
-
-    from codepro_leads.pipelines.training.baseline import BaselineModel
-    from codepro_leads.scoring.calibration import PlattCalibrator
-    from codepro_leads.scoring.pyfunc import LeadScoringModel
-    from codepro_leads.scoring.scorer import LeadScorer
+from codepro_leads.scoring.pyfunc import LeadScoringModel
+from codepro_leads.scoring.scorer import LeadScorer
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +120,6 @@ def train_classifier(
 
     ``tuned_params`` (model_selection's, when present and ``use_tuned_params``) replace the
     configured LightGBM hyperparameters and recency half-life."""
-    import lightgbm as lgb
-
     use_tuned = tuned_params if params.get("use_tuned_params", True) else None
     lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
     if lightgbm_params != params["lightgbm"]:
@@ -156,8 +152,6 @@ def fit_comparisons(
 ) -> tuple[lgb.LGBMClassifier, BaselineModel]:
     """What the scorer is judged against on the same split: the same model fitted unweighted
     (``classifier`` itself when it is unweighted already) and CodePro's recipe (the baseline)."""
-    from codepro_leads.pipelines.training.baseline import fit_baseline
-
     unweighted = classifier
     if recency_half_life(params, tuned_params)[0] is not None:
         use_tuned = tuned_params if params.get("use_tuned_params", True) else None
@@ -244,8 +238,6 @@ def fit_calibration(
     helps, the final one is fitted on all validation leads."""
     from sklearn.metrics import brier_score_loss
 
-    from codepro_leads.scoring.calibration import PlattCalibrator
-
     method = params["calibration"]["method"]
     if method == "none":
         return PlattCalibrator()
@@ -279,7 +271,6 @@ def build_scorer(
     compares new leads with."""
     from codepro_leads.scoring import evaluation
     from codepro_leads.scoring.drift import DriftReference
-    from codepro_leads.scoring.scorer import LeadScorer
 
     bands = dict(params["grade_bands"])
     probability = calibrator(validation_raw)
@@ -314,7 +305,6 @@ def evaluate_scorer(
     from sklearn.metrics import brier_score_loss
 
     from codepro_leads.scoring import evaluation
-    from codepro_leads.scoring.calibration import PlattCalibrator
 
     columns = params["columns"]
     y_true = test[columns["label"]].to_numpy()
@@ -414,8 +404,6 @@ def package_model(
     """The MLflow model (raw rows in, scores out) and its card: what it needs and decides, how
     it did weighted and unweighted and against CodePro's recipe, and how it compared with the
     champion it may replace."""
-    from codepro_leads.scoring.pyfunc import LeadScoringModel
-
     # New leads come without the label: so does the example the signature is inferred from.
     example = raw_example.drop(columns=processing_params["label_column"], errors="ignore")
     model = LeadScoringModel(scorer, processing_params, example, training_data=fingerprint)

@@ -6,15 +6,13 @@ test leads neither model was fitted on. ``ModelAliasDataset`` applies the decisi
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from codepro_leads.mlflow_metrics import metric_value
-
-if TYPE_CHECKING:  # the node only reads what the catalog loaded; no MLflow import here
-    from codepro_leads.datasets.model_registry import RegisteredModel
-    from codepro_leads.scoring.scorer import LeadScorer
+from codepro_leads.pipelines.catalog_types import RegisteredModel
+from codepro_leads.scoring.scorer import LeadScorer
 
 logger = logging.getLogger(__name__)
 
