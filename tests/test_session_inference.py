@@ -156,9 +156,16 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
         if isinstance(scored[f"up_factor_{i}"].iloc[0], str)
     ]
     assert first["probability"] == scored["probability"].iloc[0]
-    crm = pd.read_csv(_latest(project, "data/07_model_output/scored_leads_crm.csv"))
+    export = _latest(project, "data/07_model_output/scored_leads_crm.csv")
+    crm = pd.read_csv(export)
     assert crm.columns.tolist()[:4] == ["lead_id", "lead_score", "lead_grade", "junk"]
     assert len(crm) == 3999
+    # The CRM import job's stable path holds this run's export; reasons in the app's words.
+    stable = project / "data/07_model_output/scored_leads_crm_latest.csv"
+    assert stable.read_bytes() == export.read_bytes()
+    reasons = pd.concat([crm["raises_score"], crm["lowers_score"]]).dropna().str.split("; ")
+    assert not any("=" in reason for reason in reasons.explode())
+    assert crm["model_version"].dtype == "int64"
 
 
 def test_drift_status_ok_on_the_same_mix_alert_when_drifted(project):
