@@ -45,8 +45,11 @@ def _training(alias):
     return RunFacts(
         "training",
         saved={
-            "test_metrics": {"test_roc_auc": {"value": 0.80202169, "step": 0}},
-            "model_card": {"training_data": {"rows": 239273}, "baseline": {"test_auc": 0.78332}},
+            "model_card": {
+                "training_data": {"rows": 239273},
+                "recency": {"test_auc": 0.80202169},
+                "baseline": {"test_auc": 0.78332},
+            },
         },
         files={"model_card": "data/08_reporting/runs/2026-12-06T17.11.31.928Z-5449/"},
         mlflow_run=RUN,
@@ -164,6 +167,16 @@ def test_a_champion_change_by_hand():
         "Summary: rollback made v2 the champion (it was v3).\n"
         "  Reason: bad week\n"
         "Next: kedro run --pipelines inference scores with it"
+    )
+
+
+def test_part_of_a_pipeline_without_its_report_lists_its_files():
+    """An Airflow task runs some nodes of a pipeline: no report, no figures, no error."""
+    facts = RunFacts("training", files={"model_card": "data/08_reporting/runs/R/"})
+    assert summary(facts) == (
+        "Summary: training finished.\n"
+        "Results:\n"
+        "  Plots, model card and test predictions: data/08_reporting/runs/R/"
     )
 
 

@@ -20,11 +20,10 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
 from mlflow.exceptions import MlflowException
 
-from codepro_leads.mlflow_metrics import metric_value
-
 logger = logging.getLogger(__name__)
 
-# What each pipeline's summary shows where to find: (what it is, catalog entry).
+# What each pipeline's summary shows where to find: (what it is, catalog entry). Listed when
+# the run saved it, or the dataset that writes it (WRITTEN_BY).
 FILES = {
     "data_processing": [
         ("Leads for training", "model_input_leads"),
@@ -45,10 +44,14 @@ FILES = {
         ("Rejected outcome rows, each with its reason", "rejected_outcomes"),
     ],
 }
+# Files written through another dataset: inference's, as one unit (BatchedRunDataset).
+WRITTEN_BY = dict.fromkeys(
+    ("scored_leads_crm_latest", "scored_leads_crm", "scored_leads", "rejected_new_leads"),
+    "inference_outputs",
+)
 # The saved data a summary reads its figures from.
 REPORTS = (
     "data_processing_report",
-    "test_metrics",
     "model_card",
     "inference_report",
     "monitoring_runs",
@@ -71,14 +74,9 @@ class RunFacts:
 
 def summary(facts: RunFacts) -> str:
     """The summary of a successful run, a few lines of plain text."""
-    write = {
-        "data_processing": _data_processing,
-        "training": _training,
-        "inference": _inference,
-        "outcomes": _outcomes,
-        "promote": _champion_change,
-        "rollback": _champion_change,
-    }.get(facts.pipeline, _other)
+    write, needs = WRITERS.get(facts.pipeline, (_other, None))
+    if needs is not None and needs not in facts.saved:
+        write = _other  # part of a pipeline (an Airflow task): its report was not saved
     headline, figures, next_step = write(facts)
     where = [
         f"  {what}: {facts.files[name]}"
@@ -125,7 +123,7 @@ def _data_processing(facts: RunFacts) -> Part:
 
 def _training(facts: RunFacts) -> Part:
     card, model = facts.saved["model_card"], facts.model or {}
-    auc = metric_value(facts.saved["test_metrics"]["test_roc_auc"])
+    auc = card["recency"]["test_auc"]  # the scorer's (recency-weighted or not)
     figures = [f"Test AUC {auc:.4f}"]
     baseline = (card.get("baseline") or {}).get("test_auc")
     if baseline is not None:
@@ -224,6 +222,17 @@ def _other(facts: RunFacts) -> Part:
     return f"{facts.pipeline} finished.", [], NEXT.get(facts.pipeline)
 
 
+# Each pipeline's summary and the report it needs.
+WRITERS = {
+    "data_processing": (_data_processing, "data_processing_report"),
+    "training": (_training, "model_card"),
+    "inference": (_inference, "inference_report"),
+    "outcomes": (_outcomes, "outcomes_report"),
+    "promote": (_champion_change, "champion_change"),
+    "rollback": (_champion_change, "champion_change"),
+}
+
+
 class RunSummaryHook:
     """Logs ``summary`` as the last thing a successful run prints (see the module)."""
 
@@ -278,7 +287,8 @@ class RunSummaryHook:
         """Where each file of the run is, relative to the project: the catalog's resolved
         configuration, with this run's version (the session id) for versioned entries."""
         config = catalog.config_resolver.config
-        names = [name for _, name in FILES.get(pipeline, [])] or self._written
+        listed = [name for _, name in FILES.get(pipeline, [])] or self._written
+        names = [name for name in listed if WRITTEN_BY.get(name, name) in self._written]
         root = run_params["project_path"].rstrip("/") + "/"
         files = {}
         for name in names:
