@@ -161,6 +161,12 @@ def test_outcomes_words_the_grades():
     )
 
 
+def test_a_tracking_server_is_its_own_ui():
+    server = "https://mlflow.example.com/#/experiments/1/runs/abc"
+    facts = RunFacts("demo_data", mlflow_run=server, start_ui=None)
+    assert f"  MLflow run: {server}" in summary(facts).splitlines()
+
+
 def test_a_champion_change_by_hand():
     change = {"version": "2", "expected_champion": "3", "action": "rollback", "reason": "bad week"}
     assert summary(RunFacts("rollback", saved={"champion_change": change})) == (

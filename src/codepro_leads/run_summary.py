@@ -68,6 +68,7 @@ class RunFacts:
     saved: dict[str, Any] = field(default_factory=dict)  # REPORTS the run saved, by name
     files: dict[str, str] = field(default_factory=dict)  # catalog entry -> its file of the run
     mlflow_run: str | None = None  # the URL of the run in the MLflow UI
+    start_ui: str | None = "make mlflow-ui"  # how to start that UI; None: a server runs it
     # The version the run registered: name, version, alias (None: none), url.
     model: dict[str, Any] | None = None
 
@@ -86,7 +87,8 @@ def summary(facts: RunFacts) -> str:
     if facts.pipeline not in FILES:
         where = [f"  {name}: {path}" for name, path in facts.files.items()]
     if facts.mlflow_run:
-        where.append(f"  MLflow run (`make mlflow-ui` first): {facts.mlflow_run}")
+        first = f" (`{facts.start_ui}` first)" if facts.start_ui else ""
+        where.append(f"  MLflow run{first}: {facts.mlflow_run}")
     if facts.model and facts.model.get("url"):
         where.append(f"  Model version: {facts.model['url']}")
     lines = [f"Summary: {headline}", *(f"  {line}" for line in figures)]
@@ -237,7 +239,8 @@ class RunSummaryHook:
     """Logs ``summary`` as the last thing a successful run prints (see the module)."""
 
     def __init__(self) -> None:
-        self._ui: str | None = None
+        self._ui: str | None = None  # the MLflow UI of a local store (`make mlflow-ui`)
+        self._base: str | None = None  # the UI of this run's store
         self._saved: dict[str, Any] = {}
         self._written: list[str] = []  # every dataset the run saved, in order
         self._run: tuple[str, str] | None = None  # MLflow experiment and run ids
@@ -255,6 +258,8 @@ class RunSummaryHook:
         active = mlflow.active_run()
         if active is not None:
             self._run = (active.info.experiment_id, active.info.run_id)
+            uri = mlflow.get_tracking_uri()
+            self._base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else self._ui
             self._client = mlflow.MlflowClient(mlflow.get_tracking_uri(), mlflow.get_registry_uri())
 
     @hook_impl
@@ -272,7 +277,8 @@ class RunSummaryHook:
                 saved=self._saved,
                 files=self._files(pipeline, run_params, catalog),
                 mlflow_run=self._run
-                and f"{self._ui}/#/experiments/{self._run[0]}/runs/{self._run[1]}",
+                and f"{self._base}/#/experiments/{self._run[0]}/runs/{self._run[1]}",
+                start_ui="make mlflow-ui" if self._base == self._ui else None,
                 model=self._registered(),
             )
             text = summary(facts)
@@ -321,5 +327,5 @@ class RunSummaryHook:
             "name": found.name,
             "version": found.version,
             "alias": found.aliases[0] if found.aliases else None,
-            "url": f"{self._ui}/#/models/{found.name}/versions/{found.version}",
+            "url": f"{self._base}/#/models/{found.name}/versions/{found.version}",
         }
