@@ -229,4 +229,5 @@ def test_documented_commands_run_in_a_copy_of_the_project(tmp_path):
     # What the commands left behind: a trained champion scored new leads, the lineage site.
     assert (project / "build" / "api" / "main").is_file()
     assert list((project / "data" / "07_model_output" / "scored_leads_crm.csv").iterdir())
+    assert (project / "data" / "07_model_output" / "scored_leads_crm_latest.csv").is_file()
     assert len(ran) >= 15

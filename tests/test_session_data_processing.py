@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pandas as pd
 import pytest
@@ -18,7 +19,7 @@ def _run(project, raw_path, min_rows=1):
     run_pipeline(project, "data_processing", params)
 
 
-def test_data_processing_run(project, processing_params):
+def test_data_processing_run(project, processing_params, caplog):
     rows = [
         {"": 10, "city_mapped": "Bengaluru", "careers": 2, "syllabus": 1},
         {"": 11, "total_leads_droppped": "lots"},
@@ -28,7 +29,19 @@ def test_data_processing_run(project, processing_params):
     raw_path = project / "export.csv"
     make_raw(processing_params, rows).to_csv(raw_path, index=False)
 
-    _run(project, raw_path)
+    with caplog.at_level(logging.INFO):
+        _run(project, raw_path)
+    # The run ends with its summary, in plain words.
+    assert caplog.records[-1].name == "codepro_leads.run_summary"
+    assert caplog.records[-1].getMessage() == (
+        "Summary: data_processing prepared the leads for training.\n"
+        "  4 rows read: 2 ready for training, 1 rejected, 1 duplicates dropped.\n"
+        "Results:\n"
+        "  Leads for training: data/05_model_input/model_input_leads.parquet\n"
+        "  Rejected rows, each with its reason: data/02_intermediate/rejected_leads.csv\n"
+        "  Report: data/08_reporting/data_processing_report.json\n"
+        "Next: kedro run --pipelines training"
+    )
 
     model_input = pd.read_parquet(project / "data/05_model_input/model_input_leads.parquet")
     assert model_input[["lead_id", "city_tier", "referred_lead", "app_complete_flag"]].to_dict(

@@ -6,6 +6,7 @@ the missing-champion error, and the same model served over HTTP by `mlflow model
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -88,7 +89,7 @@ def _cause(error, kind):
     return error
 
 
-def test_scores_every_valid_lead_once_even_when_rerun(project):
+def test_scores_every_valid_lead_once_even_when_rerun(project, caplog):
     raw = pd.read_csv(project / "data/01_raw/new_leads.csv", dtype={"total_leads_droppped": object})
     # A garbage row and leads with a city and UTM levels the model never saw.
     raw.loc[0, "total_leads_droppped"] = "many"
@@ -100,7 +101,8 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
     raw.to_csv(project / "data/01_raw/new_leads.csv", index=False)
 
     run_pipeline(project, "inference")
-    run_pipeline(project, "inference")  # same input, same model: replaces, never duplicates
+    with caplog.at_level(logging.INFO):
+        run_pipeline(project, "inference")  # same input, same model: replaces, never duplicates
 
     scored = pd.read_parquet(_latest(project, "data/07_model_output/scored_leads.parquet"))
     assert len(scored) == 3999
@@ -156,9 +158,30 @@ def test_scores_every_valid_lead_once_even_when_rerun(project):
         if isinstance(scored[f"up_factor_{i}"].iloc[0], str)
     ]
     assert first["probability"] == scored["probability"].iloc[0]
-    crm = pd.read_csv(_latest(project, "data/07_model_output/scored_leads_crm.csv"))
+    export = _latest(project, "data/07_model_output/scored_leads_crm.csv")
+    crm = pd.read_csv(export)
     assert crm.columns.tolist()[:4] == ["lead_id", "lead_score", "lead_grade", "junk"]
     assert len(crm) == 3999
+    # The CRM import job's stable path holds this run's export; reasons in the app's words.
+    stable = project / "data/07_model_output/scored_leads_crm_latest.csv"
+    assert stable.read_bytes() == export.read_bytes()
+    # The run's summary, its last lines, says where the exports are.
+    summary = caplog.records[-1].getMessage().splitlines()
+    version = export.parent.name
+    assert summary[:2] == [
+        "Summary: inference scored the new leads with the champion v1.",
+        "  4,000 rows read: 3,999 scored, 1 rejected, 0 duplicates dropped.",
+    ]
+    assert summary[2].startswith("  Input drift: ok (largest PSI ")
+    assert summary[summary.index("Results:") + 1 : summary.index("Results:") + 3] == [
+        "  CRM export, latest (the CRM import reads this): "
+        "data/07_model_output/scored_leads_crm_latest.csv",
+        "  CRM export of this run: "
+        f"data/07_model_output/scored_leads_crm.csv/{version}/scored_leads_crm.csv",
+    ]
+    reasons = pd.concat([crm["raises_score"], crm["lowers_score"]]).dropna().str.split("; ")
+    assert not any("=" in reason for reason in reasons.explode())
+    assert crm["model_version"].dtype == "int64"
 
 
 def test_drift_status_ok_on_the_same_mix_alert_when_drifted(project):

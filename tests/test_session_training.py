@@ -4,6 +4,7 @@ MLflow store: the registry, the promotion gate, and the logged model scoring raw
 from __future__ import annotations
 
 import json
+import logging
 
 import mlflow
 import pandas as pd
@@ -104,17 +105,26 @@ def test_logged_model_scores_raw_rows_like_the_shared_processing_and_scorer(trai
 COMPARE_ALL = {"min_comparison_leads": 100}
 
 
-def test_promotion_gate(trained_project):
+def test_promotion_gate(trained_project, caplog):
     # Same data, same settings: no better, so the alias stays on version 1.
-    run_pipeline(
-        trained_project,
-        "training",
-        {"training": {**LOW_FLOOR["training"], "registry": COMPARE_ALL}},
-    )
+    with caplog.at_level(logging.INFO):
+        run_pipeline(
+            trained_project,
+            "training",
+            {"training": {**LOW_FLOOR["training"], "registry": COMPARE_ALL}},
+        )
     assert _aliases("1") == ["champion"]
     assert _aliases("2") == ["challenger"]
     reason = MlflowClient().get_model_version(MODEL, "2").tags["promotion"]
     assert "same training data, not better" in reason
+    # The decision is said once, as applied, then the summary ends the run.
+    said = [r.getMessage() for r in caplog.records if reason in r.getMessage()]
+    assert said == [f"Decision: {MODEL} v2 -> @challenger: {reason}"]
+    summary = caplog.records[-1]
+    assert summary.name == "codepro_leads.run_summary"
+    assert summary.getMessage().splitlines()[0] == (
+        f"Summary: training registered {MODEL} v2: the challenger, the champion stays."
+    )
 
     # New data and a deliberately worse model (no UTM features): not promoted either.
     run_pipeline(trained_project, "demo_data", {"demo_data": {"seed": 7, "rows": 4000}})

@@ -15,10 +15,8 @@ import hashlib
 import json
 import logging
 import re
-import tempfile
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -57,11 +55,12 @@ class MlflowLineageHook:
         self._catalog: CatalogProtocol | None = None
         self._training_params: dict[str, Any] | None = None
         self._client: mlflow.MlflowClient | None = None
+        self._card: dict[str, Any] = {}
 
     # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
-        self._run, self._catalog = None, catalog
+        self._run, self._catalog, self._card = None, catalog, {}
         active = mlflow.active_run()
         if active is None:  # an untracked pipeline
             return
@@ -84,6 +83,8 @@ class MlflowLineageHook:
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
         if self._run is None or self._catalog is None:
             return
+        if dataset_name == "model_card":  # kept for the version's description
+            self._card = data
         metadata = getattr(self._catalog.get(dataset_name), "metadata", None) or {}
         config = metadata.get("mlflow_input")
         if not config:
@@ -147,7 +148,9 @@ class MlflowLineageHook:
             versions = client.search_model_versions(f"run_id='{run_id}'")
             if not versions:
                 return
-            card = _load_run_json(client, run_id, "model_card.json")
+            # The card as the run saved it: downloading it back would print MLflow's progress
+            # bar after the run's summary. Empty when the run failed before saving it.
+            card = self._card
             metrics = client.get_run(run_id).data.metrics
             features, params = card.get("features", []), self._training_params
             for version in versions:
@@ -184,12 +187,3 @@ def _log_input(client: Any, run_id: str, dataset_input: DatasetInput) -> None:
             run_id,
         )
         client.log_inputs(run_id, [dataset_input])
-
-
-def _load_run_json(client: Any, run_id: str, path: str) -> dict[str, Any]:
-    """A JSON artifact of the run; empty when the run never logged it (it failed before)."""
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            return json.loads(Path(client.download_artifacts(run_id, path, folder)).read_text())
-        except (MlflowException, OSError):
-            return {}

@@ -9,6 +9,7 @@ from codepro_leads.config_loader import ProjectConfigLoader
 from codepro_leads.hooks import PromotionHook, PromotionRulesHook
 from codepro_leads.mlflow_hook import TrackedPipelinesMlflowHook
 from codepro_leads.mlflow_lineage import MlflowLineageHook
+from codepro_leads.run_summary import RunSummaryHook
 
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
 warnings.filterwarnings("ignore", message="register_new_resolver", category=UserWarning)
@@ -26,12 +27,14 @@ if os.environ.get("DO_NOT_TRACK", "").lower() in ("1", "true", "yes"):
 
 # kedro-mlflow's hook, set up only when a tracked pipeline runs (mlflow_hook.py), in place of
 # the instance its plugin entry point registers. It starts the MLflow run; the project's hooks
-# are trylast where they need that run.
+# are trylast where they need that run. RunSummaryHook stays last: among the trylast hooks the
+# last registered runs last, so its summary is the last thing a run prints.
 HOOKS = (
     TrackedPipelinesMlflowHook(),
     PromotionRulesHook(),
     PromotionHook(),
     MlflowLineageHook(),
+    RunSummaryHook(),
 )
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 

@@ -109,6 +109,44 @@ def test_a_failing_batch_leaves_no_row_and_no_file(tmp_path):
     assert _files(tmp_path, hidden=True) == []  # no temporary left behind either
 
 
+def test_the_latest_copy_is_the_last_successful_runs_file(tmp_path):
+    """A stable path beside the per-run versions: replaced by each run that saved, left as it
+    was by a run that failed."""
+    latest = tmp_path / "out" / "export_latest.csv"
+
+    def dataset(version):
+        return BatchedRunDataset(
+            stores={},
+            files={"export": {"filepath": str(tmp_path / "out" / "export.csv")}},
+            latest={"export": {"filepath": str(latest)}},
+            version=Version(None, version),
+        )
+
+    def batch(ids):
+        return {"export": pd.DataFrame({"lead_id": ids})}
+
+    dataset(VERSION).save(iter([batch([1, 2])]))
+    assert latest.read_text() == '"lead_id"\n1\n2\n'
+    later = "2026-03-02T10.00.00.000Z"
+    dataset(later).save(iter([batch([3])]))
+    assert latest.read_text() == '"lead_id"\n3\n'
+
+    def failing():
+        yield batch([4])
+        raise RuntimeError("Row accounting failed")
+
+    with pytest.raises(Exception, match="Row accounting failed"):
+        dataset("2026-03-03T10.00.00.000Z").save(failing())
+    assert latest.read_text() == '"lead_id"\n3\n'
+    assert _files(tmp_path, hidden=True) == [
+        f"out/export.csv/{VERSION}/export.csv",
+        f"out/export.csv/{later}/export.csv",
+        "out/export_latest.csv",
+    ]
+    with pytest.raises(DatasetError, match="latest names no file"):
+        BatchedRunDataset(stores={}, files={}, latest={"export": {"filepath": str(latest)}})
+
+
 def test_a_batch_that_does_not_fit_the_first_stops_the_run(tmp_path):
     odd = _batch(["x"], [1])
     with pytest.raises(Exception, match="does not fit the columns of the first"):

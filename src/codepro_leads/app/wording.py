@@ -1,4 +1,5 @@
-"""Score factors in plain words: ``first_platform_c=Level0`` -> "Platform is Level0"."""
+"""Score factors in plain words for the pages: the shared wording (``scoring.wording``, which
+the CRM export uses too), how strongly a factor counts, and the stored factor lists as text."""
 
 from __future__ import annotations
 
@@ -6,37 +7,9 @@ import json
 
 import pandas as pd
 
-from codepro_leads.scoring.encoder import OTHER_LEVEL
+from codepro_leads.scoring.wording import factor_in_words, feature_words
 
-# What the model's features mean to a salesperson (the interaction features are group sums).
-FEATURE_WORDS = {
-    "city_tier": "City tier",
-    "first_platform_c": "Platform",
-    "first_utm_medium_c": "Marketing medium",
-    "first_utm_source_c": "Marketing source",
-    "total_leads_droppped": "Leads dropped",
-    "referred_lead": "Referred",
-    "assistance_interaction": "Clicks on help and support",
-    "career_interaction": "Clicks on career pages",
-    "payment_interaction": "Clicks on fees and payment",
-    "social_interaction": "Clicks on social and referral links",
-    "syllabus_interaction": "Clicks on the syllabus",
-}
-
-
-def feature_words(feature: str) -> str:
-    """A feature's name for a salesperson."""
-    return FEATURE_WORDS.get(feature, feature.replace("_", " ").capitalize())
-
-
-def factor_in_words(label: str) -> str:
-    """``feature=value`` as a sentence fragment."""
-    feature, _, value = label.partition("=")
-    if feature == "referred_lead":
-        return "Referred by someone" if value == "1" else "Not referred"
-    if value == OTHER_LEVEL:
-        return f"{feature_words(feature)} is a rare or unknown one"
-    return f"{feature_words(feature)}: {value}"
+__all__ = ["factor_in_words", "factors_of_row", "feature_words", "joined_column", "strength"]
 
 
 def strength(effect: float) -> str:

@@ -6,7 +6,9 @@ file's temporary (``atomic.atomic_target``); at the end the stores commit, then 
 renamed into place. If anything raises, stores roll back and temporaries go: all or none.
 Loading gives the last ``summary``, kept in memory. Files: ``.parquet`` (the first batch with
 rows fixes the schema) or ``.csv`` (for people: spreadsheet-safe cells), through fsspec;
-``versioned: true`` as Kedro does it.
+``versioned: true`` as Kedro does it. ``latest`` gives a file a stable path too, for tools that
+want the latest run's file (a CRM import job): once the run's files are in place, a copy of
+the file replaces it atomically, so a reader sees the previous run's file or this one's.
 """
 
 from __future__ import annotations
@@ -139,12 +141,15 @@ def _remove_killed_versions(fs: fsspec.AbstractFileSystem, path: str) -> None:
 
 class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
     """``stores``: ``{name: <an UpsertTableDataset's configuration>}``; ``files``: ``{name:
-    {filepath: ...}}``, each loaded by its own catalog entry; ``versioned`` as usual."""
+    {filepath: ...}}``, each loaded by its own catalog entry; ``latest``: ``{name of a file:
+    {filepath: ...}}``, the stable copy of that file (on its file system, not versioned);
+    ``versioned`` as usual."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         stores: dict[str, dict[str, Any]],
         files: dict[str, dict[str, Any]],
+        latest: dict[str, dict[str, Any]] | None = None,
         version: Version | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
@@ -155,6 +160,9 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         unknown = [p for p in self._files.values() if posixpath.splitext(p)[1] not in _SINKS]
         if unknown:
             raise DatasetError(f"files must be {' or '.join(_SINKS)}: {unknown}")
+        self._latest = {name: config["filepath"] for name, config in (latest or {}).items()}
+        if set(self._latest) - set(self._files):
+            raise DatasetError(f"latest names no file of {sorted(self._files)}: {self._latest}")
         self._version = version
         self._summary: Any = None
         self.metadata = metadata
@@ -205,6 +213,11 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
                 raise DatasetError("no batch to save: a run has at least one")
             for sink in sinks.values():
                 sink.finish()
+        # After the run's own files: the stable copy never shows what the store did not commit.
+        for name, filepath in self._latest.items():
+            fs, path = targets[name]
+            with atomic_target(fs, get_protocol_and_path(filepath)[1]) as target:
+                fs.copy(path, target)
         self._summary = summary
 
     def load(self) -> Any:
@@ -213,4 +226,4 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         return self._summary
 
     def _describe(self) -> dict[str, Any]:
-        return {"stores": list(self._stores), "files": self._files}
+        return {"stores": list(self._stores), "files": self._files, "latest": self._latest}

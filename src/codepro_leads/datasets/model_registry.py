@@ -324,14 +324,8 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
-        alias, reason = decision["alias"], decision["reason"]
-        logger.info(
-            "%s version %d: @%s once the run has succeeded (%s)",
-            self._model_name,
-            versions[-1],
-            alias,
-            reason,
-        )
+        # Logged once, as applied, by commit (the run may yet fail, the champion change).
+        logger.debug("%s version %d: pending %s", self._model_name, versions[-1], decision)
 
     def commit(self) -> dict[str, Any] | None:
         """Apply the pending decision, if any; returns it as applied. Replacing champion vX
@@ -376,10 +370,11 @@ class ModelAliasDataset(_AliasMoveDataset):
             client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
+        # The decision's one line in the run's output.
         if alias is None:
-            logger.info("%s version %d gets no alias: %s", self._model_name, version, reason)
+            logger.info("Decision: %s v%d gets no alias: %s", self._model_name, version, reason)
         else:
-            logger.info("%s version %d -> @%s: %s", self._model_name, version, alias, reason)
+            logger.info("Decision: %s v%d -> @%s: %s", self._model_name, version, alias, reason)
         return decision
 
     def fail(self, error: BaseException) -> None:

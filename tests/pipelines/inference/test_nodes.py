@@ -21,6 +21,7 @@ from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
 from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
+from codepro_leads.scoring.wording import factor_in_words
 from tests.conftest import load_params, make_raw
 
 
@@ -62,19 +63,35 @@ def _two_leads():
     )
 
 
-def test_crm_export_joins_the_reasons():
-    crm = nodes.export_for_crm(_two_leads())
+def test_crm_export_joins_the_reasons_in_sales_words():
+    """The app's words for the factors; the model version a number, not text."""
+    scored = _scored(
+        [
+            [
+                *("7", 81, "A", False, 0.812345),
+                *("first_platform_c=Level0", 0.5, "referred_lead=1", 0.1, "city_tier=3", -0.2),
+                *("2", "2022-03-01"),
+            ],
+            [
+                *("8", 12, "D", True, 0.12),
+                *(None, None, None, None, "first_utm_medium_c=others", -0.9),
+                *("2", "2022-03-01"),
+            ],
+        ]
+    )
+    crm = nodes.export_for_crm(scored)
     assert crm.to_dict("list") == {
         "lead_id": ["7", "8"],
         "lead_score": [81, 12],
         "lead_grade": ["A", "D"],
         "junk": ["no", "yes"],
         "completion_probability": [0.8123, 0.12],
-        "raises_score": ["a=1; b=2", ""],
-        "lowers_score": ["c=3", "c=3"],
-        "model_version": ["1", "1"],
+        "raises_score": ["Platform: Level0; Referred by someone", ""],
+        "lowers_score": ["City tier: 3", "Marketing medium is a rare or unknown one"],
+        "model_version": [2, 2],
         "scored_at": ["2022-03-01", "2022-03-01"],
     }
+    assert crm["model_version"].dtype == "int64"
 
 
 _LABELS = st.sampled_from(['city="A"', "path=C:\\x", "é=ü", "tab=\t", "a=1"])
@@ -106,7 +123,7 @@ def test_factor_texts_hold_every_label_and_effect_exactly(rows):
         [{"factor": label, "effect": effect} for label, effect in row] for row in rows
     ]
     assert nodes.export_for_crm(scored)["raises_score"].tolist() == [
-        "; ".join(label for label, _ in row) for row in rows
+        "; ".join(factor_in_words(label) for label, _ in row) for row in rows
     ]
 
 
@@ -356,7 +373,7 @@ def test_the_challenger_scores_in_the_shadow_and_never_reaches_the_crm(params, p
         ["8", "4", "shadow", 50],
     ]
     crm = pd.concat([b["scored_leads_crm"] for b in batches], ignore_index=True)
-    assert crm[["lead_id", "model_version"]].values.tolist() == [["7", "3"], ["8", "3"]]
+    assert crm[["lead_id", "model_version"]].values.tolist() == [["7", 3], ["8", 3]]
     scored = pd.concat([b["scored_leads"] for b in batches], ignore_index=True)
     assert scored["model_version"].tolist() == ["3", "3"]
     rejected = pd.concat([b["rejected_new_leads"] for b in batches], ignore_index=True)

@@ -15,6 +15,7 @@ from codepro_leads.datasets.upsert_table_dataset import UpsertTableDataset
 from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.pipelines.outcomes import create_pipeline
 from codepro_leads.pipelines.outcomes.nodes import (
+    grades_in_words,
     join_stored_scores,
     measure_realized_performance,
     performance_status,
@@ -244,6 +245,10 @@ def test_validation_rejects_bad_rows_with_reasons_and_needs_the_label():
         validate_outcomes(unlabeled, processing, PARAMS)
 
 
+def test_grades_in_words():
+    assert grades_in_words({"A": 0.750617, "B": 0.6, "D": 0.098646}) == "A 0.751, B 0.600, D 0.099"
+
+
 def test_report_metrics_are_series_per_version_and_role_by_week():
     joined = _scores().assign(completed=COMPLETED)
     versions = pd.DataFrame({"version": ["1"], "test_roc_auc": [0.7]})
@@ -257,6 +262,11 @@ def test_report_metrics_are_series_per_version_and_role_by_week():
     ]
     assert metrics["outcomes_v1_champion_test_auc"] == [{"value": 0.7, "step": 202207}]
     assert report["performance"][0]["week"].startswith("2022-02-14")
+    # Objects in the report's JSON, not JSON text inside it.
+    assert report["performance"][0]["grade_completion_rate"] == json.loads(
+        rows["grade_completion_rate"].iloc[0]
+    )
+    assert isinstance(report["performance"][0]["grade_leads"], dict)
     assert report["performance_rows_stored"] == 1
     figure = plot_realized_performance(rows)
     assert [ax.get_title() for ax in figure.axes] == [

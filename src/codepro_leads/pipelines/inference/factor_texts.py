@@ -1,5 +1,7 @@
-"""The factors of scored leads as text (the score table's JSON lists, the CRM export's reasons),
-built column by column in Arrow and kept there (``string[pyarrow]``): no Python string per lead.
+"""The factors of scored leads as text: the score table's JSON lists (model terms,
+``first_utm_medium_c=Level76``) and the CRM export's reasons (the app's words, "Marketing
+medium: Level76"), built column by column in Arrow and kept there (``string[pyarrow]``): no
+Python string per lead.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from codepro_leads.scoring.wording import factor_in_words
+
 FACTOR_TEXTS = ("up_factors", "down_factors", "raises_score", "lowers_score")
 
 
 def factor_texts(scored: pd.DataFrame) -> pd.DataFrame:
     """The factors of each row as text: the score table's JSON lists (``up_factors``,
-    ``down_factors``) and the CRM's reasons (``raises_score``, ``lowers_score``)."""
+    ``down_factors``) and the CRM's reasons in words (``raises_score``, ``lowers_score``)."""
     return pd.DataFrame(
         {
             "up_factors": _factors_json(scored, "up"),
@@ -78,6 +82,10 @@ def _joined_texts(columns: list[pa.Array], separator: str, length: int) -> pa.Ar
 
 
 def _joined(factors: pd.DataFrame) -> pd.Series:
-    """Non-empty factor labels of each row joined with '; '."""
-    labels = [pa.array(factors[col], pa.string(), from_pandas=True) for col in factors.columns]
+    """Each row's factors in words joined with '; ' (each distinct label is worded once)."""
+    distinct = pd.unique(factors.to_numpy().ravel())
+    words = {label: factor_in_words(label) for label in distinct if isinstance(label, str)}
+    labels = [
+        pa.array(factors[col].map(words), pa.string(), from_pandas=True) for col in factors.columns
+    ]
     return _arrow_backed(pc.fill_null(_joined_texts(labels, "; ", len(factors)), ""), factors.index)

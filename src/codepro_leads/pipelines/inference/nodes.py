@@ -329,7 +329,8 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
 
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
-    """The columns a CRM import needs (champion scores only), reasons as readable text."""
+    """The columns a CRM import needs (champion scores only), the reasons in the app's words
+    and the model version as a number (the store keeps it as text, like its keys)."""
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -339,7 +340,7 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
             "completion_probability": scored["probability"].round(4),
             "raises_score": scored["raises_score"],
             "lowers_score": scored["lowers_score"],
-            "model_version": scored["model_version"],
+            "model_version": scored["model_version"].astype("int64"),
             "scored_at": scored["scored_at"],
         }
     )

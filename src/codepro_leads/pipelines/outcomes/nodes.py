@@ -160,8 +160,12 @@ def realized_metrics(
     }
 
 
+GRADE_COLUMNS = ("grade_leads", "grade_completion_rate")
+
+
 def _grade_metrics(group: pd.DataFrame) -> dict[str, str]:
-    """Leads and completion rate per grade, as JSON objects (grades in their order, A first)."""
+    """Leads and completion rate per grade, as JSON text for the store's text columns (grades
+    in their order, A first)."""
     by_grade = group.groupby("grade", sort=True)["completed"].agg(["size", "mean"])
     return {
         "grade_leads": json.dumps({g: int(n) for g, n in by_grade["size"].items()}),
@@ -197,16 +201,21 @@ def report_realized_performance(
             "leads, AUC {realized_auc:.4f} (test {test_auc:.4f}), completion "
             "{completion_rate:.3f}, mean probability {mean_probability:.3f}, junk "
             "{junk_share:.3f} keeps {completions_kept:.3f} of completions, L2AC lift "
-            "{l2ac_lift:.2f}, by grade {grade_completion_rate}: {status}".format(**row)
+            "{l2ac_lift:.2f}, completion by grade {grades}: {status}".format(
+                **row, grades=grades_in_words(json.loads(row["grade_completion_rate"]))
+            )
         )
     if performance.empty:
         logger.warning("No realized performance: none of the export's leads has a stored score")
-    report = {
-        **counts,
-        **stored,
-        "performance": json.loads(performance.to_json(orient="records", date_format="iso")),
-    }
-    return report, _metrics(performance, counts)
+    rows = json.loads(performance.to_json(orient="records", date_format="iso"))
+    # The report is read as JSON: the per-grade objects as objects, not text inside it.
+    rows = [{**row, **{col: json.loads(row[col]) for col in GRADE_COLUMNS}} for row in rows]
+    return {**counts, **stored, "performance": rows}, _metrics(performance, counts)
+
+
+def grades_in_words(by_grade: dict[str, float]) -> str:
+    """``{"A": 0.750617, "B": 0.6}`` as ``A 0.751, B 0.600``."""
+    return ", ".join(f"{grade} {value:.3f}" for grade, value in by_grade.items())
 
 
 def _metrics(performance: pd.DataFrame, counts: dict[str, Any]) -> dict[str, Any]:

@@ -161,5 +161,5 @@ def decide_promotion(
             f"; lift over the baseline (CodePro's recipe, test AUC {baseline:.4f}): "
             f"{candidate_auc - baseline:+.4f}"
         )
-    logger.info("Promotion decision: %s (%s)", alias, reason)
+    # Said once, by ModelAliasDataset.commit, as applied at the end of the run.
     return {"alias": alias, "reason": reason, **comparison}
