@@ -214,7 +214,7 @@ def test_model_page_shows_single_points_as_numbers_and_tables_in_words(page, app
     # One monitoring run and one scoring week: figures, not charts of one point.
     assert _charts(page) == 2  # completion rate by grade, score distribution
     assert metrics[5:] == ["v1 champion"]  # the realized ROC AUC, after the 5 test metrics
-    assert re.search(r"Realized ROC AUC, week of \w{3} \d\d\nv1 champion\n0\.\d{3}\n", text)
+    assert re.search(r"Realized ROC AUC, week of \w{3} \d\d\s+v1 champion\s+0\.\d{3}$", text)
     assert _headings(page) == [
         [tables.MONITORING[col]["label"] for col in tables.MONITORING],
         [tables.PERFORMANCE[col]["label"] for col in tables.PERFORMANCE],
