@@ -224,6 +224,12 @@ def test_leads_to_call_and_monitoring_after_a_scoring_run(trained_project, champ
         status = connection.scalar(sa.text("SELECT status FROM monitoring_runs"))
     latest = [m.value for m in app.markdown if m.value.startswith("Latest run ")]
     assert len(latest) == 1 and f": **{status.replace('_', ' ')}** (largest PSI " in latest[0]
+    assert len(app.get("vega_lite_chart")) == 2  # grades and scores; one run is the line above
+
+    run_pipeline(trained_project, "inference")
+    app = open_page("model_health")
+    assert len(app.get("vega_lite_chart")) == 3  # and the drift history of the two runs
+    assert len(app.dataframe[0].value) == 2
 
 
 def test_score_a_file_keeps_keys_as_written_and_downloads_spreadsheet_safe(
