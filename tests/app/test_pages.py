@@ -16,6 +16,7 @@ from tests.app.conftest import open_page
 from tests.conftest import run_pipeline
 
 PAGES_NEEDING_A_CHAMPION = ["score_lead", "score_file", "model_health"]
+HEADLINE_LABELS = ("ROC AUC", "Precision", "Recall", "Junk share", "Completions kept")
 
 
 def _raw_record(model, values: dict) -> pd.DataFrame:
@@ -155,23 +156,39 @@ def test_an_empty_store_says_how_to_get_scores(trained_project):
     assert [h.value for h in app.subheader][-1] == "Challenger"  # no realized performance
 
 
-def test_realized_performance_is_shown_once_recorded(trained_project):
+def _record_performance(project, weeks: list[str], auc: list[float]) -> None:
     performance = pd.DataFrame(
         {
-            "model_version": ["1", "1"],
-            "role": ["champion", "champion"],
-            "week": pd.to_datetime(["2022-02-21", "2022-02-14"]),
-            "leads": [800, 700],
-            "realized_auc": [0.79, 0.81],
+            "model_version": "1",
+            "role": "champion",
+            "week": pd.to_datetime(weeks),
+            "leads": [800, 700][: len(weeks)],
+            "export_sha256": "0" * 64,
+            "realized_auc": auc,
         }
     )
-    engine = sa.create_engine(f"sqlite:///{trained_project / 'data' / 'lead_scores.db'}")
+    engine = sa.create_engine(f"sqlite:///{project / 'data' / 'lead_scores.db'}")
     performance.to_sql(store.PERFORMANCE, engine, index=False)
+
+
+def test_realized_performance_is_shown_once_recorded(trained_project):
+    _record_performance(trained_project, ["2022-02-21", "2022-02-14"], [0.79, 0.81])
     app = open_page("model_health")
     assert app.subheader[-1].value == "Realized performance (leads whose outcome is known)"
     shown = app.dataframe[-1].value
-    assert shown["week"].tolist() == sorted(performance["week"])
+    assert list(shown.columns) == ["model", "week", "leads", "realized_auc"]  # no fingerprint
+    assert shown["week"].tolist() == list(pd.to_datetime(["2022-02-14", "2022-02-21"]))
     assert shown["realized_auc"].tolist() == [0.81, 0.79]
+    assert len(app.get("vega_lite_chart")) == 2  # the grades and the two weeks (no scores)
+    assert [m.label for m in app.metric] == list(HEADLINE_LABELS)
+
+
+def test_one_week_of_realized_performance_is_a_number_not_a_chart(trained_project):
+    _record_performance(trained_project, ["2022-02-14"], [0.81417])
+    app = open_page("model_health")
+    assert len(app.get("vega_lite_chart")) == 1  # the grades only (no stored scores)
+    assert [(m.label, m.value) for m in app.metric][-1] == ("v1 champion", "0.814")
+    assert "**Realized ROC AUC**, week of Feb 14" in [m.value for m in app.markdown]
 
 
 def _stored(project) -> pd.DataFrame:
@@ -190,7 +207,7 @@ def test_leads_to_call_and_monitoring_after_a_scoring_run(trained_project, champ
     kept = stored[~stored["is_junk"].astype(bool)].sort_values("score", ascending=False)
     assert app.markdown[0].value.startswith(f"**{len(kept):,} leads** of {len(stored):,}, ")
     listed = app.dataframe[0].value
-    assert listed["score"].tolist() == kept["score"].head(1000).tolist()
+    assert listed["score"].tolist() == kept["score"].head(100).tolist()
     assert not listed["is_junk"].any()
 
     app.radio(key="junk").set_value("Only junk")
@@ -206,7 +223,13 @@ def test_leads_to_call_and_monitoring_after_a_scoring_run(trained_project, champ
     with engine.connect() as connection:
         status = connection.scalar(sa.text("SELECT status FROM monitoring_runs"))
     latest = [m.value for m in app.markdown if m.value.startswith("Latest run ")]
-    assert len(latest) == 1 and f": **{status}** (largest PSI " in latest[0]
+    assert len(latest) == 1 and f": **{status.replace('_', ' ')}** (largest PSI " in latest[0]
+    assert len(app.get("vega_lite_chart")) == 2  # grades and scores; one run is the line above
+
+    run_pipeline(trained_project, "inference")
+    app = open_page("model_health")
+    assert len(app.get("vega_lite_chart")) == 3  # and the drift history of the two runs
+    assert len(app.dataframe[0].value) == 2
 
 
 def test_score_a_file_keeps_keys_as_written_and_downloads_spreadsheet_safe(

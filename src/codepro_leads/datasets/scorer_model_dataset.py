@@ -84,7 +84,8 @@ class LeadScorerModelDataset(AbstractDataset[LeadScoringModel, mlflow.pyfunc.PyF
 def scores_signature(model: LeadScoringModel) -> ModelSignature:
     """The raw columns a request carries, and the answer's columns. Inputs are of any type and
     optional: the model judges them itself, so a bad value gets its record a reason (the others
-    are scored) and a missing column a 400 naming each, where MLflow would refuse the request."""
+    are scored), an interaction column left out counts as none, and another missing column is a
+    400 naming each, where MLflow would refuse the request."""
     params = model.processing_params
     inputs = [params["key_column"], *raw_columns(params)]
     answer = model.answer(model.input_example)

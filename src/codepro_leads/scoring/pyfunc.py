@@ -2,9 +2,10 @@
 
 It runs the data_processing nodes (``features.processing.prepare_leads``), then the fitted
 LeadScorer, so ``mlflow models serve`` answers with the batch scores; no Kedro is imported.
-``predict`` answers JSON-ready records, in-process as over HTTP; ``answer`` gives the same as a
-frame (the app's view). Logged as "model from code" (``served_model.py``): the fitted state
-travels as the artifact ``STATE_ARTIFACT``.
+``predict`` answers JSON-ready records, in-process as over HTTP, with probabilities and effects
+rounded to what a client needs; ``answer`` gives the same at full precision as a frame (the
+app's view, as batch scores are stored). Logged as "model from code" (``served_model.py``):
+the fitted state travels as the artifact ``STATE_ARTIFACT``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
 from codepro_leads.errors import LeadDataError
-from codepro_leads.features.processing import prepare_leads, without_label
+from codepro_leads.features.processing import interaction_columns, prepare_leads, without_label
 from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
+# Decimals of the probability and the factor effects in ``predict``'s records: a client ranks
+# and reads them; the grade and the 0-100 score come from the unrounded probability.
+ANSWER_DECIMALS = 4
 
 
 class LeadScoringModel(mlflow.pyfunc.PythonModel):
@@ -63,23 +67,19 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Scores of the raw rows ``model_input`` as JSON-ready records (None for every missing
-        value, dates in ISO 8601): the scoring server answers ``{"predictions": records}``.
+        """Scores of the raw rows ``model_input`` as JSON-ready records (``answer_records``): the
+        scoring server answers ``{"predictions": records}``.
 
         The scoring server parses a request's records with ``pd.DataFrame(records)``; in-process
         callers pass the same frame to ``mlflow.pyfunc.load_model(uri).predict``. Records
         rather than a frame: the server writes a frame through ``DataFrame.to_dict`` and its
         JSON encoder converts each Timestamp on its own.
         """
-        answer = self.answer(model_input)
-        columns = {col: answer[col].tolist() for col in answer.columns}
-        columns["created_date"] = [date and date.isoformat() for date in columns["created_date"]]
-        names = list(columns)
-        return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        return answer_records(self.answer(model_input))
 
     def answer(self, model_input: pd.DataFrame) -> pd.DataFrame:
         """``predict``'s answer as a frame, for Python callers (the app): object columns, None
-        for every missing value, ``created_date`` as Timestamps."""
+        for every missing value, ``created_date`` as Timestamps, full precision."""
         if len(model_input) == 0:
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
         key = self.processing_params["key_column"]
@@ -87,7 +87,9 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         # input row is either scored or rejected.
         raw = without_label(model_input, self.processing_params)
         raw = raw.set_axis([str(col).strip() for col in raw.columns], axis=1)
-        raw = raw.reset_index(drop=True)
+        # A client leaves out the interaction counts a lead has none of: as null, they count 0.
+        absent = [col for col in interaction_columns(self.processing_params) if col not in raw]
+        raw = raw.assign(**dict.fromkeys(absent)).reset_index(drop=True)
         raw.attrs["source"] = "request"  # names the input in a missing-column message
         try:
             leads, rejected = prepare_leads(raw, self.processing_params)
@@ -102,3 +104,17 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
             answer.loc[rejected.index, "rejected_reason"] = rejected["reason"].to_numpy()
         # The scoring server writes NaN and NaT as bare NaN (not JSON): send None instead.
         return answer.where(answer.notna(), None)
+
+
+def answer_records(answer: pd.DataFrame) -> list[dict[str, Any]]:
+    """``LeadScoringModel.answer``'s frame as ``predict`` returns it: one JSON-ready record per
+    row, dates in ISO 8601, probability and effects to ``ANSWER_DECIMALS`` decimals."""
+    columns = {}
+    for col, values in answer.items():
+        if col == "probability" or str(col).endswith("_effect"):
+            values = values.astype(float).round(ANSWER_DECIMALS)
+            values = values.astype(object).where(values.notna(), None)
+        columns[col] = values.tolist()
+    columns["created_date"] = [date and date.isoformat() for date in columns["created_date"]]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]

@@ -1,25 +1,12 @@
 """Leads to call: the latest champion score of every stored lead, best first, filtered."""
 
+import pandas as pd
 import streamlit as st
 
-from codepro_leads.app import guards, scoring, sources, store, wording
+from codepro_leads.app import guards, scoring, sources, store, tables, wording
 
-SHOWN_ROWS = 1000  # the table shows the best ones; the export has every matching lead
-# The columns shown and exported, in order, with their headings.
-COLUMNS = {
-    "lead_id": "Lead",
-    "score": "Score",
-    "grade": "Grade",
-    "probability": st.column_config.ProgressColumn(
-        "Chance to complete", format="percent", min_value=0.0, max_value=1.0
-    ),
-    "is_junk": st.column_config.CheckboxColumn("Junk"),
-    "raises_score": "Raises the score",
-    "lowers_score": "Lowers the score",
-    "created_date": st.column_config.DatetimeColumn("Created"),
-    "model_version": "Model version",
-    "scored_at": st.column_config.DatetimeColumn("Scored at"),
-}
+# The best ones, the whole list on the page (no scrolling frame); the export has every match.
+SHOWN_ROWS = 100
 
 st.title("Leads to call")
 found = guards.project_or_stop()
@@ -53,9 +40,13 @@ if leads.empty:
 
 leads["raises_score"] = wording.joined_column(leads["up_factors"])
 leads["lowers_score"] = wording.joined_column(leads["down_factors"])
-table = leads[list(COLUMNS)]
+table = tables.shown(leads, tables.LEADS)
 more = f" (the first {SHOWN_ROWS:,} shown; the export has all)" if len(table) > SHOWN_ROWS else ""
-st.markdown(f"**{len(table):,} leads** of {known.leads:,}, best score first{more}.")
+versions = ", ".join(f"v{v}" for v in sorted(table["model_version"].unique()))
+st.markdown(
+    f"**{len(table):,} leads** of {known.leads:,}, best score first{more}. Scored by "
+    f"{versions}, latest at {pd.Timestamp(table['scored_at'].max()):%Y-%m-%d %H:%M}."
+)
 st.download_button(
     "Export this list (CSV)",
     scoring.as_csv(table),
@@ -64,4 +55,12 @@ st.download_button(
     key="export",
     on_click="ignore",
 )
-st.dataframe(table.head(SHOWN_ROWS), hide_index=True, width="stretch", column_config=COLUMNS)
+st.dataframe(
+    table.head(SHOWN_ROWS),
+    hide_index=True,
+    width="stretch",
+    height="content",
+    row_height=tables.WRAPPED_ROW,
+    column_order=tables.LEAD_VIEW,
+    column_config=tables.LEADS,
+)

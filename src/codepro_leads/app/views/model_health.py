@@ -3,11 +3,10 @@ the challenger, and realized performance when the outcomes loop records it."""
 
 import io
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from codepro_leads.app import guards, sources, store
+from codepro_leads.app import charts, guards, sources, store, tables, wording
 
 # Test metrics shown first (fractions), as the training run logged them.
 HEADLINE = {
@@ -16,12 +15,6 @@ HEADLINE = {
     "test_recall": "Recall",
     "test_junk_share": "Junk share",
     "test_completions_kept": "Completions kept",
-}
-STATUS_COLOURS = {
-    "ok": "#2e7d32",
-    "warn": "#f9a825",
-    "alert": "#c62828",
-    "insufficient_data": "#9e9e9e",
 }
 
 st.title("Model and monitoring")
@@ -34,7 +27,7 @@ metrics = sources.run_metrics(found, version.run_id)
 st.subheader(f"Champion: {champion.name} v{champion.version}")
 promotion = version.tags.get("promotion")
 if promotion:
-    st.caption(f"Promoted: {promotion}")
+    st.caption(f"Promoted: {tables.counts_formatted(promotion)}")
 cells = st.columns(len(HEADLINE))
 for cell, (name, label) in zip(cells, HEADLINE.items(), strict=True):
     cell.metric(label, f"{metrics[name]:.3f}" if name in metrics else "n/a")
@@ -47,75 +40,37 @@ with left:
         st.info("The training run logged no grade table.")
     else:
         grades = pd.read_csv(io.BytesIO(table))
-        st.altair_chart(
-            alt.Chart(grades)
-            .mark_bar()
-            .encode(
-                x=alt.X("grade:N", sort=list(grades["grade"])),
-                y=alt.Y("completion_rate:Q", axis=alt.Axis(format="%"), title="completion rate"),
-                tooltip=[
-                    "grade",
-                    "leads",
-                    "completions",
-                    alt.Tooltip("completion_rate", format=".1%"),
-                ],
-            ),
-            width="stretch",
-        )
+        chart = charts.grade_bars(grades, "completion_rate", "Completion rate", ".0%")
+        st.altair_chart(chart, width="stretch")
 with right:
     st.markdown("**Score distribution** (latest champion scores in the store)")
     distribution = store.score_distribution(engine, champion.version)
     if distribution.empty:
         st.info(f"No scores of this champion in the store yet. {sources.NO_SCORES_HINT}")
     else:
-        st.bar_chart(distribution, x="score", y="leads", width="stretch")
+        st.altair_chart(charts.score_histogram(distribution), width="stretch")
 
 st.subheader("Drift history")
 runs = store.whole_table(engine, store.MONITORING, order_by="scored_at")
 if runs.empty:
     st.info(f"No monitoring runs yet. {sources.NO_SCORES_HINT}")
 else:
+    runs["max_psi_feature"] = runs["max_psi_feature"].map(wording.feature_words, na_action="ignore")
+    runs["model_version"] = "v" + runs["model_version"].astype(str)
+    runs["status"] = runs["status"].str.replace("_", " ")  # insufficient data
     latest = runs.iloc[-1]
     st.markdown(
         f"Latest run {pd.Timestamp(latest['scored_at']):%Y-%m-%d %H:%M}: **{latest['status']}** "
         f"(largest PSI {latest['max_psi']:.3f} on {latest['max_psi_feature']}, "
         f"{latest['leads']:,} leads)"
     )
-    colours = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
-    base = alt.Chart(runs).encode(x=alt.X("scored_at:T", title="scored at"))
-    st.altair_chart(
-        base.mark_line(color="#607d8b").encode(y=alt.Y("max_psi:Q", title="largest PSI"))
-        + base.mark_circle(size=90).encode(
-            y="max_psi:Q",
-            color=alt.Color("status:N", scale=colours),
-            tooltip=[
-                "scored_at:T",
-                "model_version",
-                "leads",
-                "status",
-                "max_psi_feature",
-                alt.Tooltip("max_psi", format=".3f"),
-                alt.Tooltip("junk_share", format=".1%"),
-            ],
-        ),
-        width="stretch",
-    )
+    if len(runs) > 1:  # one run is the line above, not a chart
+        st.altair_chart(charts.drift_history(runs), width="stretch")
     st.dataframe(
-        runs[
-            [
-                "scored_at",
-                "model_version",
-                "leads",
-                "status",
-                "max_psi",
-                "max_psi_feature",
-                "junk_share",
-                "junk_share_training",
-                "mean_probability",
-            ]
-        ].iloc[::-1],
+        tables.shown(runs, tables.MONITORING).iloc[::-1],
         hide_index=True,
         width="stretch",
+        column_config=tables.MONITORING,
     )
 
 st.subheader("Challenger")
@@ -123,34 +78,35 @@ challenger = sources.alias_version(found, "challenger")
 if challenger is None:
     st.caption("No challenger: the champion is the only candidate.")
 else:
+    note = tables.counts_formatted(challenger.tags.get("promotion", "no promotion note"))
+    st.markdown(f"v{challenger.version}: {note}")
     theirs = sources.run_metrics(found, challenger.run_id)
-    compared = pd.DataFrame(
-        [
-            {"model": f"v{v}", "metric": label, "value": m.get(name)}
-            for v, m in ((champion.version, metrics), (challenger.version, theirs))
-            for name, label in HEADLINE.items()
-        ]
-    ).dropna()
-    st.markdown(f"v{challenger.version}: {challenger.tags.get('promotion', 'no promotion note')}")
-    st.altair_chart(
-        alt.Chart(compared)
-        .mark_bar()
-        .encode(x="model:N", y="value:Q", color="model:N", column=alt.Column("metric:N"))
-    )
+    compared = tables.compared_metrics(metrics, theirs, HEADLINE)
+    if compared.empty:
+        st.caption(f"Same test results as the champion v{champion.version} (to 3 decimals).")
+    else:
+        st.caption(f"Where v{challenger.version} differs from the champion v{champion.version}:")
+        for cell, row in zip(st.columns(len(HEADLINE)), compared.itertuples(), strict=False):
+            cell.metric(
+                row.metric, f"{row.challenger:.3f}", f"{row.difference:+.3f}", delta_color="off"
+            )
 
 performance = store.whole_table(engine, store.PERFORMANCE, order_by="week")
 if not performance.empty:
     st.subheader("Realized performance (leads whose outcome is known)")
     performance["model"] = "v" + performance["model_version"] + " " + performance["role"]
-    st.altair_chart(
-        alt.Chart(performance)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("week:T", title="scoring week"),
-            y=alt.Y("realized_auc:Q", title="realized ROC AUC", scale=alt.Scale(zero=False)),
-            color="model:N",
-            tooltip=list(performance.columns.drop("model")),
-        ),
+    if "status" in performance:
+        performance["status"] = performance["status"].str.replace("_", " ")
+    if performance["week"].nunique() > 1:
+        st.altair_chart(charts.realized_history(performance), width="stretch")
+    else:  # one week: its figures, not a chart of one point
+        st.markdown(f"**Realized ROC AUC**, week of {pd.Timestamp(performance['week'][0]):%b %d}")
+        cells = st.columns(max(4, len(performance)))
+        for cell, row in zip(cells, performance.itertuples(), strict=False):
+            cell.metric(row.model, f"{row.realized_auc:.3f}")
+    st.dataframe(
+        tables.shown(performance, tables.PERFORMANCE),
+        hide_index=True,
         width="stretch",
+        column_config=tables.PERFORMANCE,
     )
-    st.dataframe(performance, hide_index=True, width="stretch")

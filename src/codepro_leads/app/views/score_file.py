@@ -4,7 +4,9 @@ import time
 
 import streamlit as st
 
-from codepro_leads.app import MAX_UPLOAD_MB, guards, scoring
+from codepro_leads.app import MAX_UPLOAD_MB, charts, guards, scoring, tables
+
+PREVIEW_ROWS = 100
 
 st.title("Score a file")
 found = guards.project_or_stop()
@@ -41,14 +43,14 @@ st.success(
 )
 counts = scoring.grade_counts(scored, grades)
 left, right = st.columns([2, 1])
-left.bar_chart(counts, x="grade", y="leads", width="stretch", height=260)
-right.dataframe(counts, hide_index=True, width="stretch")
+left.altair_chart(charts.grade_bars(counts, "leads", "Leads", ",d"), width="stretch", height=260)
+right.dataframe(counts, hide_index=True, width="stretch", column_config=tables.GRADE_COUNTS)
 if len(rejected):
     st.subheader(f"Rejected rows ({len(rejected):,})")
     key = model.processing_params["key_column"]
     shown = rejected[[key, "rejected_reason"]].rename_axis("row").reset_index()
     shown["row"] += 1  # data rows counted from 1, below the header
-    st.dataframe(shown, hide_index=True, width="stretch")
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=tables.REJECTED)
 st.download_button(
     "Download the scored file (CSV)",
     scoring.as_csv(result.answer),
@@ -57,4 +59,19 @@ st.download_button(
     key="download",
     on_click="ignore",
 )
-st.dataframe(scored.head(1000), hide_index=True, width="stretch")
+more = " (the download has all)" if len(scored) > PREVIEW_ROWS else ""
+st.markdown(f"**The first {min(len(scored), PREVIEW_ROWS):,} scored leads**{more}")
+preview = scored.head(PREVIEW_ROWS)
+preview = preview.assign(
+    raises_score=tables.factor_texts(preview, "up"),
+    lowers_score=tables.factor_texts(preview, "down"),
+)
+st.dataframe(
+    tables.shown(preview, tables.LEADS),
+    hide_index=True,
+    width="stretch",
+    height="content",
+    row_height=tables.WRAPPED_ROW,
+    column_order=tables.LEAD_VIEW,
+    column_config=tables.LEADS,
+)

@@ -1,0 +1,121 @@
+"""The app's tables as people read them: headings in words, counts with thousands separators,
+shares as percentages, dates without seconds; the data keeps its column names (exports,
+tests)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from codepro_leads.app import wording
+
+COUNT = {"format": "localized"}  # 47,855
+SHARE = {"format": "percent"}  # 31.37%
+MINUTE = "YYYY-MM-DD HH:mm"
+# Streamlit wraps a cell's text only in rows taller than 4rem (64 px): room for 3 lines.
+WRAPPED_ROW = 78
+
+# A scored lead, on Leads to call and in Score a file's preview, in this order; widths that
+# fit a laptop's screen (the factor texts wrap).
+LEADS = {
+    "lead_id": st.column_config.TextColumn("Lead", width=80),
+    "score": st.column_config.NumberColumn("Score", width=60),
+    "grade": st.column_config.TextColumn("Grade", width=60),
+    "probability": st.column_config.ProgressColumn(
+        "Chance to complete", format="percent", min_value=0.0, max_value=1.0, width=130
+    ),
+    "is_junk": st.column_config.CheckboxColumn("Junk", width=50),
+    "raises_score": st.column_config.TextColumn("Raises the score", width=240),
+    "lowers_score": st.column_config.TextColumn("Lowers the score", width=190),
+    "created_date": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD", width=100),
+    "model_version": st.column_config.TextColumn("Model"),
+    "scored_at": st.column_config.DatetimeColumn("Scored at", format=MINUTE),
+}
+# What the page shows of them: the model and the scoring time are the same for most leads (the
+# page says them once; exports keep them).
+LEAD_VIEW = list(LEADS)[:-2]
+
+GRADE_COUNTS = {
+    "grade": st.column_config.TextColumn("Grade"),
+    "leads": st.column_config.NumberColumn("Leads", **COUNT),
+}
+
+REJECTED = {
+    "row": st.column_config.NumberColumn("Row", format="%d", width="small"),
+    "lead_id": st.column_config.TextColumn("Lead", width="small"),
+    "rejected_reason": st.column_config.TextColumn("Why it was not scored", width="large"),
+}
+
+MONITORING = {
+    "scored_at": st.column_config.DatetimeColumn("Scored at", format=MINUTE),
+    "model_version": st.column_config.TextColumn("Model"),
+    "leads": st.column_config.NumberColumn("Leads", **COUNT),
+    "status": st.column_config.TextColumn("Status"),
+    "max_psi": st.column_config.NumberColumn("Largest PSI", format="%.3f"),
+    "max_psi_feature": st.column_config.TextColumn("Largest PSI on"),
+    "junk_share": st.column_config.NumberColumn("Junk share", **SHARE),
+    "junk_share_training": st.column_config.NumberColumn("Junk share in training", **SHARE),
+    "mean_probability": st.column_config.NumberColumn("Mean chance to complete", **SHARE),
+}
+
+# Realized performance; the export's fingerprint and the JSON of grade figures stay in the store.
+PERFORMANCE = {
+    "model": st.column_config.TextColumn("Model"),
+    "week": st.column_config.DatetimeColumn("Week of", format="YYYY-MM-DD"),
+    "leads": st.column_config.NumberColumn("Leads", **COUNT),
+    "completions": st.column_config.NumberColumn("Completions", **COUNT),
+    "completion_rate": st.column_config.NumberColumn("Completion rate", **SHARE),
+    "realized_auc": st.column_config.NumberColumn("Realized AUC", format="%.3f"),
+    "test_auc": st.column_config.NumberColumn("Test AUC", format="%.3f"),
+    "junk_share": st.column_config.NumberColumn("Junk share", **SHARE),
+    "completions_kept": st.column_config.NumberColumn("Completions kept", **SHARE),
+    "status": st.column_config.TextColumn("Status"),
+}
+
+
+def shown(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """The columns of ``columns`` that ``frame`` has, in that order."""
+    return frame[[col for col in columns if col in frame.columns]]
+
+
+def factor_texts(scored: pd.DataFrame, direction: str) -> pd.Series:
+    """Each scored row's ``<direction>_factor_<i>`` labels in words, as one line."""
+    labels = scored.filter(regex=rf"^{direction}_factor_\d+$")
+    return pd.Series(
+        [
+            "; ".join(wording.factor_in_words(label) for label in row if isinstance(label, str))
+            for row in labels.itertuples(index=False)
+        ],
+        index=scored.index,
+        dtype=object,
+    )
+
+
+def compared_metrics(
+    champion: dict[str, float], challenger: dict[str, float], labels: dict[str, str]
+) -> pd.DataFrame:
+    """The metrics (of ``labels``) on which the challenger differs from the champion at the
+    3 decimals shown: label, challenger's value, difference."""
+    rows = [
+        {
+            "metric": label,
+            "challenger": round(challenger[name], 3),
+            "difference": round(round(challenger[name], 3) - round(champion[name], 3), 3),
+        }
+        for name, label in labels.items()
+        if name in champion and name in challenger
+    ]
+    compared = pd.DataFrame(rows, columns=["metric", "challenger", "difference"])
+    return compared[compared["difference"] != 0].reset_index(drop=True)
+
+
+# A whole number of 4 digits or more standing alone (not part of a date, time or decimal).
+_BARE_COUNT = re.compile(r"(?<![\d.,:-])\d{4,}(?![\d.,:-])")
+
+
+def counts_formatted(text: str) -> str:
+    """Free text (a promotion note) with its bare counts written 47,855."""
+    return _BARE_COUNT.sub(lambda found: f"{int(found.group()):,}", text)
