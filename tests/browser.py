@@ -3,7 +3,7 @@
 ``chromium`` (session scope) is the path of ``/usr/bin/chromium``; the bootstrap installs
 Debian's ``chromium`` package when it is missing (root with apt only), as ``.ci/run`` does.
 Without it the browser tests are skipped, except in CI (``CI=true``), where they fail.
-``screenshot`` renders a page, JavaScript included, into a PNG file.
+``browser_page`` opens a page in it with Playwright; screenshots go to ``SCREENS``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+SCREENS = Path(__file__).resolve().parents[1] / "data" / "08_reporting" / "screens"
 
 # Flags that work on a machine with no screen, no GPU and no network but loopback.
 HEADLESS_FLAGS = (
@@ -54,18 +62,22 @@ def chromium() -> str:
     return found
 
 
-def screenshot(
-    chromium: str, url: str, out: Path, *, size: str = "1400,900", render_ms: int = 8000
-) -> Path:
-    """A PNG of ``url`` after ``render_ms`` of virtual time (JS apps need 5 s or more to draw
-    more than their loading skeleton)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [chromium, *HEADLESS_FLAGS, f"--window-size={size}", "--hide-scrollbars"]
-        + [f"--virtual-time-budget={render_ms}", f"--screenshot={out}", url],
-        check=True,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
-    return out
+@contextmanager
+def browser_page(chromium: str, width: int, height: int) -> Iterator[Page]:
+    """A fresh Chromium page of ``width`` x ``height`` (a first-time visitor: no saved state)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright adds its own headless flag.
+        args = [flag for flag in HEADLESS_FLAGS if flag != "--headless"]
+        browser = playwright.chromium.launch(executable_path=chromium, args=args)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def screen_path(name: str) -> Path:
+    """Where a page's screenshot is kept for a reviewer (git-ignored)."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    return SCREENS / f"{name}.png"

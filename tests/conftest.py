@@ -98,6 +98,14 @@ def project(tmp_path, monkeypatch) -> Path:
     return make_project(tmp_path, monkeypatch)
 
 
+def train_small_demo(root: Path) -> Path:
+    """Small demo data, processed and trained (v1 is champion) in the project at ``root``."""
+    run_pipeline(root, "demo_data", SMALL_DEMO)
+    run_pipeline(root, "data_processing")
+    run_pipeline(root, "training", LOW_FLOOR)
+    return root
+
+
 @pytest.fixture(scope="session")
 def trained_template(tmp_path_factory) -> Path:
     """Small demo data, processed and trained (v1 is champion) once per test process.
@@ -105,11 +113,7 @@ def trained_template(tmp_path_factory) -> Path:
     Never used directly (tests would see each other's runs): ``trained_project`` copies it.
     """
     with pytest.MonkeyPatch.context() as monkeypatch:
-        root = make_project(tmp_path_factory.mktemp("trained"), monkeypatch)
-        run_pipeline(root, "demo_data", SMALL_DEMO)
-        run_pipeline(root, "data_processing")
-        run_pipeline(root, "training", LOW_FLOOR)
-    return root
+        return train_small_demo(make_project(tmp_path_factory.mktemp("trained"), monkeypatch))
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import HEADLESS_FLAGS
+from tests.browser import browser_page, screen_path
 from tests.conftest import PROJECT_ROOT
-
-SCREENS = PROJECT_ROOT / "data" / "08_reporting" / "screens"
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +38,14 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def page(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=[f for f in HEADLESS_FLAGS if f != "--headless"]
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 900})
-        finally:
-            browser.close()
+    with browser_page(chromium, 1400, 900) as page:
+        yield page
 
 
 def test_the_home_page_opened_from_disk_leads_to_pages(site, page):
-    SCREENS.mkdir(parents=True, exist_ok=True)
     page.goto((site / "index.html").as_uri())
     assert page.title() == "CodePro lead scoring"
-    page.screenshot(path=SCREENS / "docs_home.png")
+    page.screenshot(path=screen_path("docs_home"))
 
     page.locator(".md-nav--primary").get_by_role("link", name="Architecture", exact=True).click()
     page.wait_for_load_state()
@@ -67,7 +56,7 @@ def test_the_home_page_opened_from_disk_leads_to_pages(site, page):
     # Drawn at 85% of its size or more: its smallest text (14 units) is 12 px or more on screen.
     assert diagram.evaluate("d => d.getBoundingClientRect().width / d.naturalWidth") >= 0.85
     diagram.scroll_into_view_if_needed()
-    page.screenshot(path=SCREENS / "docs_architecture.png")
+    page.screenshot(path=screen_path("docs_architecture"))
 
 
 def test_names_in_the_first_column_of_tables_stay_on_one_line(site, page):
@@ -79,7 +68,7 @@ def test_names_in_the_first_column_of_tables_stay_on_one_line(site, page):
     assert "training.quality_floor.roc_auc" in dict(lines)
     assert [name for name, count in lines if count != 1] == []
     page.locator("#parameters").scroll_into_view_if_needed()
-    page.screenshot(path=SCREENS / "docs_training_parameters.png")
+    page.screenshot(path=screen_path("docs_training_parameters"))
 
 
 def test_no_command_is_cut_off_in_its_code_box(site, page):
@@ -94,4 +83,4 @@ def test_no_command_is_cut_off_in_its_code_box(site, page):
     assert cut == []
     page.goto((site / "pipelines" / "inference.html").as_uri())
     page.locator(".language-bash pre > code", has_text="curl").scroll_into_view_if_needed()
-    page.screenshot(path=SCREENS / "docs_serving_curl.png")
+    page.screenshot(path=screen_path("docs_serving_curl"))

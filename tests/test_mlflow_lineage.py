@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from codepro_leads.mlflow_lineage import _log_input, frame_digest
 from codepro_leads.model_description import version_description
-from tests.conftest import LOW_FLOOR, SMALL_DEMO, make_project, run_pipeline
+from tests.conftest import make_project, train_small_demo
 
 MODEL = "codepro-lead-scorer"
 
@@ -27,10 +27,7 @@ MODEL = "codepro-lead-scorer"
 def trained(tmp_path_factory):
     """One training run (v1, champion) on small demo data, read back through MlflowClient."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        root = make_project(tmp_path_factory.mktemp("lineage"), monkeypatch)
-        run_pipeline(root, "demo_data", SMALL_DEMO)
-        run_pipeline(root, "data_processing")
-        run_pipeline(root, "training", LOW_FLOOR)
+        root = train_small_demo(make_project(tmp_path_factory.mktemp("lineage"), monkeypatch))
         client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
         experiment = client.get_experiment_by_name("codepro_leads")
         (run,) = client.search_runs([experiment.experiment_id])

@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.browser import HEADLESS_FLAGS
-from tests.conftest import LOW_FLOOR, PROJECT_ROOT, SMALL_DEMO, make_project, run_pipeline
+from tests.browser import browser_page, screen_path
+from tests.conftest import PROJECT_ROOT, make_project, train_small_demo
 from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 
-SCREENS = PROJECT_ROOT / "data" / "08_reporting" / "screens"
 MODEL = "codepro-lead-scorer"
 
 
@@ -40,10 +39,7 @@ def mlflow_ui_command(port: int) -> tuple[list[str], dict[str, str]]:
 def mlflow_ui(tmp_path_factory):
     """One training run in a small project, and `make mlflow-ui`'s server on it."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        root = make_project(tmp_path_factory.mktemp("mlflow_ui"), monkeypatch)
-        run_pipeline(root, "demo_data", SMALL_DEMO)
-        run_pipeline(root, "data_processing")
-        run_pipeline(root, "training", LOW_FLOOR)
+        root = train_small_demo(make_project(tmp_path_factory.mktemp("mlflow_ui"), monkeypatch))
         client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
         experiment = client.get_experiment_by_name("codepro_leads")
         (run,) = client.search_runs([experiment.experiment_id])
@@ -78,16 +74,8 @@ def mlflow_ui(tmp_path_factory):
 
 @pytest.fixture
 def page(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=[f for f in HEADLESS_FLAGS if f != "--headless"]
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1600, "height": 1000})
-        finally:
-            browser.close()
+    with browser_page(chromium, 1600, 1000) as page:
+        yield page
 
 
 def test_the_training_run_page_shows_its_rounded_metrics(mlflow_ui, page):
@@ -100,8 +88,7 @@ def test_the_training_run_page_shows_its_rounded_metrics(mlflow_ui, page):
     page.get_by_text(run.info.run_name).first.wait_for(timeout=60_000)
     auc = f"{run.data.metrics['test_roc_auc']:.4f}"
     page.get_by_role("cell", name=auc, exact=True).first.wait_for(timeout=30_000)
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENS / "mlflow_training_run.png", full_page=True)
+    page.screenshot(path=screen_path("mlflow_training_run"), full_page=True)
     text = page.inner_text("body")
     assert "training run" in text
     assert "test_roc_auc" in text
@@ -115,8 +102,7 @@ def test_the_documented_runs_view_lists_the_training_runs_only(mlflow_ui, page):
         "&searchFilter=tags.pipeline%20%3D%20%27training%27"
     )
     page.get_by_text("1 matching run").wait_for(timeout=60_000)
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENS / "mlflow_training_runs.png")
+    page.screenshot(path=screen_path("mlflow_training_runs"))
     assert "Evaluation runs" not in page.inner_text("body")
 
 
@@ -128,8 +114,7 @@ def test_the_registry_list_shows_the_champion_version(mlflow_ui, page):
     page.keyboard.press("Escape")  # MLflow's one-time pop-up about its new registry UI
     page.get_by_role("dialog").wait_for(state="hidden", timeout=10_000)
     page.wait_for_timeout(1000)  # the pop-up's grey mask fades out
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENS / "mlflow_registry.png", full_page=True)
+    page.screenshot(path=screen_path("mlflow_registry"), full_page=True)
     assert "champion" in page.inner_text("body")
 
 

@@ -19,13 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.browser import HEADLESS_FLAGS
+from tests.browser import browser_page, screen_path
 from tests.conftest import PROJECT_ROOT, make_project
 from tests.services import free_port, stop_process_group
 
 # kedro-viz's layers, in the order data flows through them.
 LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_output", "reporting"]
-SCREENSHOT = PROJECT_ROOT / "data" / "08_reporting" / "screens" / "viz_training.png"
 
 
 @pytest.fixture(scope="module")
@@ -173,34 +172,24 @@ def _serve(build: Path) -> tuple[subprocess.Popen, str]:
 @pytest.mark.slow
 def test_the_training_view_as_make_viz_serves_it(viz_build, registered, chromium):
     """The per-pipeline link the docs give (``?pid=training``), in a first-time browser."""
-    from playwright.sync_api import sync_playwright
-
     version = json.loads((viz_build / "api" / "version").read_text())
     assert version["is_outdated"] is False
     assert version["latest"] == version["installed"]
     server, url = _serve(viz_build)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, args=[f for f in HEADLESS_FLAGS if f != "--headless"]
+        with browser_page(chromium, 1800, 1300) as page:
+            page.goto(f"{url}/?pid=training")
+            page.locator('[data-id="layer-label--model_input"]').wait_for(timeout=60_000)
+            # kedro-viz's tour of new features opens over the graph on a first visit;
+            # closed once, the browser keeps it closed (the docs say so).
+            page.locator(".feature-hints__close").click(timeout=30_000)
+            page.locator(".feature-hints__description").wait_for(state="hidden")
+            page.wait_for_timeout(2000)  # the graph's layout transition
+            page.screenshot(path=screen_path("viz_training"))
+            text = page.inner_text("body")
+            labels = page.locator('[data-id^="layer-label--"]').evaluate_all(
+                "labels => labels.map(l => [l.dataset.id, l.getBoundingClientRect().top])"
             )
-            try:
-                page = browser.new_page(viewport={"width": 1800, "height": 1300})
-                page.goto(f"{url}/?pid=training")
-                page.locator('[data-id="layer-label--model_input"]').wait_for(timeout=60_000)
-                # kedro-viz's tour of new features opens over the graph on a first visit;
-                # closed once, the browser keeps it closed (the docs say so).
-                page.locator(".feature-hints__close").click(timeout=30_000)
-                page.locator(".feature-hints__description").wait_for(state="hidden")
-                page.wait_for_timeout(2000)  # the graph's layout transition
-                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=SCREENSHOT)
-                text = page.inner_text("body")
-                labels = page.locator('[data-id^="layer-label--"]').evaluate_all(
-                    "labels => labels.map(l => [l.dataset.id, l.getBoundingClientRect().top])"
-                )
-            finally:
-                browser.close()
     finally:
         stop_process_group(server)
 

@@ -17,11 +17,10 @@ import pytest
 
 from codepro_leads.app import tables
 from codepro_leads.app.__main__ import streamlit_command
-from tests.browser import HEADLESS_FLAGS
-from tests.conftest import PROJECT_ROOT, run_pipeline
+from tests.browser import browser_page, screen_path
+from tests.conftest import run_pipeline
 from tests.services import free_port, stop_process_group
 
-SCREENS = PROJECT_ROOT / "data" / "08_reporting" / "screens"
 _READY_TIMEOUT_S = 90
 _WAIT_MS = 90_000
 # Headings of the leads' table, as shown (Leads to call, Score a file's preview).
@@ -71,17 +70,8 @@ def app_url(trained_project, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def page(chromium):
-    """A laptop-sized Chromium page."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=[f for f in HEADLESS_FLAGS if f != "--headless"]
-        )
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()
+    with browser_page(chromium, 1400, 1000) as page:
+        yield page
 
 
 def _save_screen(page, name: str) -> None:
@@ -90,8 +80,7 @@ def _save_screen(page, name: str) -> None:
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": max(1000, height)})
     page.wait_for_timeout(1500)  # charts redraw at the new size
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    path = SCREENS / f"{name}.png"
+    path = screen_path(name)
     page.screenshot(path=path, full_page=True)
     assert path.stat().st_size > 10_000
 

@@ -38,6 +38,20 @@ LEADS = {
 # page says them once; exports keep them).
 LEAD_VIEW = list(LEADS)[:-2]
 
+
+def show_leads(frame: pd.DataFrame) -> None:
+    """Scored leads as a full-height table in words, factor texts wrapped."""
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height="content",
+        row_height=WRAPPED_ROW,
+        column_order=LEAD_VIEW,
+        column_config=LEADS,
+    )
+
+
 GRADE_COUNTS = {
     "grade": st.column_config.TextColumn("Grade"),
     "leads": st.column_config.NumberColumn("Leads", **COUNT),

@@ -55,12 +55,4 @@ st.download_button(
     key="export",
     on_click="ignore",
 )
-st.dataframe(
-    table.head(SHOWN_ROWS),
-    hide_index=True,
-    width="stretch",
-    height="content",
-    row_height=tables.WRAPPED_ROW,
-    column_order=tables.LEAD_VIEW,
-    column_config=tables.LEADS,
-)
+tables.show_leads(table.head(SHOWN_ROWS))

@@ -66,12 +66,4 @@ preview = preview.assign(
     raises_score=tables.factor_texts(preview, "up"),
     lowers_score=tables.factor_texts(preview, "down"),
 )
-st.dataframe(
-    tables.shown(preview, tables.LEADS),
-    hide_index=True,
-    width="stretch",
-    height="content",
-    row_height=tables.WRAPPED_ROW,
-    column_order=tables.LEAD_VIEW,
-    column_config=tables.LEADS,
-)
+tables.show_leads(tables.shown(preview, tables.LEADS))
