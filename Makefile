@@ -42,12 +42,16 @@ $(RAW) $(OUTCOMES) &: | $(STAMP)
 
 demo-data: $(RAW) $(OUTCOMES)
 
-# Ends with the realized performance of the scores, from the leads' later outcomes.
+# Each run ends with its summary; outcomes gives the realized performance of the scores, from
+# the leads' later outcomes. The last line says where sales' export is (the catalog's
+# scored_leads_crm_latest) and what to open next.
 run: $(STAMP) $(RAW) $(OUTCOMES)
 	$(KEDRO) run --pipelines data_processing
 	$(KEDRO) run --pipelines training
 	$(KEDRO) run --pipelines inference
 	$(KEDRO) run --pipelines outcomes
+	@echo "make run finished: the CRM import reads data/07_model_output/scored_leads_crm_latest.csv;" \
+	  "make app opens the sales app, make mlflow-ui the runs and the model registry."
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

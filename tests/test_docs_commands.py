@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import LOW_FLOOR, PROJECT_ROOT, SMALL_DEMO
 from tests.services import stop_process_group
@@ -200,6 +201,15 @@ def _serve(
 
 
 @pytest.mark.slow
+def test_make_run_ends_by_naming_the_latest_crm_export():
+    """The last line of `make run` names the catalog's stable CRM export, not a stale path."""
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog_inference.yml").read_text())
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    last = recipe.rsplit("@echo", 1)[1]
+    assert f" {catalog['scored_leads_crm_latest']['filepath']};" in last
+
+
 def test_documented_commands_run_in_a_copy_of_the_project(tmp_path):
     project = _project_copy(tmp_path / "project")
     env = _environment()
