@@ -31,16 +31,25 @@ def test_two_trainings_at_once_both_finish_and_one_champion_passed_the_gate(trai
     run_pipeline(trained_project, "data_processing")
     set_promotion_rules(trained_project, FLOOR)  # runtime parameters may not change them
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{trained_project / 'mlflow.db'}"}
+    # Each with its own seed: two identical runs may both register, or not if one ends
+    # before the other looks (a retrain on the same data and parameters registers nothing).
     runs = [
         subprocess.Popen(
-            [KEDRO, "run", "--pipelines", "training"],
+            [
+                KEDRO,
+                "run",
+                "--pipelines",
+                "training",
+                "--params",
+                f"training.lightgbm.random_state={seed}",
+            ],
             cwd=trained_project,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for _ in range(2)
+        for seed in (1, 2)
     ]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(o[-3000:] for o in outputs)

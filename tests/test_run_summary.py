@@ -87,6 +87,33 @@ def test_training_a_challenger_or_no_alias_keeps_the_champion():
     assert no_alias[-1] == "Next: see why in the MLflow run; the champion keeps scoring"
 
 
+def test_training_on_identical_data_and_parameters_registers_nothing():
+    trained = _training(None)
+    decision = {"identical_to": "2", "identical_aliases": ["champion"], "alias": None}
+    facts = RunFacts(
+        "training",
+        saved={**trained.saved, "promotion_decision": decision},
+        files=trained.files,
+        mlflow_run=RUN,
+    )
+    assert summary(facts) == (
+        "Summary: training registered nothing: the data and parameters are identical to "
+        "v2 (@champion).\n"
+        "  Test AUC 0.8020; CodePro's recipe on the same test leads 0.7833 (lift +0.0187); "
+        "trained on 239,273 leads.\n"
+        "Results:\n"
+        "  Plots, model card and test predictions: "
+        "data/08_reporting/runs/2026-12-06T17.11.31.928Z-5449/\n"
+        f"  MLflow run (`make mlflow-ui` first): {RUN}\n"
+        "Next: train on new leads or with changed parameters to register a new version"
+    )
+    decision["identical_aliases"] = []
+    assert summary(facts).splitlines()[0] == (
+        "Summary: training registered nothing: the data and parameters are identical to "
+        "v2 (no alias)."
+    )
+
+
 def test_inference():
     monitoring = pd.DataFrame(
         [

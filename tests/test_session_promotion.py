@@ -23,8 +23,8 @@ MODEL = "codepro-lead-scorer"
 pytestmark = pytest.mark.slow
 
 
-def _train(project: Path, registry: dict | None = None) -> None:
-    params = {"training": {**LOW_FLOOR["training"], "registry": registry or {}}}
+def _train(project: Path, registry: dict | None = None, **training) -> None:
+    params = {"training": {**LOW_FLOOR["training"], "registry": registry or {}, **training}}
     run_pipeline(project, "training", params)
 
 
@@ -106,11 +106,12 @@ def test_failure_after_registration_promotes_nothing_and_tags_the_version(
         write(self, data)
 
     # Without a champion the run would promote its model ("first model"); then its card, saved
-    # just after the model is registered, cannot be written.
+    # just after the model is registered, cannot be written. Another seed: v1's data and
+    # parameters would register nothing.
     client.delete_registered_model_alias(MODEL, "champion")
     monkeypatch.setattr(JSONDataset.save, "__wrapped__", disk_full)
     with pytest.raises(Exception, match="No space left on device"):
-        _train(trained_project)
+        _train(trained_project, lightgbm={"random_state": 7})
     failed = client.get_model_version(MODEL, "2")  # it was registered
     assert failed.aliases == []
     assert failed.tags == {
@@ -154,7 +155,7 @@ def test_champion_promoted_by_another_training_meanwhile_is_kept(trained_project
         client.set_registered_model_alias(MODEL, "champion", 2)
 
     monkeypatch.setattr(ModelAliasDataset, "save", decide_then_other_commits)
-    _train(trained_project)
+    _train(trained_project, lightgbm={"random_state": 7})  # not v1's parameters: a new version
     version = client.get_model_version(MODEL, "3")
     assert version.aliases == ["challenger"]
     assert version.tags["promotion"] == (

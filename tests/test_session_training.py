@@ -103,12 +103,45 @@ def test_logged_model_scores_raw_rows_like_the_shared_processing_and_scorer(trai
     assert served["rejected_reason"].isna().all()
 
 
+def test_a_retrain_on_identical_data_and_parameters_registers_nothing(trained_project, caplog):
+    with caplog.at_level(logging.INFO):
+        run_pipeline(trained_project, "training", LOW_FLOOR)  # v1's data and parameters
+    client = MlflowClient()
+    assert [str(v.version) for v in client.search_model_versions(f"name='{MODEL}'")] == ["1"]
+    assert _aliases("1") == ["champion"]
+    reason = "data and parameters identical to v1 (@champion): nothing registered, no alias moved"
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Decision:")]
+    assert said == [f"Decision: {MODEL}: {reason}"]
+    lines = caplog.records[-1].getMessage().splitlines()
+    assert lines[0] == (
+        "Summary: training registered nothing: the data and parameters are identical to "
+        "v1 (@champion)."
+    )
+    assert lines[-1] == (
+        "Next: train on new leads or with changed parameters to register a new version"
+    )
+    (run,) = client.search_runs(
+        [client.get_run(client.get_model_version(MODEL, "1").run_id).info.experiment_id],
+        "tags.promotion_alias = 'none'",
+    )
+    assert run.data.tags["promotion_reason"] == reason
+
+    # One parameter changed: a new version, judged by the gate.
+    other_seed = {"training": {**LOW_FLOOR["training"], "lightgbm": {"random_state": 7}}}
+    run_pipeline(trained_project, "training", other_seed)
+    versions = {str(v.version): v for v in client.search_model_versions(f"name='{MODEL}'")}
+    assert sorted(versions) == ["1", "2"]
+    assert versions["2"].tags["training_key"] != versions["1"].tags["training_key"]
+    assert versions["2"].tags["promotion"]
+
+
 # A few thousand demo leads leave ~800 test leads: compare on them all.
 COMPARE_ALL = {"min_comparison_leads": 100}
 
 
 def test_promotion_gate(trained_project, caplog):
-    # Same data, same settings: no better, so the alias stays on version 1.
+    # Same data and model settings (another comparison setting: a new version): no better, so
+    # the alias stays on version 1.
     with caplog.at_level(logging.INFO):
         run_pipeline(
             trained_project,

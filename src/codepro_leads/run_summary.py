@@ -53,6 +53,7 @@ WRITTEN_BY = dict.fromkeys(
 REPORTS = (
     "data_processing_report",
     "model_card",
+    "promotion_decision",
     "inference_report",
     "monitoring_runs",
     "outcomes_report",
@@ -135,7 +136,16 @@ def _training(facts: RunFacts) -> Part:
     figures[0] += f"; trained on {_count(card['training_data']['rows'])} leads."
     name = f"{model.get('name')} v{model.get('version')}"
     alias = model.get("alias")
-    if alias == "champion":
+    identical = (facts.saved.get("promotion_decision") or {}).get("identical_to")
+    if identical is not None:
+        aliases = facts.saved["promotion_decision"]["identical_aliases"]
+        held = ", ".join(f"@{a}" for a in aliases) or "no alias"
+        headline = (
+            f"training registered nothing: the data and parameters are identical to "
+            f"v{identical} ({held})."
+        )
+        next_step = "train on new leads or with changed parameters to register a new version"
+    elif alias == "champion":
         headline = f"training registered {name}: it is the champion now."
         next_step = "kedro run --pipelines inference (scores new leads with it)"
     elif alias == "challenger":

@@ -5,6 +5,7 @@ then commit or fail: no alias moves before the run has succeeded)."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
 from importlib.metadata import version
@@ -233,6 +234,46 @@ def test_failed_run_gets_no_alias_and_is_tagged_failed(registry):
     assert registry.client.get_run(run_id).data.tags["promotion_reason"] == (
         "not promoted: the training run failed (OSError)"
     )
+
+
+def test_only_a_committed_version_is_tagged_with_its_training_key(registry):
+    gate = registry.gate(registry.train("a"))
+    gate.save({**_decision("champion"), "training_key": "k1"})
+    assert "training_key" not in registry.version(1).tags  # not before the run succeeded
+    gate.commit()
+    assert registry.version(1).tags["training_key"] == "k1"
+    failed = registry.gate(registry.train("b"))
+    failed.save({**_decision("challenger"), "training_key": "k2"})
+    failed.fail(OSError("disk full"))
+    assert "training_key" not in registry.version(2).tags
+
+
+def test_a_decision_identical_to_a_version_registers_and_moves_nothing(registry, caplog):
+    registry.train("a")
+    registry.promote(1)
+    with mlflow.start_run() as run:
+        pass  # registers no model
+    gate = registry.gate(run.info.run_id)
+    reason = "data and parameters identical to v1 (@champion): nothing registered, no alias moved"
+    decision = {
+        "alias": None,
+        "reason": reason,
+        "identical_to": "1",
+        "identical_aliases": ["champion"],
+        "training_key": "k1",
+    }
+    gate.save(decision)
+    with caplog.at_level(logging.INFO, logger="codepro_leads.datasets.model_registry"):
+        assert gate.commit() == decision
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("codepro_leads")]
+    assert said == [f"Decision: {registry.name}: {reason}"]
+    versions = registry.client.search_model_versions(f"name='{registry.name}'")
+    assert [str(v.version) for v in versions] == ["1"]
+    assert registry.version(1).aliases == ["champion"]
+    tags = registry.client.get_run(run.info.run_id).data.tags
+    assert (tags["promotion_alias"], tags["promotion_reason"]) == ("none", reason)
+    recorded = registry.client.download_artifacts(run.info.run_id, "promotion.json")
+    assert json.loads(Path(recorded).read_text()) == decision
 
 
 def test_champion_moved_by_another_run_meanwhile_makes_a_challenger(registry):

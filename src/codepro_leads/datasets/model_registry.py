@@ -301,7 +301,7 @@ class ModelAliasDataset(_AliasMoveDataset):
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
     _run_id: str | None = None  # the MLflow run of the pipeline run, and its stores' client
     _client: MlflowClient
-    _pending: tuple[int, dict[str, Any]] | None = None
+    _pending: tuple[int | None, dict[str, Any]] | None = None  # None: nothing was registered
 
     def begin(self, run_id: str, tracking_uri: str, registry_uri: str) -> None:
         """Bind to the MLflow run of the pipeline run that is starting."""
@@ -320,6 +320,9 @@ class ModelAliasDataset(_AliasMoveDataset):
                 f"no MLflow run to promote {self._model_name} from: are PromotionHook and "
                 "kedro-mlflow tracking this pipeline?"
             )
+        if decision.get("identical_to") is not None:  # registered nothing, by design
+            self._pending = (None, dict(decision))
+            return
         versions = self._registered_versions()
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
@@ -336,6 +339,8 @@ class ModelAliasDataset(_AliasMoveDataset):
         version, decision = self._pending
         self._pending = None
         run_id, client = self._run_id, self._client
+        if version is None:
+            return self._record_identical(decision)
         self._settle(client)
         if decision["alias"] == "champion":
             now = _champion(client, self._model_name)
@@ -368,6 +373,10 @@ class ModelAliasDataset(_AliasMoveDataset):
                 client.set_model_version_tag(self._model_name, version, key, value)
             client.log_batch(run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
             client.log_dict(run_id, {"model_version": version, **decision}, "promotion.json")
+            if decision.get("training_key"):
+                # Last: only a version whose whole run succeeded is found as identical.
+                key = decision["training_key"]
+                client.set_model_version_tag(self._model_name, version, "training_key", key)
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
         # The decision's one line in the run's output.
@@ -375,6 +384,18 @@ class ModelAliasDataset(_AliasMoveDataset):
             logger.info("Decision: %s v%d gets no alias: %s", self._model_name, version, reason)
         else:
             logger.info("Decision: %s v%d -> @%s: %s", self._model_name, version, alias, reason)
+        return decision
+
+    def _record_identical(self, decision: dict[str, Any]) -> dict[str, Any]:
+        """A run that registered nothing (same data and parameters as a version): its decision
+        on the run, and its one line."""
+        run_tags = {"promotion_alias": "none", "promotion_reason": decision["reason"]}
+        try:
+            self._client.log_batch(self._run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
+            self._client.log_dict(self._run_id, decision, "promotion.json")
+        except MlflowException as error:
+            raise _registry_error(self._client, "recording the decision", error) from error
+        logger.info("Decision: %s: %s", self._model_name, decision["reason"])
         return decision
 
     def fail(self, error: BaseException) -> None:

@@ -23,6 +23,7 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 
 import codepro_leads
 from codepro_leads.features.processing import raw_columns
+from codepro_leads.pipelines.catalog_types import AlreadyRegistered
 from codepro_leads.scoring.pyfunc import STATE_ARTIFACT, LeadScoringModel
 
 PACKAGE_DIR = Path(codepro_leads.__file__).parent
@@ -41,10 +42,13 @@ MODEL_REQUIREMENTS = (
 )
 
 
-class LeadScorerModelDataset(AbstractDataset[LeadScoringModel, mlflow.pyfunc.PyFuncModel]):
+class LeadScorerModelDataset(
+    AbstractDataset[LeadScoringModel | AlreadyRegistered, mlflow.pyfunc.PyFuncModel]
+):
     """Logs a LeadScoringModel with its raw input example, its signature, the project package
     and pinned requirements; ``save_args`` go to ``mlflow.pyfunc.log_model`` (``name``,
-    ``registered_model_name``, ...). Loads the model it logged last."""
+    ``registered_model_name``, ...). ``AlreadyRegistered`` logs nothing. Loads the model it
+    logged last."""
 
     def __init__(
         self, save_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
@@ -53,7 +57,9 @@ class LeadScorerModelDataset(AbstractDataset[LeadScoringModel, mlflow.pyfunc.PyF
         self.metadata = metadata
         self.model_info: ModelInfo | None = None
 
-    def save(self, data: LeadScoringModel) -> None:
+    def save(self, data: LeadScoringModel | AlreadyRegistered) -> None:
+        if isinstance(data, AlreadyRegistered):
+            return
         with tempfile.TemporaryDirectory() as tmp:
             state = Path(tmp) / f"{STATE_ARTIFACT}.pkl"
             state.write_bytes(pickle.dumps(data.state()))

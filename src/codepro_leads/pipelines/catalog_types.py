@@ -1,5 +1,5 @@
 """What nodes use of catalog objects whose classes live in slow-to-import modules (MLflow's
-registry client, SQLAlchemy, Matplotlib), as protocols.
+registry client, SQLAlchemy, Matplotlib), as protocols, and what a node saves to them.
 
 Kedro resolves every node's type hints when a session starts (to validate typed parameters),
 so a node hint must name something importable; these keep that start-up free of those modules.
@@ -7,6 +7,7 @@ so a node hint must name something importable; these keep that start-up free of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
@@ -31,3 +32,11 @@ class Figure(Protocol):
     """A chart a ``MatplotlibDataset`` saves (``matplotlib.figure.Figure``)."""
 
     def savefig(self, fname: Any, **kwargs: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class AlreadyRegistered:
+    """What training saves to ``lead_scorer_model`` when a finished version was trained on
+    the same data and parameters: ``LeadScorerModelDataset`` registers nothing."""
+
+    version: str

@@ -117,6 +117,23 @@ def test_fingerprint_ignores_row_order_and_records_the_fitted_window(params):
     assert changed["sha256"] != fingerprint["sha256"]
 
 
+def test_the_training_key_changes_with_the_data_and_each_kind_of_parameter(params):
+    processing = load_params("data_processing")
+    fingerprint = {"sha256": "a", "rows": 200}
+    key = nodes.training_key(fingerprint, params, processing, None)
+    assert len(key) == 64
+    # Only the data's content hash counts of the fingerprint; key order does not count.
+    same = dict(reversed(list(params.items())))
+    assert nodes.training_key({"sha256": "a", "rows": 1}, same, processing, None) == key
+    others = [
+        nodes.training_key({"sha256": "b"}, params, processing, None),
+        nodes.training_key(fingerprint, {**params, "min_class_leads": 99}, processing, None),
+        nodes.training_key(fingerprint, params, {**processing, "key_column": "x"}, None),
+        nodes.training_key(fingerprint, params, processing, {"recency_half_life_days": 30}),
+    ]
+    assert len({key, *others}) == 5
+
+
 def test_an_unknown_calibration_method_is_refused(params):
     with pytest.raises(ConfigError, match="must be platt or none, not 'isotonic'"):
         nodes.fit_calibration(None, _leads(), {**params, "calibration": {"method": "isotonic"}})

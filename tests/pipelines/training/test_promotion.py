@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from codepro_leads.datasets.model_registry import RegisteredModel
-from codepro_leads.pipelines.training.promotion import compare_with_champion, decide_promotion
+from codepro_leads.pipelines.training.promotion import (
+    compare_with_champion,
+    decide_promotion,
+    find_identical_version,
+)
 from tests.conftest import load_params
 
 
@@ -128,7 +132,11 @@ def _comparison(candidate=None, champion=None, sha=None, not_compared=None, vers
     }
 
 
-CARD = {"training_data": {"sha256": "new-data"}, "baseline": {"test_auc": 0.79}}
+CARD = {
+    "training_data": {"sha256": "new-data"},
+    "baseline": {"test_auc": 0.79},
+    "training_key": "k1",
+}
 LIFT = "; lift over the baseline (CodePro's recipe, test AUC 0.7900): +0.0300"
 ON = "on 1200 test leads created 2022-01-20 00:00:00 to 2022-02-14 00:00:00"
 TOO_FEW = "only 12 test leads created after champion v3 was fitted (after x), fewer than 1000"
@@ -226,21 +234,61 @@ def test_promotion_gate(params, metrics, comparison, alias, reason):
     card = CARD
     if metrics["test_roc_auc"]["value"] == 0.757:
         card = {**CARD, "baseline": {"test_auc": 0.731}}
-    decision = decide_promotion(metrics, comparison, card, params)
-    # The decision carries the comparison it rests on (rows used and their dates included).
-    assert decision == {"alias": alias, "reason": reason, **comparison}
+    decision = decide_promotion(metrics, comparison, card, params, {})
+    # The decision carries the comparison it rests on (rows used and their dates included) and
+    # the training key the version is tagged with.
+    assert decision == {"alias": alias, "reason": reason, **comparison, "training_key": "k1"}
 
 
 def test_promotion_reads_metrics_loaded_back_from_mlflow(params):
     history = {k: [{"value": v["value"], "step": 0}] for k, v in _metrics(recall=0.5).items()}
-    decision = decide_promotion(history, _comparison(version=None), CARD, params)
+    decision = decide_promotion(history, _comparison(version=None), CARD, params, {})
     assert decision["reason"] == f"below the quality floor: recall 0.5000 < 0.7{LIFT}"
 
 
 def test_without_a_baseline_nothing_is_promoted(params):
-    card = {"training_data": {"sha256": "new-data"}}
-    decision = decide_promotion(_metrics(), _comparison(version=None), card, params)
+    card = {"training_data": {"sha256": "new-data"}, "training_key": "k1"}
+    decision = decide_promotion(_metrics(), _comparison(version=None), card, params, {})
     assert (decision["alias"], decision["reason"]) == (
         "challenger",
         "no baseline measured on the test leads to judge it against",
+    )
+
+
+def _versions(*rows):
+    columns = ["version", "run_id", "run_status", "aliases", "tags"]
+    return pd.DataFrame([dict(zip(columns, row, strict=True)) for row in rows], columns=columns)
+
+
+def test_the_identical_version_is_the_latest_finished_one_with_the_same_key():
+    versions = _versions(
+        ("1", "r1", "FINISHED", "", {"training_key": "k1"}),
+        ("2", "r2", "FINISHED", "champion", {"training_key": "k1"}),
+        ("3", "r3", "FINISHED", "challenger", {"training_key": "k2"}),
+        ("4", "r4", "KILLED", "", {"training_key": "k1"}),  # its run never finished
+        ("5", "r5", "RUNNING", "", {"training_key": "k1"}),
+        ("6", "r6", None, "", {"training_key": "k1"}),  # its run was deleted
+        ("7", "r7", "FINISHED", "", {}),  # registered before training keys
+    )
+    assert find_identical_version("k1", versions) == {"version": "2", "aliases": ["champion"]}
+    assert find_identical_version("k2", versions) == {"version": "3", "aliases": ["challenger"]}
+    assert find_identical_version("k3", versions) == {}
+    assert find_identical_version("k1", _versions()) == {}
+
+
+def test_an_identical_version_decides_that_nothing_moves(params):
+    identical = {"version": "2", "aliases": ["challenger", "champion"]}
+    decision = decide_promotion(_metrics(), _comparison(version=None), CARD, params, identical)
+    assert decision == {
+        "alias": None,
+        "reason": "data and parameters identical to v2 (@challenger, @champion): "
+        "nothing registered, no alias moved",
+        "identical_to": "2",
+        "identical_aliases": ["challenger", "champion"],
+        "training_key": "k1",
+    }
+    no_alias = {"version": "4", "aliases": []}
+    decision = decide_promotion(_metrics(), _comparison(version=None), CARD, params, no_alias)
+    assert decision["reason"] == (
+        "data and parameters identical to v4 (no alias): nothing registered, no alias moved"
     )

@@ -8,6 +8,7 @@ top, as Kedro resolves node type hints at start-up (the inference nodes load the
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 
 from codepro_leads.errors import ConfigError, TrainingDataError
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
-from codepro_leads.pipelines.catalog_types import Figure
+from codepro_leads.pipelines.catalog_types import AlreadyRegistered, Figure
 from codepro_leads.pipelines.training.baseline import BaselineModel, fit_baseline
 from codepro_leads.pipelines.training.recency import fit_lightgbm
 from codepro_leads.pipelines.training.tuning import apply_tuned_params, recency_half_life
@@ -393,6 +394,25 @@ def fingerprint_data(
     return fingerprint, as_mlflow_metrics(metrics, prefix="data_")
 
 
+def training_key(
+    fingerprint: dict[str, Any],
+    params: dict[str, Any],
+    processing_params: dict[str, Any],
+    tuned_params: dict[str, Any] | None,
+) -> str:
+    """A hash of what decides the model and its promotion: the data's content hash and the
+    training (promotion rules included), data_processing and tuned parameters. Two runs with
+    the same key train the same model and judge it the same way."""
+    inputs = {
+        "data_sha256": fingerprint["sha256"],
+        "training": params,
+        "data_processing": processing_params,
+        "tuned": tuned_params,
+    }
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def package_model(
     scorer: LeadScorer,
     raw_example: pd.DataFrame,
@@ -400,14 +420,18 @@ def package_model(
     comparison: dict[str, Any],
     baseline_comparison: dict[str, Any],
     processing_params: dict[str, Any],
-) -> tuple[LeadScoringModel, dict[str, Any]]:
-    """The MLflow model (raw rows in, scores out) and its card: what it needs and decides, how
-    it did weighted and unweighted and against CodePro's recipe, and how it compared with the
-    champion it may replace."""
+    key: str,
+    identical: dict[str, Any],
+) -> tuple[LeadScoringModel | AlreadyRegistered, dict[str, Any]]:
+    """The MLflow model (raw rows in, scores out), or the version already registered from the
+    same data and parameters (``identical``: nothing to register), and the card: what the model
+    needs and decides, how it did weighted and unweighted and against CodePro's recipe, how it
+    compared with the champion it may replace, and its training key."""
     # New leads come without the label: so does the example the signature is inferred from.
     example = raw_example.drop(columns=processing_params["label_column"], errors="ignore")
     model = LeadScoringModel(scorer, processing_params, example, training_data=fingerprint)
     card = {
+        "training_key": key,
         "features": scorer.encoder.feature_names,
         "kept_levels": {col: list(v) for col, v in scorer.encoder.categorical_levels.items()},
         "threshold": scorer.threshold,
@@ -417,6 +441,8 @@ def package_model(
         **baseline_comparison,
         "champion_comparison": comparison,
     }
+    if identical:
+        return AlreadyRegistered(version=identical["version"]), card
     return model, card
 
 

@@ -1,5 +1,6 @@
 """Fit the lead scorer on the earliest leads, judge it on the latest, register it in MLflow and
-promote it to champion only when it is good enough and not worse than the current one.
+promote it to champion only when it is good enough and not worse than the current one. A
+retrain on the same data and parameters as a registered version registers nothing.
 
 Splits, encoder, classifier and scorer are in-memory hand-offs: the whole pipeline runs as one
 process (one Airflow task), and the registry is its persisted output. The alias moves only once
@@ -26,6 +27,23 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["train_leads", "validation_leads", "test_leads", params],
                 outputs=["training_data_fingerprint", "training_data_metrics"],
                 name="fingerprint_data",
+            ),
+            Node(
+                func=nodes.training_key,
+                inputs=[
+                    "training_data_fingerprint",
+                    params,
+                    "params:data_processing",
+                    "tuned_lightgbm_params",
+                ],
+                outputs="training_key",
+                name="training_key",
+            ),
+            Node(
+                func=promotion.find_identical_version,
+                inputs=["training_key", "registered_versions"],
+                outputs="identical_version",
+                name="find_identical_version",
             ),
             Node(
                 func=nodes.fit_encoder,
@@ -132,6 +150,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "champion_comparison",
                     "baseline_comparison",
                     "params:data_processing",
+                    "training_key",
+                    "identical_version",  # a version of the same data and parameters: no new one
                 ],
                 outputs=["lead_scorer_model", "model_card"],
                 name="package_model",
@@ -145,7 +165,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 func=promotion.decide_promotion,
                 # model_card comes out with the logged model: the decision follows registration.
-                inputs=["test_metrics", "champion_comparison", "model_card", params],
+                inputs=[
+                    "test_metrics",
+                    "champion_comparison",
+                    "model_card",
+                    params,
+                    "identical_version",
+                ],
                 outputs="promotion_decision",
                 name="decide_promotion",
             ),

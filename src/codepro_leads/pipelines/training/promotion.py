@@ -95,18 +95,61 @@ def compare_with_champion(
     return comparison
 
 
+def find_identical_version(key: str, versions: pd.DataFrame) -> dict[str, Any]:
+    """The latest version registered with the training key ``key`` (same data and parameters)
+    by a run that finished, with its aliases; empty when there is none (Kedro saves no None).
+
+    ``ModelAliasDataset`` tags a version with its key only once its run has succeeded; a run
+    killed afterwards is not FINISHED either way. Two identical runs that overlap both look
+    before either has tagged its version: both register (a duplicate version, no harm to the
+    aliases, which each decision moves on its own merits).
+    """
+    if versions.empty:
+        return {}
+    same = versions[
+        versions["tags"].map(lambda tags: tags.get("training_key") == key)
+        & (versions["run_status"] == "FINISHED")
+    ]
+    if same.empty:
+        return {}
+    latest = same.loc[same["version"].astype(int).idxmax()]
+    aliases = [alias for alias in latest["aliases"].split(",") if alias]
+    logger.info("Same data and parameters as version %s: nothing to register", latest["version"])
+    return {"version": str(latest["version"]), "aliases": aliases}
+
+
+def _identical(identical: dict[str, Any], key: str) -> dict[str, Any]:
+    aliases = ", ".join(f"@{alias}" for alias in identical["aliases"]) or "no alias"
+    reason = (
+        f"data and parameters identical to v{identical['version']} ({aliases}): "
+        "nothing registered, no alias moved"
+    )
+    return {
+        "alias": None,
+        "reason": reason,
+        "identical_to": identical["version"],
+        "identical_aliases": identical["aliases"],
+        "training_key": key,
+    }
+
+
 def decide_promotion(
     test_metrics: dict[str, Any],
     comparison: dict[str, Any],
     model_card: dict[str, Any],
     params: dict[str, Any],
+    identical: dict[str, Any],
 ) -> dict[str, Any]:
     """Champion only if the candidate passes the quality floor, is not worse than the baseline
     (``model_card["baseline"]``: CodePro's recipe on the same test leads) by more than its
     tolerance, and not worse than the champion by more than the registry tolerance (strictly
     better when retrained on the same data; when not compared, the floor and the baseline
     decide, except on the same data); else challenger. The reason ends with the lift over the
-    baseline."""
+    baseline. A version ``identical`` in data and parameters (``find_identical_version``) means
+    nothing registered: no alias to give. The decision carries the training key (the version's
+    tag)."""
+    if identical:
+        return _identical(identical, model_card["training_key"])
     failed = below_quality_floor(
         {name: metric_value(metric) for name, metric in test_metrics.items()},
         params["quality_floor"],
@@ -162,4 +205,9 @@ def decide_promotion(
             f"{candidate_auc - baseline:+.4f}"
         )
     # Said once, by ModelAliasDataset.commit, as applied at the end of the run.
-    return {"alias": alias, "reason": reason, **comparison}
+    return {
+        "alias": alias,
+        "reason": reason,
+        **comparison,
+        "training_key": model_card["training_key"],
+    }
