@@ -1,6 +1,6 @@
 """The MLflow UI as `make mlflow-ui` starts it, on a small trained project, in headless
-Chromium: a training run's page and the registry list show what a user comes for. Screenshots
-go to data/08_reporting/screens/."""
+Chromium: a training run's page, the registry list and a model version's page show what a user
+comes for. Screenshots go to data/08_reporting/screens/."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from codepro_leads.features.processing import raw_columns
 from tests.browser import browser_page, screen_path
-from tests.conftest import PROJECT_ROOT, make_project, train_small_demo
+from tests.conftest import PROJECT_ROOT, load_params, make_project, train_small_demo
 from tests.services import free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
@@ -116,6 +117,26 @@ def test_the_registry_list_shows_the_champion_version(mlflow_ui, page):
     page.wait_for_timeout(1000)  # the pop-up's grey mask fades out
     page.screenshot(path=screen_path("mlflow_registry"), full_page=True)
     assert "champion" in page.inner_text("body")
+
+
+def test_the_version_page_lists_the_inputs_a_request_carries(mlflow_ui, page):
+    url, *_ = mlflow_ui
+    params = load_params("data_processing")
+    inputs = [params["key_column"], *raw_columns(params)]
+    page.goto(f"{url}/#/models/{MODEL}/versions/1?workflowType=machine_learning")
+    # "Inputs (0)" until the version's MLmodel (its signature) has loaded.
+    heading = page.get_by_text(f"Inputs ({len(inputs)})", exact=True)
+    heading.wait_for(timeout=60_000)
+    heading.click()  # the schema's rows start folded
+    page.get_by_text("whatsapp_chat_click").wait_for(timeout=10_000)
+    page.get_by_text("Schema", exact=True).evaluate("node => node.scrollIntoView()")
+    page.screenshot(path=screen_path("mlflow_model_version"))
+    lines = page.inner_text("body").splitlines()
+    # Each raw column, optional, of any type: the model judges the values itself.
+    listed = lines.index(f"Inputs ({len(inputs)})") + 1
+    assert lines[listed : listed + 2 * len(inputs)] == [
+        line for col in inputs for line in (f"{col} (optional)", "any")
+    ]
 
 
 def test_make_mlflow_ui_starts_one_worker_and_no_job_consumers(mlflow_ui):

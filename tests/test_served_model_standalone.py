@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from codepro_leads.features.processing import prepare_leads
+from codepro_leads.scoring.factor_texts import factor_texts
 from tests.scoring.test_pyfunc import (
     log_model,
     new_leads,
@@ -144,6 +145,9 @@ def test_logged_model_serves_from_a_fresh_virtualenv_of_its_own_requirements(tmp
         scored[factors].to_numpy().tolist()
         == expected[factors].where(expected[factors].notna(), None).to_numpy().tolist()
     )
+    crm = factor_texts(expected)  # the CRM export's words
+    assert scored["raises_score"].tolist() == crm["raises_score"].tolist()
+    assert scored["lowers_score"].tolist() == crm["lowers_score"].tolist()
     # One lead per request answers as the whole request did.
     assert [status for status, _ in one_by_one] == [200] * len(raw)
     assert [answer for _, single in one_by_one for answer in single["predictions"]] == body[

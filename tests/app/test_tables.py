@@ -1,30 +1,10 @@
-"""The app's tables in words: factor lines of scored rows, and the challenger's differences."""
+"""The app's tables in words: the challenger's differences."""
 
 from __future__ import annotations
-
-import pandas as pd
 
 from codepro_leads.app import tables
 
 HEADLINE = {"test_roc_auc": "ROC AUC", "test_precision": "Precision", "test_recall": "Recall"}
-
-
-def test_factor_texts_join_each_rows_factors_in_words():
-    scored = pd.DataFrame(
-        {
-            "up_factor_1": ["first_platform_c=Level0", "city_tier=1", None],
-            "up_factor_1_effect": [0.5, 0.2, None],
-            "up_factor_2": ["referred_lead=1", None, None],
-            "down_factor_1": ["total_leads_droppped=2", None, None],
-        },
-        index=[3, 5, 8],
-    )
-    assert tables.factor_texts(scored, "up").to_dict() == {
-        3: "Platform: Level0; Referred by someone",
-        5: "City tier: 1",
-        8: "",
-    }
-    assert tables.factor_texts(scored, "down").tolist() == ["Leads dropped: 2", "", ""]
 
 
 def test_the_challenger_is_compared_only_where_its_shown_figures_differ():

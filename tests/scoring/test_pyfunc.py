@@ -28,12 +28,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
+from mlflow.types import DataType
 
 from codepro_leads.datasets.scorer_model_dataset import MODEL_REQUIREMENTS, LeadScorerModelDataset
 from codepro_leads.features.processing import interaction_columns, prepare_leads, raw_columns
 from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import LeadEncoder
+from codepro_leads.scoring.factor_texts import factor_texts
 from codepro_leads.scoring.pyfunc import LeadScoringModel, answer_records
 from codepro_leads.scoring.scorer import LeadScorer
 from tests.conftest import PROJECT_ROOT, load_params, make_raw
@@ -222,6 +224,8 @@ def test_the_signature_shows_the_raw_columns_a_request_carries(logged):
     assert {str(spec.type) for spec in inputs.inputs} == {"Any"}
     outputs = logged["served"].metadata.get_output_schema()
     assert outputs.input_names()[:3] == ["lead_id", "created_date", "probability"]
+    assert outputs.input_names()[-3:] == ["raises_score", "lowers_score", "rejected_reason"]
+    assert [spec.type for spec in outputs.inputs[-3:]] == [DataType.string] * 3
 
 
 def test_every_record_is_answered_in_input_order_with_rejects_in_place(logged):
@@ -252,6 +256,10 @@ def test_every_record_is_answered_in_input_order_with_rejects_in_place(logged):
     assert scored["grade"].tolist() == expected["grade"].tolist()
     for col in ("up_factor_1", "down_factor_1", "up_factor_2", "down_factor_3"):
         assert scored[col].tolist() == expected[col].where(expected[col].notna(), None).tolist()
+    # The factors in words, as the CRM export says them (null on rejected rows, above).
+    crm = factor_texts(expected)
+    assert scored["raises_score"].tolist() == crm["raises_score"].tolist()
+    assert scored["lowers_score"].tolist() == crm["lowers_score"].tolist()
 
 
 def test_rejects_stay_in_place_when_a_repeated_key_follows_a_rejected_row(logged):
@@ -576,6 +584,9 @@ KNOWN_LEAD_ANSWER = {
     "down_factor_2_effect": -0.1489,
     "down_factor_3": "total_leads_droppped=3",
     "down_factor_3_effect": -0.1333,
+    # The factors in the CRM export's words, in the same order.
+    "raises_score": "City tier: 1; Marketing medium: Level2",
+    "lowers_score": "Referred by someone; Platform: Level1; Leads dropped: 3",
     "rejected_reason": None,
 }
 

@@ -10,8 +10,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from codepro_leads.app import wording
-
 COUNT = {"format": "localized"}  # 47,855
 SHARE = {"format": "percent"}  # 31.37%
 MINUTE = "YYYY-MM-DD HH:mm"
@@ -93,19 +91,6 @@ PERFORMANCE = {
 def shown(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     """The columns of ``columns`` that ``frame`` has, in that order."""
     return frame[[col for col in columns if col in frame.columns]]
-
-
-def factor_texts(scored: pd.DataFrame, direction: str) -> pd.Series:
-    """Each scored row's ``<direction>_factor_<i>`` labels in words, as one line."""
-    labels = scored.filter(regex=rf"^{direction}_factor_\d+$")
-    return pd.Series(
-        [
-            "; ".join(wording.factor_in_words(label) for label in row if isinstance(label, str))
-            for row in labels.itertuples(index=False)
-        ],
-        index=scored.index,
-        dtype=object,
-    )
 
 
 def compared_metrics(

@@ -94,17 +94,16 @@ def scores_signature(model: LeadScoringModel) -> ModelSignature:
     400 naming each, where MLflow would refuse the request."""
     params = model.processing_params
     inputs = [params["key_column"], *raw_columns(params)]
-    answer = model.answer(model.input_example)
+    (answer, *_) = model.predict(None, model.input_example)  # one record's fields
     return ModelSignature(
         inputs=Schema([ColSpec(AnyType(), name=col, required=False) for col in inputs]),
-        outputs=Schema(
-            [ColSpec(_answer_type(col), name=col, required=False) for col in answer.columns]
-        ),
+        outputs=Schema([ColSpec(_answer_type(col), name=col, required=False) for col in answer]),
     )
 
 
 def _answer_type(col: str) -> AnyType | str:
-    """Factor effects are numbers; grades, factor labels and reject reasons text."""
+    """Factor effects are numbers; grades, factor labels, factors in words and reject reasons
+    text."""
     if col.endswith("_effect"):
         return "double"
     return {

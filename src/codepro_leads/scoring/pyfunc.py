@@ -3,8 +3,9 @@
 It runs the data_processing nodes (``features.processing.prepare_leads``), then the fitted
 LeadScorer, so ``mlflow models serve`` answers with the batch scores; no Kedro is imported.
 ``predict`` answers JSON-ready records, in-process as over HTTP, with probabilities and effects
-rounded to what a client needs; ``answer`` gives the same at full precision as a frame (the
-app's view, as batch scores are stored). Logged as "model from code" (``served_model.py``):
+rounded to what a client needs and the factors also in a salesperson's words, as the CRM export
+says them; ``answer`` gives the scores at full precision as a frame (the app's view, as batch
+scores are stored). Logged as "model from code" (``served_model.py``):
 the fitted state travels as the artifact ``STATE_ARTIFACT``.
 """
 
@@ -20,6 +21,7 @@ from mlflow.protos.databricks_pb2 import BAD_REQUEST
 
 from codepro_leads.errors import LeadDataError
 from codepro_leads.features.processing import interaction_columns, prepare_leads, without_label
+from codepro_leads.scoring.factor_texts import factors_in_words
 from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
@@ -108,13 +110,20 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
 
 def answer_records(answer: pd.DataFrame) -> list[dict[str, Any]]:
     """``LeadScoringModel.answer``'s frame as ``predict`` returns it: one JSON-ready record per
-    row, dates in ISO 8601, probability and effects to ``ANSWER_DECIMALS`` decimals."""
+    row, dates in ISO 8601, probability and effects to ``ANSWER_DECIMALS`` decimals, and before
+    ``rejected_reason`` the factors in words as the CRM export has them: ``raises_score`` and
+    ``lowers_score`` ("" when a lead has none; null on a rejected row)."""
     columns = {}
-    for col, values in answer.items():
+    for col, values in answer.drop(columns="rejected_reason").items():
         if col == "probability" or str(col).endswith("_effect"):
             values = values.astype(float).round(ANSWER_DECIMALS)
             values = values.astype(object).where(values.notna(), None)
         columns[col] = values.tolist()
+    scored = answer["rejected_reason"].isna()
+    for name, direction in (("raises_score", "up"), ("lowers_score", "down")):
+        words = factors_in_words(answer, direction).astype(object)
+        columns[name] = words.where(scored, None).tolist()
+    columns["rejected_reason"] = answer["rejected_reason"].tolist()
     columns["created_date"] = [date and date.isoformat() for date in columns["created_date"]]
     names = list(columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]

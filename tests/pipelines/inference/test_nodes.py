@@ -19,8 +19,8 @@ from codepro_leads.datasets.model_registry import RegisteredModel
 from codepro_leads.errors import ConfigError, LeadDataError
 from codepro_leads.features.processing import prepare_leads, validate_raw_leads
 from codepro_leads.pipelines.inference import create_pipeline, nodes
-from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
+from codepro_leads.scoring.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.wording import factor_in_words
 from tests.conftest import load_params, make_raw
 

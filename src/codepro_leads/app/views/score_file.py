@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from codepro_leads.app import MAX_UPLOAD_MB, charts, guards, scoring, tables
+from codepro_leads.scoring.factor_texts import factors_in_words
 
 PREVIEW_ROWS = 100
 
@@ -63,7 +64,7 @@ more = " (the download has all)" if len(scored) > PREVIEW_ROWS else ""
 st.markdown(f"**The first {min(len(scored), PREVIEW_ROWS):,} scored leads**{more}")
 preview = scored.head(PREVIEW_ROWS)
 preview = preview.assign(
-    raises_score=tables.factor_texts(preview, "up"),
-    lowers_score=tables.factor_texts(preview, "down"),
+    raises_score=factors_in_words(preview, "up"),
+    lowers_score=factors_in_words(preview, "down"),
 )
 tables.show_leads(tables.shown(preview, tables.LEADS))

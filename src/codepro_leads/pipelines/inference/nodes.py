@@ -41,8 +41,8 @@ from codepro_leads.features.validation import (
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.catalog_types import Figure, RegisteredModel
 from codepro_leads.pipelines.data_processing.nodes import enough_rows, rows_add_up
-from codepro_leads.pipelines.inference.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.drift import DriftCounts
+from codepro_leads.scoring.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.scorer import ExplainedRows
 
 logger = logging.getLogger(__name__)

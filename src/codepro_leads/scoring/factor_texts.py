@@ -1,7 +1,7 @@
 """The factors of scored leads as text: the score table's JSON lists (model terms,
-``first_utm_medium_c=Level76``) and the CRM export's reasons (the app's words, "Marketing
-medium: Level76"), built column by column in Arrow and kept there (``string[pyarrow]``): no
-Python string per lead.
+``first_utm_medium_c=Level76``) and the reasons in a salesperson's words ("Marketing medium:
+Level76") that the CRM export and the served model's answer carry, built column by column in
+Arrow and kept there (``string[pyarrow]``): no Python string per lead.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ def factor_texts(scored: pd.DataFrame) -> pd.DataFrame:
         {
             "up_factors": _factors_json(scored, "up"),
             "down_factors": _factors_json(scored, "down"),
-            "raises_score": _joined(scored[_factor_columns(scored, "up")]),
-            "lowers_score": _joined(scored[_factor_columns(scored, "down")]),
+            "raises_score": factors_in_words(scored, "up"),
+            "lowers_score": factors_in_words(scored, "down"),
         },
         index=scored.index,
     )
@@ -81,8 +81,10 @@ def _joined_texts(columns: list[pa.Array], separator: str, length: int) -> pa.Ar
     return joined
 
 
-def _joined(factors: pd.DataFrame) -> pd.Series:
-    """Each row's factors in words joined with '; ' (each distinct label is worded once)."""
+def factors_in_words(scored: pd.DataFrame, direction: str) -> pd.Series:
+    """Each row's ``<direction>_factor_<i>`` labels in words, in rank order, joined with '; '
+    ("" when it has none); each distinct label is worded once."""
+    factors = scored[_factor_columns(scored, direction)]
     distinct = pd.unique(factors.to_numpy().ravel())
     words = {label: factor_in_words(label) for label in distinct if isinstance(label, str)}
     labels = [
