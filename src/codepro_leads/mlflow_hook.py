@@ -17,14 +17,14 @@ from kedro_mlflow.framework.hooks import MlflowHook
 class TrackedPipelinesMlflowHook(MlflowHook):
     """kedro-mlflow's ``MlflowHook``, whose set-up waits for ``before_pipeline_run``.
 
-        The stock hook opens the MLflow tracking store and builds every catalog entry as soon as a
-        session starts, also for the pipelines ``disable_tracking`` leaves untracked, where that
-        is most of the start-up of a ``kedro run`` (demo_data, data_processing) and of
-        ``kedro viz``. Here the stock set-up runs unchanged, but only once a tracked pipeline
-        starts. Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed
+    The stock hook opens the MLflow tracking store and builds every catalog entry as soon as a
+    session starts, also for the pipelines ``disable_tracking`` leaves untracked, where that
+    is most of the start-up of a ``kedro run`` (demo_data, data_processing) and of
+    ``kedro viz``. Here the stock set-up runs unchanged, but only once a tracked pipeline
+    starts. Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed
     configuration as ``context.mlflow`` and leave the store alone.
 
-        Registered in ``settings.HOOKS`` in place of the plugin's instance
+    Registered in ``settings.HOOKS`` in place of the plugin's instance
     (``DISABLE_HOOKS_FOR_PLUGINS``). It goes once kedro-mlflow sets up in
     ``before_pipeline_run``, for tracked pipelines only: a proposal to file upstream, next to
     Galileo-Galilei/kedro-mlflow#92, which brought ``disable_tracking``.
