@@ -163,3 +163,12 @@ def postgres_url(postgres_server: int) -> str:
     ) as conn:
         conn.execute(f"CREATE DATABASE {database}")
     return f"postgresql+psycopg://postgres@127.0.0.1:{postgres_server}/{database}"
+
+
+def wait_for_session(run: subprocess.Popen) -> None:
+    """Read ``run``'s output until Kedro names the project, once its session exists: its id,
+    the version of every file it writes, is a timestamp to the millisecond, so runs of one
+    project started in the same millisecond would share it (kedro-org/kedro#1731)."""
+    for line in run.stdout:
+        if "Kedro project" in line:
+            return

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import make_project, run_pipeline
+from tests.services import wait_for_session
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,9 @@ def _versions(project: Path, path: str) -> list[Path]:
 
 
 def test_two_runs_at_once_store_both_batches(project):
-    first, second = _inference(project, "batch_a.csv"), _inference(project, "batch_b.csv")
+    first = _inference(project, "batch_a.csv")
+    wait_for_session(first)
+    second = _inference(project, "batch_b.csv")
     logs = [run.communicate(timeout=300)[0] for run in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], "\n".join(logs)[-4000:]
 

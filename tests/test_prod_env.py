@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy import create_engine
 
 from tests.conftest import make_project, set_promotion_rules
-from tests.services import free_port, stop_process_group
+from tests.services import free_port, stop_process_group, wait_for_session
 
 pytestmark = pytest.mark.slow
 
@@ -108,15 +108,14 @@ def test_prod_runs_land_on_the_servers_and_touch_no_local_store(
     set_promotion_rules(project, FLOOR, env="prod")  # runtime parameters may not change them
     _finish(_kedro(project, env, "--pipelines", "training"))
     leads = pd.read_csv(project / "data/01_raw/new_leads.csv")
-    leads.iloc[:BATCH].to_csv(project / "batch_a.csv", index=False)
-    leads.iloc[BATCH:].to_csv(project / "batch_b.csv", index=False)
+    a, b = project / "batch_a.csv", project / "batch_b.csv"
+    leads.iloc[:BATCH].to_csv(a, index=False)
+    leads.iloc[BATCH:].to_csv(b, index=False)
 
-    _finish(
-        *(
-            _kedro(project, env, "--pipelines", "inference", "--params", f"new_leads_path={b}")
-            for b in (project / "batch_a.csv", project / "batch_b.csv")
-        )
-    )
+    first = _kedro(project, env, "--pipelines", "inference", "--params", f"new_leads_path={a}")
+    wait_for_session(first)
+    second = _kedro(project, env, "--pipelines", "inference", "--params", f"new_leads_path={b}")
+    _finish(first, second)
 
     client = MlflowClient(mlflow_server)
     champion = client.get_model_version_by_alias("codepro-lead-scorer", "champion")
