@@ -114,7 +114,6 @@ def find_identical_version(key: str, versions: pd.DataFrame) -> dict[str, Any]:
         return {}
     latest = same.loc[same["version"].astype(int).idxmax()]
     aliases = [alias for alias in latest["aliases"].split(",") if alias]
-    logger.info("Same data and parameters as version %s: nothing to register", latest["version"])
     return {"version": str(latest["version"]), "aliases": aliases}
 
 
