@@ -1,5 +1,1 @@
-"""inference: new raw leads -> scores from the champion model, with drift monitoring."""
-
-from codepro_leads.pipelines.inference.pipeline import create_pipeline
-
-__all__ = ["create_pipeline"]
+from codepro_leads.pipelines.inference.pipeline import create_pipeline as create_pipeline

@@ -1,5 +1,1 @@
-"""model_selection: pycaret model comparison and LightGBM tuning on training's features."""
-
-from codepro_leads.pipelines.model_selection.pipeline import create_pipeline
-
-__all__ = ["create_pipeline"]
+from codepro_leads.pipelines.model_selection.pipeline import create_pipeline as create_pipeline

@@ -1,5 +1,3 @@
-"""promote / rollback: move the champion by hand, checked and audited."""
-
 from codepro_leads.pipelines.promote.pipeline import create_pipeline, create_rollback_pipeline
 
 __all__ = ["create_pipeline", "create_rollback_pipeline"]

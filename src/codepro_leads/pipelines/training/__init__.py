@@ -1,5 +1,1 @@
-"""training: model_input_leads -> a calibrated, evaluated, registered lead scorer."""
-
-from codepro_leads.pipelines.training.pipeline import create_pipeline
-
-__all__ = ["create_pipeline"]
+from codepro_leads.pipelines.training.pipeline import create_pipeline as create_pipeline

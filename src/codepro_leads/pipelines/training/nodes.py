@@ -1,8 +1,6 @@
 """Nodes that fit, evaluate and package the lead scorer; columns from ``params:training.columns``.
 
-Matplotlib is imported by the node that draws: the pipeline registry imports this module for
-every ``kedro run``, other pipelines should not pay. LightGBM and the scorer are imported at the
-top, as Kedro resolves node type hints at start-up (the inference nodes load them anyway).
+Slow imports (sklearn, matplotlib) stay inside the nodes: every ``kedro run`` imports this module.
 """
 
 from __future__ import annotations
@@ -77,19 +75,13 @@ def split_leads(
         raise ConfigError(
             f"training.split.method must be out_of_time or stratified, not {split['method']!r}"
         )
-    logger.info(
-        "Split %d leads: %d train, %d validation, %d test",
-        len(leads),
-        len(train),
-        len(validation),
-        len(test),
-    )
+    sizes = [len(part) for part in (leads, train, validation, test)]
+    logger.info("Split %d leads: %d train, %d validation, %d test", *sizes)
     return tuple(part.reset_index(drop=True) for part in (train, validation, test))
 
 
 def _in_time_order(leads: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """The leads by creation date, then key (a stable sort: pandas' ``sort_values`` on both
-    columns gives the same rows, 100x slower on 240k leads)."""
+    """The leads by creation date, then key (as ``sort_values`` would, 100x faster)."""
     order = np.lexsort((leads[columns["key"]].to_numpy(), leads[columns["date"]].to_numpy()))
     return leads.take(order)
 
@@ -109,6 +101,12 @@ def fit_encoder(train: pd.DataFrame, params: dict[str, Any]) -> LeadEncoder:
     return encoder
 
 
+def _lightgbm_params(params: dict[str, Any], tuned_params: dict[str, Any] | None) -> dict[str, Any]:
+    """The configured LightGBM parameters, with model_selection's tuned ones when used."""
+    use_tuned = tuned_params if params.get("use_tuned_params", True) else None
+    return apply_tuned_params(params["lightgbm"], use_tuned)
+
+
 def train_classifier(
     train: pd.DataFrame,
     validation: pd.DataFrame,
@@ -116,15 +114,13 @@ def train_classifier(
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> lgb.LGBMClassifier:
-    """LightGBM on the encoded features (native categoricals), recency-weighted, optional early
-    stopping.
-
-    ``tuned_params`` (model_selection's, when present and ``use_tuned_params``) replace the
-    configured LightGBM hyperparameters and recency half-life."""
-    use_tuned = tuned_params if params.get("use_tuned_params", True) else None
-    lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+    """Recency-weighted LightGBM on the encoded features, optional early stopping;
+    ``tuned_params`` (model_selection's) replace the configured ones when used."""
+    lightgbm_params = _lightgbm_params(params, tuned_params)
     if lightgbm_params != params["lightgbm"]:
-        logger.info("LightGBM with model_selection's tuned parameters: %s", use_tuned["lightgbm"])
+        logger.info(
+            "LightGBM with model_selection's tuned parameters: %s", tuned_params["lightgbm"]
+        )
     half_life, source = recency_half_life(params, tuned_params)
     logger.info(
         "Recency half-life: %s (%s)",
@@ -151,12 +147,10 @@ def fit_comparisons(
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> tuple[lgb.LGBMClassifier, BaselineModel]:
-    """What the scorer is judged against on the same split: the same model fitted unweighted
-    (``classifier`` itself when it is unweighted already) and CodePro's recipe (the baseline)."""
+    """The same model unweighted (``classifier`` when it is already) and CodePro's recipe."""
     unweighted = classifier
     if recency_half_life(params, tuned_params)[0] is not None:
-        use_tuned = tuned_params if params.get("use_tuned_params", True) else None
-        lightgbm_params = apply_tuned_params(params["lightgbm"], use_tuned)
+        lightgbm_params = _lightgbm_params(params, tuned_params)
         unweighted = fit_lightgbm(train, encoder, lightgbm_params, params["columns"], None)
     return unweighted, fit_baseline(train, params)
 
@@ -170,19 +164,18 @@ def evaluate_comparisons(
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Out-of-time AUC of the scorer's classifier next to the unweighted fit's, and CodePro's
-    recipe on the same test leads: as MLflow metrics (``test_unweighted_roc_auc``,
-    ``baseline_*``) and as the model card's record that the promotion gate reads."""
+    """Test AUC of the classifier, the unweighted fit and CodePro's recipe: MLflow metrics and
+    the model card's record that the promotion gate reads."""
     from sklearn.metrics import roc_auc_score
 
     from codepro_leads.scoring import evaluation
 
     y_true = test[params["columns"]["label"]].to_numpy()
     features = encoder.transform(test)
-    auc = float(roc_auc_score(y_true, classifier.predict(features, raw_score=True)))
-    unweighted_auc = auc  # the classifier is the unweighted fit
-    if unweighted is not classifier:
-        unweighted_auc = float(roc_auc_score(y_true, unweighted.predict(features, raw_score=True)))
+    auc, unweighted_auc = (
+        float(roc_auc_score(y_true, model.predict(features, raw_score=True)))
+        for model in (classifier, unweighted)
+    )
     half_life, source = recency_half_life(params, tuned_params)
     cut = params["classification_cut"]
     baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)
@@ -226,17 +219,15 @@ def evaluate_comparisons(
 def score_validation(
     model: lgb.LGBMClassifier, encoder: LeadEncoder, validation: pd.DataFrame
 ) -> np.ndarray:
-    """The model's raw scores (log-odds) of the validation leads: calibration fits on them and
-    the junk threshold is chosen on them, so they are computed once."""
+    """Raw scores (log-odds) of the validation leads, for calibration and the junk threshold."""
     return model.predict(encoder.transform(validation), raw_score=True)
 
 
 def fit_calibration(
     validation_raw: np.ndarray, validation: pd.DataFrame, params: dict[str, Any]
 ) -> PlattCalibrator:
-    """Platt scaling on the validation leads' raw scores (``validation_raw``), kept only if it
-    helps: a trial fitted on the first half is judged by Brier score on the second; if it
-    helps, the final one is fitted on all validation leads."""
+    """Platt scaling on the validation raw scores, kept only if a trial fitted on the first half
+    lowers the Brier score on the second; then fitted on all of them."""
     from sklearn.metrics import brier_score_loss
 
     method = params["calibration"]["method"]
@@ -244,8 +235,7 @@ def fit_calibration(
         return PlattCalibrator()
     if method != "platt":
         raise ConfigError(f"training.calibration.method must be platt or none, not {method!r}")
-    raw = validation_raw
-    y_true = validation[params["columns"]["label"]].to_numpy()
+    raw, y_true = validation_raw, validation[params["columns"]["label"]].to_numpy()
     half = len(raw) // 2
     trial = PlattCalibrator.fit(raw[:half], y_true[:half])
     identity = PlattCalibrator()
@@ -267,13 +257,11 @@ def build_scorer(
     validation: pd.DataFrame,
     params: dict[str, Any],
 ) -> LeadScorer:
-    """Assemble the scorer: its junk threshold, chosen on validation leads (never test; their
-    raw scores ``validation_raw``), and the training distributions that drift monitoring
-    compares new leads with."""
+    """The scorer, with its junk threshold chosen on validation leads (never test) and the
+    training distributions drift monitoring compares with."""
     from codepro_leads.scoring import evaluation
     from codepro_leads.scoring.drift import DriftReference
 
-    bands = dict(params["grade_bands"])
     probability = calibrator(validation_raw)
     threshold = float(
         evaluation.choose_threshold(
@@ -288,14 +276,9 @@ def build_scorer(
         100 * junk_share,
     )
     reference = DriftReference.fit(encoder, train, junk_share)
+    bands, top = dict(params["grade_bands"]), params["top_factors"]
     return LeadScorer(
-        encoder,
-        model,
-        calibrator,
-        threshold,
-        bands,
-        reference=reference,
-        top_factors=params["top_factors"],
+        encoder, model, calibrator, threshold, bands, reference=reference, top_factors=top
     )
 
 
@@ -347,8 +330,8 @@ def evaluate_scorer(
 def best_achievable_auc(
     test: pd.DataFrame, true_propensity: pd.DataFrame | None, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """AUC of the true propensity on the test leads, the ceiling for any model: only known for
-    demo leads (nothing logged when the propensity file is absent or describes other leads)."""
+    """AUC of the true propensity on the test leads, the ceiling for any model (demo leads only:
+    nothing when the propensity is absent or of other leads)."""
     if true_propensity is None:
         return {}
     from sklearn.metrics import roc_auc_score
@@ -374,8 +357,7 @@ def best_achievable_auc(
 def fingerprint_data(
     train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What the model was trained on: rows, label rate, date range, the window it was fitted
-    on (train and validation) and a content hash independent of row order."""
+    """Rows, label rate, date range, the fitting window and a row-order-independent hash."""
     columns = params["columns"]
     date = columns["date"]
     leads = _in_time_order(pd.concat([train, validation, test], ignore_index=True), columns)
@@ -400,9 +382,7 @@ def training_key(
     processing_params: dict[str, Any],
     tuned_params: dict[str, Any] | None,
 ) -> str:
-    """A hash of what decides the model and its promotion: the data's content hash and the
-    training (promotion rules included), data_processing and tuned parameters. Two runs with
-    the same key train the same model and judge it the same way."""
+    """A hash of what decides the model and its promotion: the data and every parameter."""
     inputs = {
         "data_sha256": fingerprint["sha256"],
         "training": params,
@@ -423,10 +403,7 @@ def package_model(
     key: str,
     identical: dict[str, Any],
 ) -> tuple[LeadScoringModel | AlreadyRegistered, dict[str, Any]]:
-    """The MLflow model (raw rows in, scores out), or the version already registered from the
-    same data and parameters (``identical``: nothing to register), and the card: what the model
-    needs and decides, how it did weighted and unweighted and against CodePro's recipe, how it
-    compared with the champion it may replace, and its training key."""
+    """The MLflow model (or, when ``identical``, the version already registered) and its card."""
     # New leads come without the label: so does the example the signature is inferred from.
     example = raw_example.drop(columns=processing_params["label_column"], errors="ignore")
     model = LeadScoringModel(scorer, processing_params, example, training_data=fingerprint)
@@ -449,8 +426,7 @@ def package_model(
 def plot_evaluation(
     predictions: pd.DataFrame, grade_table: pd.DataFrame, scorer: LeadScorer, params: dict[str, Any]
 ) -> tuple[Figure, Figure, Figure, Figure, Figure, Figure]:
-    """ROC, precision-recall, calibration, feature importance, score distribution by class,
-    completion rate by grade (all on the test leads)."""
+    """ROC, precision-recall, calibration, importance, score and grade charts of the test leads."""
     from codepro_leads.scoring import plots
 
     y_true = predictions[params["columns"]["label"]].to_numpy()
