@@ -1,9 +1,5 @@
-"""What nodes use of catalog objects whose classes live in slow-to-import modules (MLflow's
-registry client, SQLAlchemy, Matplotlib), as protocols, and what a node saves to them.
-
-Kedro resolves every node's type hints when a session starts (to validate typed parameters),
-so a node hint must name something importable; these keep that start-up free of those modules.
-"""
+"""Node type hints for catalog objects of slow-to-import modules (MLflow, SQLAlchemy, Matplotlib),
+as protocols: Kedro resolves every node's hints when a session starts."""
 
 from __future__ import annotations
 
@@ -14,8 +10,7 @@ import pandas as pd
 
 
 class RegisteredModel(Protocol):
-    """A registry model as ``RegisteredModelDataset`` loads it
-    (``codepro_leads.datasets.model_registry.RegisteredModel``)."""
+    """A registry model as ``RegisteredModelDataset`` loads it."""
 
     name: str
     version: str
@@ -23,7 +18,7 @@ class RegisteredModel(Protocol):
 
 
 class StoredScores(Protocol):
-    """The score store's lookup by lead (``codepro_leads.datasets.stored_scores``)."""
+    """The score store's lookup by lead."""
 
     def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame: ...
 
@@ -36,7 +31,6 @@ class Figure(Protocol):
 
 @dataclass(frozen=True)
 class AlreadyRegistered:
-    """What training saves to ``lead_scorer_model`` when a finished version was trained on
-    the same data and parameters: ``LeadScorerModelDataset`` registers nothing."""
+    """Saved to ``lead_scorer_model`` when a version of the same data and parameters exists."""
 
     version: str

@@ -1,6 +1,5 @@
-"""CodePro's own recipe, fitted on the same split in every run so each candidate is judged
-against it: its significant levels one-hot encoded (every other level one ``others`` column),
-the numeric features as they are, its tuned LightGBM, unweighted and uncalibrated."""
+"""CodePro's own recipe, fitted on the same split in every run to judge each candidate against:
+its significant levels one-hot, numeric features as they are, its LightGBM, unweighted."""
 
 from __future__ import annotations
 
@@ -18,8 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class OneHotLevels:
-    """Numeric features as floats, then one 0/1 column per listed level and one for all
-    others (rare, new or missing) of each categorical column."""
+    """Numeric features as floats, then a 0/1 column per listed level and one for all others."""
 
     numeric_features: tuple[str, ...]
     levels: dict[str, tuple[str, ...]]
@@ -56,8 +54,7 @@ class BaselineModel:
 
 
 def fit_baseline(train: pd.DataFrame, params: dict[str, Any]) -> BaselineModel:
-    """CodePro's recipe on the training leads: ``baseline.levels`` one-hot, the configured
-    (CodePro-tuned, never model_selection's) LightGBM, no weights."""
+    """CodePro's recipe: ``baseline.levels`` one-hot, the configured (never tuned) LightGBM."""
     import lightgbm as lgb
 
     encoding = OneHotLevels(

@@ -1,10 +1,6 @@
 """Fit the lead scorer on the earliest leads, judge it on the latest, register it in MLflow and
-promote it to champion only when it is good enough and not worse than the current one. A
-retrain on the same data and parameters as a registered version registers nothing.
-
-Splits, encoder, classifier and scorer are in-memory hand-offs: the whole pipeline runs as one
-process (one Airflow task), and the registry is its persisted output. The alias moves only once
-the whole run has succeeded (``PromotionHook``).
+make it champion only if good enough and not worse than the current one (the alias moves once
+the run has succeeded). Same data and parameters as a registered version: nothing registered.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -142,7 +138,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.package_model,
-                # After the champion comparison: its card records it.
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
@@ -151,7 +146,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "baseline_comparison",
                     "params:data_processing",
                     "training_key",
-                    "identical_version",  # a version of the same data and parameters: no new one
+                    "identical_version",
                 ],
                 outputs=["lead_scorer_model", "model_card"],
                 name="package_model",
@@ -164,7 +159,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=promotion.decide_promotion,
-                # model_card comes out with the logged model: the decision follows registration.
                 inputs=[
                     "test_metrics",
                     "champion_comparison",

@@ -1,7 +1,5 @@
-"""The promotion gate: the candidate against the quality floor (an absolute minimum), against
-CodePro's recipe fitted on the same split (the baseline) and against the current champion on
-test leads neither model was fitted on. ``ModelAliasDataset`` applies the decision.
-"""
+"""The promotion gate: the candidate against the quality floor, CodePro's recipe (the baseline)
+and the champion on test leads neither was fitted on. ``ModelAliasDataset`` applies it."""
 
 from __future__ import annotations
 
@@ -18,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def below_quality_floor(test_metrics: dict[str, Any], floor: dict[str, float]) -> list[str]:
-    """Each way ``test_metrics`` (``test_<name>``: value) fail the quality floor, as text."""
+    """Each way ``test_metrics`` (``test_<name>``: value) fail the floor, as text."""
     failed = []
     for name, minimum in floor.items():
         value = test_metrics.get(f"test_{name}")
@@ -35,23 +33,15 @@ def compare_with_champion(
     test: pd.DataFrame,
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """AUC of the candidate and of the champion on the test leads created after the champion's
-    fitting window (``training_data.fit_until``), with the rows used; with too few of them
-    (or one class), ``not_compared`` says why."""
+    """AUC of candidate and champion on the test leads after the champion's fitting window;
+    ``not_compared`` says why not with too few of them (or one class)."""
     date, label = params["columns"]["date"], params["columns"]["label"]
-    comparison = {
-        "champion_version": None,
-        "champion_data_sha256": None,
-        "not_compared": None,
-        "comparison_rows": 0,
-        "comparison_first_created": None,
-        "comparison_last_created": None,
-        "candidate_auc": None,
-        "champion_auc": None,
-    }
+    keys = ["champion_version", "champion_data_sha256", "not_compared", "comparison_rows"]
+    keys += ["comparison_first_created", "comparison_last_created", "candidate_auc", "champion_auc"]
+    comparison: dict[str, Any] = {**dict.fromkeys(keys), "comparison_rows": 0}
     if champion is None:
         return comparison
-    # Models logged before the window was recorded have no training_data.
+    # Older models have no training_data.
     training_data = getattr(champion.model, "training_data", None) or {}
     comparison.update(
         champion_version=champion.version, champion_data_sha256=training_data.get("sha256")
@@ -96,14 +86,8 @@ def compare_with_champion(
 
 
 def find_identical_version(key: str, versions: pd.DataFrame) -> dict[str, Any]:
-    """The latest version registered with the training key ``key`` (same data and parameters)
-    by a run that finished, with its aliases; empty when there is none (Kedro saves no None).
-
-    ``ModelAliasDataset`` tags a version with its key only once its run has succeeded; a run
-    killed afterwards is not FINISHED either way. Two identical runs that overlap both look
-    before either has tagged its version: both register (a duplicate version, no harm to the
-    aliases, which each decision moves on its own merits).
-    """
+    """The latest version of a finished run with training key ``key``, with its aliases; empty
+    if none. Overlapping identical runs both register: a duplicate, harmless to the aliases."""
     if versions.empty:
         return {}
     same = versions[
@@ -117,21 +101,6 @@ def find_identical_version(key: str, versions: pd.DataFrame) -> dict[str, Any]:
     return {"version": str(latest["version"]), "aliases": aliases}
 
 
-def _identical(identical: dict[str, Any], key: str) -> dict[str, Any]:
-    aliases = ", ".join(f"@{alias}" for alias in identical["aliases"]) or "no alias"
-    reason = (
-        f"data and parameters identical to v{identical['version']} ({aliases}): "
-        "nothing registered, no alias moved"
-    )
-    return {
-        "alias": None,
-        "reason": reason,
-        "identical_to": identical["version"],
-        "identical_aliases": identical["aliases"],
-        "training_key": key,
-    }
-
-
 def decide_promotion(
     test_metrics: dict[str, Any],
     comparison: dict[str, Any],
@@ -139,16 +108,19 @@ def decide_promotion(
     params: dict[str, Any],
     identical: dict[str, Any],
 ) -> dict[str, Any]:
-    """Champion only if the candidate passes the quality floor, is not worse than the baseline
-    (``model_card["baseline"]``: CodePro's recipe on the same test leads) by more than its
-    tolerance, and not worse than the champion by more than the registry tolerance (strictly
-    better when retrained on the same data; when not compared, the floor and the baseline
-    decide, except on the same data); else challenger. The reason ends with the lift over the
-    baseline. A version ``identical`` in data and parameters (``find_identical_version``) means
-    nothing registered: no alias to give. The decision carries the training key (the version's
-    tag)."""
+    """Champion if the candidate passes the quality floor and is within tolerance of the baseline
+    and the champion (strictly better on the same data); else challenger, or no alias below
+    the floor or when ``identical`` (nothing registered). The reason ends with the lift."""
     if identical:
-        return _identical(identical, model_card["training_key"])
+        aliases = ", ".join(f"@{alias}" for alias in identical["aliases"]) or "no alias"
+        return {
+            "alias": None,
+            "reason": f"data and parameters identical to v{identical['version']} ({aliases}): "
+            "nothing registered, no alias moved",
+            "identical_to": identical["version"],
+            "identical_aliases": identical["aliases"],
+            "training_key": model_card["training_key"],
+        }
     failed = below_quality_floor(
         {name: metric_value(metric) for name, metric in test_metrics.items()},
         params["quality_floor"],
@@ -169,10 +141,8 @@ def decide_promotion(
         alias = "challenger"
         reason = f"below the baseline: {test_auc}, worse by more than {baseline_tolerance}"
     elif version is None:
-        alias, reason = (
-            "champion",
-            f"first model to pass the quality floor and the baseline ({test_auc})",
-        )
+        alias = "champion"
+        reason = f"first model to pass the quality floor and the baseline ({test_auc})"
     elif comparison["not_compared"] and same_data:
         alias = "challenger"
         reason = (
@@ -203,7 +173,6 @@ def decide_promotion(
             f"; lift over the baseline (CodePro's recipe, test AUC {baseline:.4f}): "
             f"{candidate_auc - baseline:+.4f}"
         )
-    # Said once, by ModelAliasDataset.commit, as applied at the end of the run.
     return {
         "alias": alias,
         "reason": reason,

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
 
 
 def recency_weights(created: pd.Series, half_life_days: float | None) -> np.ndarray | None:
-    """0.5^(age / half-life) per lead, age in days before the latest ``created``; None (no
-    weights) when ``half_life_days`` is None."""
+    """0.5^(age / half-life) per lead, age in days before the latest ``created``."""
     if half_life_days is None:
         return None
     if half_life_days <= 0:
@@ -51,10 +50,8 @@ def compare_half_lives(
     columns: dict[str, str],
     candidates: list[float | None],
 ) -> pd.DataFrame:
-    """The model fitted with each candidate half-life (None: unweighted), judged on the
-    validation leads: the latest before the test period, so each weighting is judged on leads
-    after the ones it was fitted on. One row per candidate: ``half_life_days``, validation AUC,
-    accuracy, recall, precision, F1, kappa and MCC at the 0.5 cut, fit seconds."""
+    """A row per candidate half-life (None: unweighted): the fit's validation AUC, metrics at
+    the 0.5 cut and fit seconds (validation leads come after the training ones)."""
     import time
 
     from sklearn.metrics import cohen_kappa_score, matthews_corrcoef
@@ -74,10 +71,7 @@ def compare_half_lives(
             {
                 "half_life_days": half_life,
                 "validation_auc": metrics["roc_auc"],
-                "accuracy": metrics["accuracy"],
-                "recall": metrics["recall"],
-                "precision": metrics["precision"],
-                "f1": metrics["f1"],
+                **{name: metrics[name] for name in ("accuracy", "recall", "precision", "f1")},
                 "kappa": float(cohen_kappa_score(y_true, predicted)),
                 "mcc": float(matthews_corrcoef(y_true, predicted)),
                 "fit_seconds": seconds,
@@ -87,14 +81,12 @@ def compare_half_lives(
 
 
 def choose_half_life(comparison: pd.DataFrame, min_gain: float) -> float | None:
-    """The half-life with the best validation AUC, if it beats the unweighted fit by more than
-    ``min_gain`` (weights that only match it are noise); else None (unweighted)."""
+    """The half-life with the best validation AUC if it beats the unweighted fit by more than
+    ``min_gain``; else None (unweighted)."""
     unweighted = comparison[comparison["half_life_days"].isna()]["validation_auc"]
     weighted = comparison[comparison["half_life_days"].notna()]
     if weighted.empty:
         return None
     best = weighted.loc[weighted["validation_auc"].idxmax()]
     baseline = float(unweighted.iloc[0]) if len(unweighted) else -np.inf
-    if best["validation_auc"] > baseline + min_gain:
-        return float(best["half_life_days"])
-    return None
+    return float(best["half_life_days"]) if best["validation_auc"] > baseline + min_gain else None

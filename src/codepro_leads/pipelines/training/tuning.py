@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# LightGBM aliases: one parameter may be spelled either way, and two spellings of one
-# parameter in the same model make LightGBM warn and pick one. A tuned value replaces the
-# configured one whatever the spelling.
+# LightGBM's spellings of one parameter: a tuned value replaces the configured one whatever
+# its spelling (two spellings make LightGBM warn and pick one).
 _ALIASES = [
     {"bagging_fraction", "subsample"},
     {"bagging_freq", "subsample_freq"},
@@ -22,12 +21,8 @@ _ALIASES = [
 def apply_tuned_params(
     lightgbm_params: dict[str, Any], tuned: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """``lightgbm_params`` with the tuned values of ``tuned["lightgbm"]`` in place of theirs.
-
-    ``tuned`` is what model_selection writes (``tuned_lightgbm_params``): None or empty when
-    there is no such file, and then the configuration is returned unchanged (as a new dict).
-    Only the tuned hyperparameters change: ``random_state``, ``n_jobs`` and the rest stay.
-    """
+    """A copy of ``lightgbm_params`` with the values of ``tuned["lightgbm"]`` (model_selection's
+    ``tuned_lightgbm_params``; None or empty without that file) in place of theirs."""
     merged = dict(lightgbm_params)
     for name, value in ((tuned or {}).get("lightgbm") or {}).items():
         spellings = next((group for group in _ALIASES if name in group), {name})
@@ -40,9 +35,8 @@ def apply_tuned_params(
 def recency_half_life(
     params: dict[str, Any], tuned: dict[str, Any] | None
 ) -> tuple[float | None, str]:
-    """The recency half-life in days (None: unweighted) and where it comes from:
-    model_selection's choice (``tuned["recency_half_life_days"]``, when it made one and
-    ``use_tuned_params``) or ``params["recency"]["half_life_days"]``."""
+    """The recency half-life in days (None: unweighted) and its source: model_selection's
+    choice when it made one and ``use_tuned_params``, else the parameters'."""
     if params.get("use_tuned_params", True) and "recency_half_life_days" in (tuned or {}):
         return tuned["recency_half_life_days"], "model_selection"
     return params["recency"]["half_life_days"], "parameters"
