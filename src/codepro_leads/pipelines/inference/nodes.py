@@ -1,9 +1,5 @@
-"""Nodes that score new leads with the champion (and the challenger, in the shadow), store
-the scores and watch the inputs for drift, a batch of rows at a time.
-
-``score_batches`` streams the run's outputs batch by batch while ``inference_outputs`` saves
-them; each batch carries the run's totals so far (``RunTotals``: counts add, shares are taken
-at the end), from which the report and the monitoring row are made once all is stored.
+"""Nodes that score new leads with the champion (and the challenger, in the shadow) a batch at
+a time, and watch the inputs for drift from the run's totals (``RunTotals``) once all is stored.
 """
 
 from __future__ import annotations
@@ -49,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 INSUFFICIENT_DATA = "insufficient_data"
 CHAMPION, SHADOW = "champion", "shadow"
-# The score table's columns: factors are JSON lists whatever their number.
+# The score table's columns (factors are JSON lists).
 STORE_COLUMNS = [
     *("lead_id", "model_version", "role", "created_date"),
     *("probability", "score", "grade", "is_junk", "up_factors", "down_factors", "scored_at"),
@@ -59,9 +55,8 @@ STORE_COLUMNS = [
 def read_in_batches(
     new_leads: LeadBatches, processing: dict[str, Any], params: dict[str, Any]
 ) -> Iterator[pd.DataFrame]:
-    """The new-leads file as raw frames of ``batch_size`` rows, read lazily, the columns
-    whose kind is known read as text or numbers. A batch or chunk size that is not a whole
-    number of rows stops the run in one line."""
+    """The new-leads file as lazily read raw frames of ``batch_size`` rows, known columns read
+    as text or numbers."""
     for name in ("batch_size", "chunk_size"):
         value = params[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -88,9 +83,8 @@ class ProcessedBatch(NamedTuple):
 
 
 class KeySet:
-    """Every lead key (text) of the batches so far, as 64-bit hashes in a sorted array: 8 bytes
-    a key, where a set of 5M strings would take ~500 MB. Two different keys share a hash with
-    a probability of about n**2 / 2**65 (under 1e-6 for 5M keys)."""
+    """Every lead key so far as a sorted array of 64-bit hashes: 8 bytes a key (a set of 5M
+    strings takes ~500 MB); a collision is under 1e-6 likely for 5M keys."""
 
     def __init__(self) -> None:
         self._hashes = np.empty(0, dtype=np.uint64)
@@ -107,7 +101,7 @@ class KeySet:
         return self._hashes[position] == hashes
 
     def add(self, keys: pd.Series) -> None:
-        # One new array: a concatenation, then a sort, would hold three at once.
+        # One new array (concatenating, then sorting, would hold three at once).
         hashes = np.sort(self._hashed(keys.dropna()))
         self._hashes = np.insert(self._hashes, np.searchsorted(self._hashes, hashes), hashes)
 
@@ -115,8 +109,7 @@ class KeySet:
 def process_batch(
     raw: pd.DataFrame, processing: dict[str, Any], missing_key: str, earlier: KeySet
 ) -> tuple[ProcessedBatch, pd.Series]:
-    """The data_processing steps on one raw batch (without its label, as the served model
-    sees new leads): model input, rejected rows and counts; and the batch's raw keys."""
+    """data_processing's steps on one raw batch without its label; and the batch's raw keys."""
     raw = without_label(raw, processing)
     valid, rejected, intake, _ = validate_raw_leads(raw, processing, missing_key)
     valid, rejected, intake, keys = _reject_earlier_keys(
@@ -139,8 +132,7 @@ def _reject_earlier_keys(
     missing_key: str,
     earlier: KeySet,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.Series]:
-    """Reject the rows whose key an earlier batch had, with the reason (and in the place)
-    validation gives a key repeated within a batch: first of the row's reasons."""
+    """Reject the rows whose key an earlier batch had, worded as validation words a repeat."""
     raw = raw.set_axis([str(col).strip() for col in raw.columns], axis=1, copy=False)
     key, key_col = split_key(raw, processing["key_column"], missing_key)
     parsed = (
@@ -190,8 +182,7 @@ def score_new_leads(
     scored_at: pd.Timestamp,
     explained: ExplainedRows | None = None,
 ) -> pd.DataFrame:
-    """Score every lead of a batch, stamped with the model version and the run's scoring
-    time, with the factor texts of the store and the CRM export."""
+    """A batch's scores with model version, scoring time and factor texts."""
     scored = model.model.scorer.score(leads, params["chunk_size"], explained)
     scored["model_version"] = model.version
     scored["scored_at"] = scored_at
@@ -216,7 +207,6 @@ class RunTotals:
     def add(
         self, batch: ProcessedBatch, scored: pd.DataFrame, shadow_rows: int, drift: DriftCounts
     ) -> RunTotals:
-        """These totals plus one more batch's."""
         return replace(
             self,
             counts=_added_counts(self.counts, batch.counts),
@@ -231,7 +221,6 @@ class RunTotals:
 
 
 def _added_counts(total: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
-    """Intake counts of the batches so far plus one more batch's."""
     if not total:
         return dict(batch)
     summed = {
@@ -251,10 +240,9 @@ def score_batches(
     processing: dict[str, Any],
     params: dict[str, Any],
 ) -> Iterator[dict[str, Any]]:
-    """The run's outputs batch by batch, lazily: each batch processed (a key repeating an
-    earlier batch's is rejected: keep-first over the whole file), scored with the champion
-    and the challenger in the shadow, with the run's totals so far as ``summary``. After the
-    last batch the rows must add up, else the iteration fails before the store commits."""
+    """The run's outputs, lazily, batch by batch: processed (keep-first over the whole file),
+    scored by the champion (and the challenger in the shadow), with the totals so far as
+    ``summary``. Rows that do not add up fail the iteration before the store commits."""
     if challenger is not None and challenger.version == champion.version:
         challenger = None  # one model holding both aliases: its scores are the champion's
     raw_batches = read_in_batches(new_leads, processing, params)
@@ -309,8 +297,7 @@ def score_batches(
 
 
 def account_for_rows(totals: RunTotals) -> None:
-    """Check rows read = rows scored + rows rejected + duplicates dropped over the whole run
-    (and that every rejected row was counted); fail the run if not."""
+    """Fail unless rows read = scored + rejected (all counted) + duplicates dropped."""
     counts = totals.counts
     if totals.rejected_rows != counts["rows_rejected"]:
         raise RuntimeError(
@@ -323,14 +310,12 @@ def account_for_rows(totals: RunTotals) -> None:
 
 
 def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
-    """Scores in the score table's shape, marked ``champion`` (what the CRM gets) or
-    ``shadow`` (a challenger's, never exported)."""
+    """Scores in the score table's shape, marked ``champion`` or ``shadow`` (never exported)."""
     return scored.assign(role=role)[STORE_COLUMNS]
 
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
-    """The columns a CRM import needs (champion scores only), the reasons in the app's words
-    and the model version as a number (the store keeps it as text, like its keys)."""
+    """The champion's scores as a CRM imports them (the model version as a number)."""
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"],
@@ -347,7 +332,7 @@ def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def report_run(totals: RunTotals) -> dict[str, Any]:
-    """The run's report: the processing counts, rows scored and stored, shadow rows."""
+    """The processing counts, rows scored and stored, shadow rows."""
     return {
         **totals.counts,
         "rows_out": totals.rows_scored,
@@ -361,8 +346,8 @@ def report_run(totals: RunTotals) -> dict[str, Any]:
 def monitor_scores(
     totals: RunTotals, champion: RegisteredModel, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """This run's monitoring row of the champion's scores (grade and junk shares, mean
-    probability, PSI per feature against training, unseen levels, status) and its metrics."""
+    """The run's monitoring row (score shares, PSI per feature, unseen levels, status) and
+    its metrics."""
     scorer = champion.model.scorer
     reference = scorer.reference
     leads = totals.rows_scored

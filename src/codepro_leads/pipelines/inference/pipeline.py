@@ -1,8 +1,6 @@
-"""Score new leads with the champion (and the challenger, in the shadow), a batch of rows at
-a time: ``score_batches`` returns a lazy stream of batches that ``inference_outputs`` saves as
-one unit (one store transaction, files renamed into place once it committed), so memory holds
-about one batch. The report and monitoring take ``inference_outputs`` (loaded as the run's
-totals): they run only once everything is stored.
+"""Score new leads with the champion (and the challenger, in the shadow): ``inference_outputs``
+saves the lazy stream of batches as one unit, so memory holds about one batch; the report and
+monitoring take it (loaded as the run's totals), so they run once everything is stored.
 """
 
 from kedro.pipeline import Node, Pipeline
