@@ -1,11 +1,8 @@
-"""Run code that changes process-wide state (pycaret) and undo every change afterwards.
+"""Run pycaret, which changes process-wide state, and undo every change afterwards.
 
-pycaret 3.3 on import replaces ``warnings.showwarning`` (warnings would go to ``logs.log``,
-never to stderr) and opens ``logs.log`` in the working directory; yellowbrick changes matplotlib
-rcParams; ``setup()`` seeds numpy's global RNG and sets scikit-learn's ``print_changed_only``;
-joblib and pycaret leave files behind. :func:`isolated_global_state` runs all of this in a
-scratch directory and restores all of it (loggers' handlers and levels too) on exit. The
-working directory is process-wide: use it with a sequential runner (Kedro's default).
+pycaret replaces ``warnings.showwarning`` and opens ``logs.log``, yellowbrick changes rcParams,
+``setup()`` seeds numpy's global RNG and sets scikit-learn's config, joblib leaves files: all is
+done in a scratch directory (so: a sequential runner) and restored, loggers too.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 import sklearn
 
-# pycaret's import-time logger writes to this path (default ./logs.log): nowhere.
+# Where pycaret's import-time logger writes (default ./logs.log): nowhere.
 PYCARET_LOG_PATH_VARIABLE = "PYCARET_CUSTOM_LOGGING_PATH"
 
 
@@ -31,7 +28,6 @@ def _logger_states() -> dict[logging.Logger, tuple[list[logging.Handler], int, b
 
 
 def _restore_loggers(before: dict[logging.Logger, tuple]) -> None:
-    """Put back handlers, levels and propagation; close handlers added in between."""
     for logger in _logger_states():
         kept = before.get(logger)
         for handler in list(logger.handlers):

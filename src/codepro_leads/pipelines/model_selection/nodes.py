@@ -1,6 +1,5 @@
-"""Nodes that compare models with pycaret and tune LightGBM on the training pipeline's own
-features, encoding and out-of-time split. pycaret is imported only inside ``select_models``,
-within :func:`isolated_global_state`."""
+"""Nodes that compare models with pycaret and tune LightGBM on training's own features, encoding
+and split; pycaret is imported only within :func:`isolated_global_state`."""
 
 from __future__ import annotations
 
@@ -20,16 +19,15 @@ from codepro_leads.pipelines.training.tuning import apply_tuned_params
 
 logger = logging.getLogger(__name__)
 
-# pycaret's own log records (warnings and failures only) go to the run log through this logger.
+# pycaret's warnings and failures reach the run log through this logger.
 PYCARET_LOGGER = f"{__name__}.pycaret"
 
 
 def prepare_selection_data(
     leads: pd.DataFrame, training_params: dict[str, Any], selection_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Encoded training and validation leads (with the label) as the training pipeline makes
-    them (test leads unused); ``sample_rows`` training leads at most, validation leads sampled
-    at the same rate, in time order."""
+    """Training's encoded training and validation leads with the label; at most ``sample_rows``
+    training leads, validation leads sampled at the same rate, in time order."""
     label = training_params["columns"]["label"]
     train, validation, _test = split_leads(leads, training_params)
     encoder = fit_encoder(train, training_params)
@@ -80,13 +78,8 @@ def select_models(
     training_params: dict[str, Any],
     selection_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """pycaret ``setup`` + ``compare_models`` (CV on ``train``, ``holdout`` = validation leads)
-    + ``tune_model`` of training's LightGBM (``n_iter`` random draws; ``choose_better`` keeps
-    the better configuration).
-
-    Returns the leaderboard, MLflow metrics (mean CV metrics per model, LightGBM before and
-    after tuning), the LightGBM parameters for training and a result record for the run.
-    """
+    """pycaret's ``compare_models`` (CV on ``train``) and ``tune_model`` of training's LightGBM:
+    the leaderboard, MLflow metrics, the LightGBM parameters for training and a result record."""
     metric, metric_key = selection_params["metric"], _metric_name(selection_params["metric"])
     run = _run_pycaret(train, holdout, training_params, selection_params)
     leaderboard, seconds = run["leaderboard"].rename_axis("id").reset_index(), run["seconds"]
@@ -146,8 +139,8 @@ def _run_pycaret(
     training_params: dict[str, Any],
     selection_params: dict[str, Any],
 ) -> dict[str, Any]:
-    """pycaret's leaderboard, the models it was asked to compare, LightGBM's mean CV metrics
-    before and after tuning, the winner's parameters and each stage's seconds."""
+    """pycaret's leaderboard, the models asked for, LightGBM's CV metrics before and after
+    tuning, the winner's parameters and each stage's seconds."""
     label = training_params["columns"]["label"]
     features = [col for col in train.columns if col != label]
     categorical = [col for col in features if isinstance(train[col].dtype, pd.CategoricalDtype)]
@@ -241,13 +234,9 @@ def compare_recency(
     training_params: dict[str, Any],
     selection_params: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Weighted and unweighted training side by side: training's LightGBM (with the parameters
-    chosen above) fitted on all training leads with each candidate recency half-life, judged
-    on the validation leads (out of time, after the leads it was fitted on).
-
-    Returns the leaderboard with a row per candidate after pycaret's (column ``Evaluated on``
-    tells CV rows from out-of-time ones), the tuned parameters with the chosen
-    ``recency_half_life_days`` (None: unweighted) and MLflow metrics."""
+    """Training's (tuned) LightGBM with each candidate recency half-life, judged on the validation
+    leads: the leaderboard with a row per candidate after pycaret's, the tuned parameters with
+    the chosen ``recency_half_life_days`` (None: unweighted) and MLflow metrics."""
     recency = selection_params["recency"]
     columns = training_params["columns"]
     train, validation, _test = split_leads(leads, training_params)

@@ -1,7 +1,6 @@
-"""Compare models with pycaret and tune the LightGBM that training fits, on training's own
-split and encoding of ``model_input_leads``; compare recency-weighted and unweighted training
-on the validation leads; log the leaderboard and metrics to MLflow and write the tuned LightGBM
-parameters and recency half-life that training picks up (``tuned_lightgbm_params``)."""
+"""Compare models with pycaret and tune training's LightGBM on its own split and encoding, compare
+recency half-lives on the validation leads, and write what training picks up
+(``tuned_lightgbm_params``)."""
 
 from kedro.pipeline import Node, Pipeline
 

@@ -1,8 +1,5 @@
-"""Nodes that join a later labeled export to the scores given earlier and measure how right
-they were, per model version, role (champion / shadow) and scoring week.
-
-Row accounting: every row of the export is rejected (with its reason), matched to at least one
-stored score, or counted as unmatched; nothing is dropped silently.
+"""Nodes that join a later labeled export to the stored scores and measure how right they were,
+per model version, role and scoring week; every row is rejected, matched or counted unmatched.
 """
 
 from __future__ import annotations
@@ -39,9 +36,8 @@ PERFORMANCE_COLUMNS = [
 def validate_outcomes(
     raw_outcomes: pd.DataFrame, processing_params: dict[str, Any], params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Check the labeled export with data_processing's rules (rejected rows get their reason),
-    keep each lead's key, creation date and outcome, and fingerprint them. An export without
-    the label column stops with one line."""
+    """The export's valid leads (key, creation date, outcome) by data_processing's rules, the
+    rejected rows and the counts, with a content digest."""
     label = processing_params["label_column"]
     if label not in raw_outcomes.columns:
         source = raw_outcomes.attrs.get("source", "lead outcomes")
@@ -57,21 +53,19 @@ def validate_outcomes(
             "completed": valid[label].astype("int8"),
         }
     )
-    # Content, not file bytes: the same leads and outcomes re-exported give the same digest.
+    # Content, not file bytes: a re-export of the same outcomes has the same digest.
     digest = hashlib.sha256(
         pd.util.hash_pandas_object(outcomes, index=False).to_numpy().tobytes()
     ).hexdigest()
     counts = {name: intake[name] for name in ("rows_read", "rows_rejected", "reject_reasons")}
-    # Rejected rows are for people: spreadsheet-safe cells.
     return outcomes, safe_cells(rejected), {**counts, "export_sha256": digest}
 
 
 def join_stored_scores(
     outcomes: pd.DataFrame, stored_scores: StoredScores, counts: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Every stored score of the export's leads (each model version and role that scored
-    them) with the lead's outcome; counts matched and unmatched leads and checks that every
-    row read is accounted for."""
+    """Every stored score of the export's leads with its outcome; matched and unmatched counts
+    (every row read accounted for)."""
     scores = stored_scores.for_leads(outcomes["lead_id"])
     joined = scores.merge(
         outcomes[["lead_id", "completed"]], on="lead_id", how="inner", validate="many_to_one"
@@ -95,9 +89,8 @@ def join_stored_scores(
 def measure_realized_performance(
     joined: pd.DataFrame, versions: pd.DataFrame, counts: dict[str, Any], params: dict[str, Any]
 ) -> pd.DataFrame:
-    """One row per model version, role and scoring week (from Monday, of ``params.week_of``):
-    the realized metrics, by grade too, the version's test AUC and a status
-    (``performance_status``)."""
+    """Per model version, role and scoring week (of ``params.week_of``): realized metrics, by
+    grade too, the version's test AUC and a status."""
     if params["week_of"] not in ("scored_at", "created_date"):
         raise ConfigError(
             f"outcomes.week_of must be scored_at or created_date, not {params['week_of']!r}"
@@ -137,16 +130,14 @@ def measure_realized_performance(
 def realized_metrics(
     completed: pd.Series, probability: pd.Series, is_junk: pd.Series
 ) -> dict[str, Any]:
-    """The realized metrics of one group of scored leads with known outcomes (NaN where a
-    figure has nothing behind it: AUC of a single class, L2AC of no kept lead)."""
+    """Realized metrics of scored leads with known outcomes (NaN where undefined)."""
     from sklearn.metrics import roc_auc_score
 
     from codepro_leads.scoring.evaluation import business_metrics
 
     y = completed.to_numpy(dtype=int)
     p = probability.to_numpy(dtype=float)
-    # Training's business metrics keep the leads at or above a threshold: the stored junk flag
-    # as 0 / 1 against a threshold of 1 keeps exactly the leads that were scored as not junk.
+    # Not-junk as 1.0 against a threshold of 1: business_metrics keeps the leads scored not junk.
     business = business_metrics(y, (~is_junk.to_numpy(dtype=bool)).astype(float), threshold=1.0)
     rate = business.pop("l2ac_all")
     return {
@@ -164,8 +155,7 @@ GRADE_COLUMNS = ("grade_leads", "grade_completion_rate")
 
 
 def _grade_metrics(group: pd.DataFrame) -> dict[str, str]:
-    """Leads and completion rate per grade, as JSON text for the store's text columns (grades
-    in their order, A first)."""
+    """Leads and completion rate per grade (A first), as JSON text for the store."""
     by_grade = group.groupby("grade", sort=True)["completed"].agg(["size", "mean"])
     return {
         "grade_leads": json.dumps({g: int(n) for g, n in by_grade["size"].items()}),
@@ -178,23 +168,22 @@ def _grade_metrics(group: pd.DataFrame) -> dict[str, str]:
 def performance_status(
     leads: int, realized_auc: float, test_auc: float, params: dict[str, Any]
 ) -> str:
-    """degraded when the realized AUC is more than ``max_auc_drop`` below the test AUC;
-    insufficient_data on too few leads, one class or no test AUC; else ok."""
+    """degraded if the realized AUC is more than ``max_auc_drop`` below the test AUC;
+    insufficient_data on too few leads, one class or no test AUC."""
     if leads < params["min_matched_leads"] or np.isnan(realized_auc) or np.isnan(test_auc):
         return INSUFFICIENT_DATA
     return DEGRADED if realized_auc < test_auc - params["max_auc_drop"] else OK
 
 
 def store_realized_performance(performance: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The rows for the model_performance table, and the receipt the report waits for."""
+    """The model_performance rows, and the receipt the report waits for."""
     return performance, {"performance_rows_stored": len(performance)}
 
 
 def report_realized_performance(
     performance: pd.DataFrame, counts: dict[str, Any], stored: dict[str, int]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The run's report and its MLflow metrics (one series per version and role, the step
-    being the week as YYYYWW), made once the rows are stored; logs each row."""
+    """The report and MLflow metrics (a series per version and role, step YYYYWW); logs rows."""
     for row in performance.to_dict("records"):
         (logger.warning if row["status"] == DEGRADED else logger.info)(
             "Realized performance v{model_version} {role}, week of {week:%Y-%m-%d}: {leads} "
@@ -208,7 +197,6 @@ def report_realized_performance(
     if performance.empty:
         logger.warning("No realized performance: none of the export's leads has a stored score")
     rows = json.loads(performance.to_json(orient="records", date_format="iso"))
-    # The report is read as JSON: the per-grade objects as objects, not text inside it.
     rows = [{**row, **{col: json.loads(row[col]) for col in GRADE_COLUMNS}} for row in rows]
     return {**counts, **stored, "performance": rows}, _metrics(performance, counts)
 
@@ -225,7 +213,8 @@ def _metrics(performance: pd.DataFrame, counts: dict[str, Any]) -> dict[str, Any
         prefix="outcomes_",
     )
     for (version, role), rows in performance.groupby(["model_version", "role"], sort=True):
-        steps = rows["week"].dt.isocalendar().year * 100 + rows["week"].dt.isocalendar().week
+        iso = rows["week"].dt.isocalendar()
+        steps = iso.year * 100 + iso.week
         for name in names:
             history = [
                 {"value": float(value), "step": int(step)}
@@ -238,8 +227,7 @@ def _metrics(performance: pd.DataFrame, counts: dict[str, Any]) -> dict[str, Any
 
 
 def plot_realized_performance(history: pd.DataFrame) -> Figure:
-    """Realized vs test AUC, and completion rate by grade, over scoring weeks, from every
-    evaluation so far (the latest one of each version, role and week)."""
+    """Realized vs test AUC and completion by grade over scoring weeks (latest evaluations)."""
     from codepro_leads.pipelines.outcomes.plots import realized_performance_figure
 
     latest = history.sort_values("evaluated_at").drop_duplicates(

@@ -1,7 +1,5 @@
-"""A later labeled export -> how right the stored scores were, per model version, role and
-scoring week: the ``model_performance`` table, MLflow metrics and a plot. The report and
-metrics wait for the table's receipt (``stored_performance``).
-"""
+"""A later labeled export -> how right the stored scores were: the ``model_performance`` table,
+MLflow metrics and a plot; the report waits for the table's receipt (``stored_performance``)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -38,7 +36,6 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.plot_realized_performance,
-                # Loaded after this run's save: every evaluation so far.
                 inputs="model_performance",
                 outputs="realized_performance_plot",
                 name="plot_realized_performance",

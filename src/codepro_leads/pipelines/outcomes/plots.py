@@ -11,8 +11,7 @@ from matplotlib.ticker import PercentFormatter
 
 
 def realized_performance_figure(performance: pd.DataFrame) -> Figure:
-    """Top: realized AUC (solid) vs the version's test AUC (dashed) per version and role.
-    Bottom: completion rate of each grade, per version and role, over scoring weeks."""
+    """Realized (solid) vs test AUC (dashed), and completion rate by grade, per version and role."""
     fig = Figure(figsize=(8.0, 6.5), layout="constrained")
     auc_ax, grade_ax = fig.subplots(2, 1, sharex=True)
     rows = performance.assign(week=pd.to_datetime(performance["week"])).sort_values("week")
