@@ -1,9 +1,7 @@
-"""Synthetic CodePro leads shaped like the real export.
+"""Synthetic CodePro leads shaped like the real export (every fact from ``params:demo_data``).
 
-Every fact about the real export (levels and their frequencies, missing rates, date range,
-interaction sparsity) comes from ``params:demo_data``. The label is drawn from a known
-propensity, an additive log-odds function of the observable features only, so the model's AUC
-can be compared with the best achievable one (the AUC of the propensity itself).
+The label is drawn from a known propensity of the observable features, so the model's AUC can
+be compared with the best achievable one.
 """
 
 from __future__ import annotations
@@ -20,8 +18,7 @@ from codepro_leads.features.processing import add_city_tier
 def generate_labeled_leads(
     demo_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Labeled raw leads in CodePro's export layout (index: the lead key), and the propensity
-    each label was drawn from."""
+    """Labeled raw leads (index: the lead key) and the propensity each label was drawn from."""
     rng = np.random.default_rng(demo_params["seed"])
     n = demo_params["rows"]
     period = demo_params["start_date"], demo_params["end_date"]
@@ -35,8 +32,8 @@ def generate_labeled_leads(
 def _with_export_quirks(
     rng: np.random.Generator, leads: pd.DataFrame, propensity: np.ndarray, spec: dict[str, Any]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Real exports repeat some leads (here overwriting random rows, then in time order again)
-    and hold a few unusable values (``bad_values``, one row each): so does the demo."""
+    """Some leads repeated (over random rows, kept in time order) and one row per bad value,
+    as in real exports."""
     n = len(leads)
     rows = np.arange(n)
     repeats = rng.choice(n, size=round(n * spec["duplicate_share"]), replace=False)
@@ -55,8 +52,7 @@ def _with_export_quirks(
 def generate_new_leads(
     demo_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Unlabeled new leads dated after the training period, optionally drifted (``drift``),
-    and their propensity."""
+    """Unlabeled new leads after the training period, optionally drifted, and their propensity."""
     leads, propensity = _new_leads(demo_params, processing_params)
     columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
     return leads[columns], _propensity_frame(leads, propensity)
@@ -65,8 +61,7 @@ def generate_new_leads(
 def generate_lead_outcomes(
     demo_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> pd.DataFrame:
-    """The labeled export that arrives weeks after the new leads were scored: the same leads
-    (same keys and columns) with the label drawn from their true propensity."""
+    """The new leads' later labeled export, labels drawn from their true propensity."""
     leads, propensity = _new_leads(demo_params, processing_params)
     # A stream of its own: the new leads are the same whether outcomes are drawn or not.
     rng = np.random.default_rng([demo_params["seed"], 2])
@@ -77,8 +72,7 @@ def generate_lead_outcomes(
 def _new_leads(
     demo_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The new leads (raw columns, keys continuing after the labeled ones) and propensity."""
-    # A stream of its own, derived from the seed, so new leads never repeat labeled ones.
+    """The new leads (keys after the labeled ones) and propensity, from a stream of their own."""
     rng = np.random.default_rng([demo_params["seed"], 1])
     period = demo_params["new_start_date"], demo_params["new_end_date"]
     drift = float(demo_params.get("drift", 0.0))
@@ -131,8 +125,7 @@ def _sample_leads(
 
 
 def _month_to_month(leads: pd.DataFrame, params: dict[str, Any]) -> np.ndarray:
-    """Log-odds that change with the lead's creation time, as real leads do: the month's
-    completion-rate swing, and campaign effects that move (:func:`campaign_walks`)."""
+    """Log-odds that change with creation time: the month's swing and moving campaign effects."""
     swings = params["month_to_month"]
     created = pd.to_datetime(leads["created_date"], format=params["date_format"])
     rates = pd.Series(swings["completion_rate_by_month"], dtype=float)
@@ -153,14 +146,9 @@ def _month_to_month(leads: pd.DataFrame, params: dict[str, Any]) -> np.ndarray:
 
 
 def campaign_walks(params: dict[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """How each level effect of ``propensity.level_log_odds`` (rows in its order, then the
-    column's other levels) moves: offsets in log-odds at ``knots`` (days since ``start_date``,
-    every ``effect_step_days``, linear in between), over the labeled and the new leads' periods.
-
-    A steady trend per effect plus a random walk, both zero at the end of the labeled period
-    (the latest labeled leads follow the YAML's effects, earlier ones effects that moved away
-    from them) and centred on the level mix (they move what a campaign brings, not the
-    completion rate). Seeded on its own: new leads continue the labeled leads' drift."""
+    """Log-odds offsets of each level effect (rows: ``level_log_odds``' order, then the others)
+    at ``knots`` (days since ``start_date``): a trend plus a random walk, both zero at the end
+    of the labeled period and centred on the level mix (the completion rate stays)."""
     swings = params["month_to_month"]
     origin = pd.Timestamp(params["start_date"])
     last = max(pd.Timestamp(params["end_date"]), pd.Timestamp(params["new_end_date"]))
@@ -187,7 +175,7 @@ def _logit(p: Any) -> Any:
 
 
 def _sample_dates(rng: np.random.Generator, n: int, start: str, end: str, fmt: str) -> np.ndarray:
-    """Uniform timestamps from ``start`` to the end of day ``end``, in time order like exports."""
+    """Uniform timestamps from ``start`` to the end of day ``end``, in time order."""
     first = pd.Timestamp(start)
     seconds = (pd.Timestamp(end) + pd.Timedelta(days=1) - first).total_seconds()
     offsets = np.sort(rng.integers(0, int(seconds), size=n))
@@ -198,8 +186,7 @@ def _sample_city(rng: np.random.Generator, n: int, spec: dict[str, Any]) -> np.n
     """Listed cities at their real shares plus a long synthetic tail; some missing."""
     names = list(spec["frequencies"])
     shares = list(spec["frequencies"].values())
-    # The real export has ~1,200 rarer cities not listed: spread their mass over synthetic
-    # names with a slowly decaying (1 / (rank + offset)) share, all rarer than the listed ones.
+    # ~1,200 rarer real cities: their mass over synthetic names, 1 / (rank + offset) each.
     tail = spec["tail"]
     rank = np.arange(1, tail["levels"] + 1)
     weights = 1.0 / (rank + tail["decay_offset"])
@@ -217,8 +204,7 @@ def _sample_levels(
     new_share: float,
     new_levels: int,
 ) -> np.ndarray:
-    """Levels at their real frequencies; with drift, ``new_share`` of leads get unseen levels
-    (the known ones lose mass in proportion)."""
+    """Levels at their real frequencies; ``new_share`` of leads get unseen levels."""
     names = list(frequencies)
     shares = _normalised(frequencies.values()) * (1.0 - new_share)
     if new_share > 0:
@@ -232,8 +218,7 @@ def _sample_levels(
 def _sample_interactions(
     rng: np.random.Generator, n: int, spec: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """Website interaction counts on a few leads, NaN elsewhere: each column present with its
-    real share (with a small floor), a geometric count of the real mean."""
+    """Geometric interaction counts of the real mean on a few leads, NaN elsewhere."""
     active = rng.random(n) < spec["rows_with_any"]
     n_active = int(active.sum())
     columns = spec["per_column"]
@@ -261,8 +246,7 @@ def _log_odds(
     processing_params: dict[str, Any],
     level_scale: float = 1.0,
 ) -> np.ndarray:
-    """The documented additive log-odds of completing the application (see the YAML); the
-    effects of the listed levels are multiplied by ``level_scale``."""
+    """The additive log-odds of the YAML, listed level effects scaled by ``level_scale``."""
     log_odds = np.full(len(leads), float(spec["intercept"]))
     for col, effects in spec["level_log_odds"].items():
         # Levels without their own effect (rare or new ones) share one common effect.
@@ -281,14 +265,13 @@ def _log_odds(
 
 
 def _normalised(shares: Any) -> np.ndarray:
-    """Shares as probabilities summing to 1 (the real tables leave a tiny unlisted tail)."""
+    """Shares as probabilities summing to 1."""
     p = np.asarray(list(shares), dtype=float)
     return p / p.sum()
 
 
 def _propensity_frame(leads: pd.DataFrame, propensity: np.ndarray) -> pd.DataFrame:
-    """The true propensity per lead, kept out of the raw file. Key and creation time together
-    identify the lead, so it is never matched to another file's leads by key alone."""
+    """The true propensity per lead by key and creation time (a key alone matches others')."""
     return pd.DataFrame(
         {
             "lead_id": leads.index.to_numpy(),

@@ -1,6 +1,4 @@
-"""Demo data in CodePro's raw export layout (``raw_leads``, ``new_leads``, ``lead_outcomes``),
-with the true propensities beside the raw files, never inside them.
-"""
+"""Demo data in CodePro's raw export layout, the true propensities beside the raw files."""
 
 from kedro.pipeline import Node, Pipeline
 

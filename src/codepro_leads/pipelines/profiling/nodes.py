@@ -1,5 +1,4 @@
-"""Nodes that profile a frame of leads: an exact summary (pandas) and an HTML report
-(ydata-profiling, imported only when a report is made)."""
+"""Nodes that profile a frame of leads: an exact summary and an HTML report (ydata-profiling)."""
 
 from __future__ import annotations
 
@@ -22,66 +21,40 @@ def _with_named_key(leads: pd.DataFrame, processing_params: dict[str, Any]) -> p
 
 
 def summarize_leads(leads: pd.DataFrame, processing_params: dict[str, Any]) -> dict[str, Any]:
-    """What a data scientist checks first, exactly on every row of the raw export (text in a
-    number column counts as missing) or of ``model_input_leads``: rows and columns, missing
-    share per column, distinct levels per categorical column, the label rate over labels 0/1,
-    and how sparse the interaction columns (raw counts or group sums) are."""
+    """Rows, columns, missing share per column, levels per categorical column, the 0/1 label
+    rate and interaction sparsity, exact on every row (text in a number column is missing)."""
     frame = _with_named_key(leads, processing_params)
-    categorical = [
-        col
-        for col in [
-            processing_params["city_column"],
-            "city_tier",
-            *processing_params["categorical_columns"],
-        ]
-        if col in frame.columns
-    ]
+    city, categories = processing_params["city_column"], processing_params["categorical_columns"]
+    named = [city, "city_tier", *categories]
+    categorical = [col for col in named if col in frame.columns]
     groups = processing_params["interaction_groups"]
     raw_interactions = sorted(col for cols in groups.values() for col in cols)
     interactions = [col for col in [*raw_interactions, *sorted(groups)] if col in frame.columns]
-
     label_column = processing_params["label_column"]
-    label_rate, labeled_rows = None, 0
-    if label_column in frame.columns:
-        label = pd.to_numeric(frame[label_column], errors="coerce")
-        valid = label[label.isin([0, 1])]
-        labeled_rows = len(valid)
-        label_rate = float(valid.mean()) if labeled_rows else None
-
-    active = (
-        frame[interactions].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() > 0
-        if interactions
-        else None
-    )
+    label = pd.to_numeric(frame.get(label_column, pd.Series()), errors="coerce")
+    labels = label[label.isin([0, 1])]
+    sparsity = {"columns": interactions, "rows_with_any": None, "empty_cell_share": None}
+    sparsity["active_share"] = {}
+    if interactions:  # active: a count above 0
+        active = frame[interactions].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() > 0
+        sparsity.update(
+            rows_with_any=float(active.any(axis=1).mean()),
+            empty_cell_share=float(1 - active.mean()),
+            active_share=dict(zip(interactions, active.mean(axis=0).tolist(), strict=True)),
+        )
     return {
         "rows": len(frame),
         "columns": frame.shape[1],
         "missing_share": {str(col): float(frame[col].isna().mean()) for col in frame.columns},
         "distinct_levels": {col: int(frame[col].nunique(dropna=True)) for col in categorical},
-        "labeled_rows": labeled_rows,
-        "label_rate": label_rate,
-        "interaction_sparsity": {
-            "columns": interactions,
-            # share of leads with at least one interaction in any of these columns
-            "rows_with_any": float(active.any(axis=1).mean()) if active is not None else None,
-            # share of cells without an interaction (missing or 0): the sparsity
-            "empty_cell_share": float(1 - active.mean()) if active is not None else None,
-            "active_share": (
-                {
-                    col: float(share)
-                    for col, share in zip(interactions, active.mean(axis=0), strict=True)
-                }
-                if active is not None
-                else {}
-            ),
-        },
+        "labeled_rows": len(labels),
+        "label_rate": float(labels.mean()) if len(labels) else None,
+        "interaction_sparsity": sparsity,
     }
 
 
 def _profile_report(frame: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any, str]:
-    """A ydata-profiling ``ProfileReport`` and its HTML, without the import notice (4.18 says
-    fg-data-profiling succeeds it). Its per-variable progress bar ignores
-    ``progress_bar=False`` (``model/pandas/summary_pandas.py``): that one bar still shows."""
+    """A ``ProfileReport`` and its HTML, without ydata-profiling's deprecation notice on import."""
     with warnings.catch_warnings():  # also undoes filters set on import
         warnings.filterwarnings(
             "ignore", message=r"(?s).*import ydata_profiling.*deprecated", category=Warning
@@ -94,8 +67,7 @@ def _profile_report(frame: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any,
 
 
 def profile_settings(report_params: dict[str, Any]) -> dict[str, Any]:
-    """ProfileReport keyword arguments from a report's parameters (a fresh, deep copy:
-    ydata-profiling writes into the dictionaries it is given)."""
+    """ProfileReport keyword arguments (a deep copy: ydata-profiling writes into them)."""
     settings = {
         "title": report_params["title"],
         "minimal": bool(report_params.get("minimal", True)),
@@ -112,7 +84,7 @@ def profile_settings(report_params: dict[str, Any]) -> dict[str, Any]:
 def profile_html(
     leads: pd.DataFrame, report_params: dict[str, Any], processing_params: dict[str, Any]
 ) -> str:
-    """The HTML profile of ``leads`` (or of a random sample of ``sample_rows`` of them)."""
+    """The HTML profile of ``leads`` (or of a sample of ``sample_rows`` of them)."""
     frame = _with_named_key(leads, processing_params)
     sample_rows = report_params.get("sample_rows")
     if sample_rows and len(frame) > sample_rows:

@@ -1,5 +1,4 @@
-"""Profile the raw export and the model input: an HTML report (ydata-profiling) and a
-machine-readable summary of each, in data/08_reporting/ and in the MLflow run."""
+"""Profile the raw export and the model input: an HTML report and a summary of each."""
 
 from kedro.pipeline import Node, Pipeline
 
