@@ -1,7 +1,5 @@
-"""Raw export -> validated, de-duplicated, feature-ready ``model_input_leads``.
-
-``raw_leads``, ``rejected_leads`` and ``model_input_leads`` are the interface other tools load by
-name. Nothing is written until the rows add up (``account_for_rows``).
+"""Raw export -> validated, de-duplicated, feature-ready ``model_input_leads``; nothing is
+written until the rows add up (``account_for_rows``).
 """
 
 from kedro.pipeline import Node, Pipeline

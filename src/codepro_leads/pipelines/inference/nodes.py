@@ -36,7 +36,7 @@ from codepro_leads.features.validation import (
 )
 from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.catalog_types import Figure, RegisteredModel
-from codepro_leads.pipelines.data_processing.nodes import enough_rows, rows_add_up
+from codepro_leads.pipelines.data_processing.nodes import enough_rows, rows_accounted
 from codepro_leads.scoring.drift import DriftCounts
 from codepro_leads.scoring.factor_texts import FACTOR_TEXTS, factor_texts
 from codepro_leads.scoring.scorer import ExplainedRows
@@ -276,15 +276,8 @@ def score_batches(
                 "summary": totals,
             }
         account_for_rows(totals)
-        counts = totals.counts  # a run that scored nothing fails: no green task, no outputs
-        enough_rows(
-            new_leads.name,
-            counts["rows_read"],
-            totals.rows_scored,
-            counts["reject_reasons"],
-            1,
-            "new leads",
-        )
+        # A run that scored nothing fails: no green task, no outputs.
+        enough_rows(new_leads.name, totals.counts, totals.rows_scored, 1, "new leads")
         logger.info(
             "Scored %d leads with %s v%s%s",
             totals.rows_scored,
@@ -298,15 +291,8 @@ def score_batches(
 
 def account_for_rows(totals: RunTotals) -> None:
     """Fail unless rows read = scored + rejected (all counted) + duplicates dropped."""
-    counts = totals.counts
-    if totals.rejected_rows != counts["rows_rejected"]:
-        raise RuntimeError(
-            f"Row accounting failed: {totals.rejected_rows} rejected rows, but validation "
-            f"counted {counts['rows_rejected']}"
-        )
-    parts = {"scored": totals.rows_scored, "rejected": counts["rows_rejected"]}
-    parts["duplicates dropped"] = counts["duplicates_dropped"]
-    logger.info("%s", rows_add_up(counts["rows_read"], parts, what="new leads"))
+    scored = {"scored": totals.rows_scored}
+    logger.info("%s", rows_accounted(totals.counts, totals.rejected_rows, scored, "new leads"))
 
 
 def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
