@@ -247,6 +247,7 @@ def compare_recency(
     )
     chosen = choose_half_life(board, recency["min_gain"])
     names = [_recency_name(h) for h in board["half_life_days"]]
+    aucs = dict(zip(names, board["validation_auc"], strict=True))
     rows = board.rename(columns=_LEADERBOARD_COLUMNS).assign(
         id=[f"lightgbm_{name}" for name in names],
         Model=[
@@ -267,20 +268,16 @@ def compare_recency(
         ],
         ignore_index=True,
     )
-    metrics = {
-        f"validation_auc_{name}": auc
-        for name, auc in zip(names, board["validation_auc"], strict=True)
-    }
+    metrics = {f"validation_auc_{name}": auc for name, auc in aucs.items()}
     metrics["recency_weighting_won"] = float(chosen is not None)
     if chosen is not None:
         metrics["recency_half_life_days"] = chosen
     logger.info(
         "Recency half-life by validation AUC: %s; %s",
-        ", ".join(f"{n} {a:.4f}" for n, a in zip(names, board["validation_auc"], strict=True)),
+        ", ".join(f"{name} {auc:.4f}" for name, auc in aucs.items()),
         f"{chosen:g} days chosen" if chosen is not None else "unweighted kept",
     )
-    tuned = {**tuned_params, "recency_half_life_days": chosen}
-    tuned["recency_validation_auc"] = dict(zip(names, board["validation_auc"], strict=True))
+    tuned = {**tuned_params, "recency_half_life_days": chosen, "recency_validation_auc": aucs}
     return leaderboard, tuned, as_mlflow_metrics(metrics, prefix="")
 
 

@@ -1,6 +1,4 @@
-"""Checks of a champion change made by hand. The nodes only decide; ``ChampionChangeDataset``
-moves the alias, tags the version (who, why, when, previous champion) and appends the change
-to the alias history."""
+"""Checks of a champion change made by hand; ``ChampionChangeDataset`` makes and audits it."""
 
 from __future__ import annotations
 
@@ -16,14 +14,13 @@ logger = logging.getLogger(__name__)
 
 
 class ChampionChangeRefused(UserFacingError, ValueError):
-    """A promotion or rollback that must not happen; the message says why, in one line."""
+    """A promotion or rollback that must not happen; the message says why."""
 
 
 def plan_promotion(
     versions: pd.DataFrame, params: dict[str, Any], quality_floor: dict[str, float]
 ) -> dict[str, Any]:
-    """Champion -> ``params.model_version``, only for an existing version of a successful
-    training run whose test metrics pass the quality floor, and with a reason."""
+    """Champion -> ``params.model_version``, a version of a finished run above the quality floor."""
     reason = _reason(params, "promote")
     wanted = params.get("model_version")
     if wanted in (None, ""):
@@ -54,9 +51,8 @@ def plan_promotion(
 def plan_rollback(
     versions: pd.DataFrame, history: pd.DataFrame, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Champion -> the version it replaced: the ``previous_version`` of the latest change
-    (other than a rollback) that made the current champion champion. Repeated rollbacks walk
-    further back."""
+    """Champion -> the version the latest non-rollback change to it replaced (so repeated
+    rollbacks walk further back)."""
     reason = _reason(params, "rollback")
     champion = _champion(versions)
     if champion is None:
@@ -78,7 +74,6 @@ def plan_rollback(
 
 
 def _change(action: str, version: str, champion: str | None, reason: str) -> dict[str, Any]:
-    """The change ``ChampionChangeDataset`` makes, refused there if the champion moved since."""
     logger.info("%s: champion v%s -> v%s: %s", action.capitalize(), champion, version, reason)
     return {"version": version, "expected_champion": champion, "action": action, "reason": reason}
 

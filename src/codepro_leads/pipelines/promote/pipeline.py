@@ -1,10 +1,5 @@
-"""Champion changes by hand, as pipelines (so Airflow and kedro-viz see them):
-
-    kedro run --pipelines promote --params model_version=3,reason="better on May outcomes"
-    kedro run --pipelines rollback --params reason="v3 misses the new campaigns"
-
-The checks run first; the alias moves only when the last node's output is saved.
-"""
+"""Champion changes by hand (``kedro run --pipelines promote --params model_version=3,reason=...``
+or ``--pipelines rollback``); the alias moves when the last node's output is saved."""
 
 from kedro.pipeline import Node, Pipeline
 

@@ -204,15 +204,11 @@ def evaluate_comparisons(
             "lift": lift,
         },
     }
-    metrics = {
-        **as_mlflow_metrics(baseline_metrics, prefix="baseline_"),
-        **as_mlflow_metrics(
-            {"unweighted_roc_auc": unweighted_auc, "roc_auc_lift_over_baseline": lift},
-            prefix="test_",
-        ),
-    }
+    on_test = {"unweighted_roc_auc": unweighted_auc, "roc_auc_lift_over_baseline": lift}
+    metrics = as_mlflow_metrics(baseline_metrics, prefix="baseline_")
+    metrics |= as_mlflow_metrics(on_test, prefix="test_")
     if half_life is not None:
-        metrics.update(as_mlflow_metrics({"recency_half_life_days": half_life}, prefix=""))
+        metrics |= as_mlflow_metrics({"recency_half_life_days": half_life}, prefix="")
     return metrics, record
 
 
