@@ -61,27 +61,22 @@ def compare_with_champion(
         comparison["not_compared"] = (
             f"the {len(unseen)} {leads} all have {label}={unseen[label].iloc[0]}"
         )
-    else:
-        from sklearn.metrics import roc_auc_score
-
-        y_true = unseen[label].to_numpy()
-        comparison.update(
-            comparison_rows=len(unseen),
-            comparison_first_created=str(unseen[date].min()),
-            comparison_last_created=str(unseen[date].max()),
-            candidate_auc=float(roc_auc_score(y_true, candidate.predict_proba(unseen))),
-            champion_auc=float(roc_auc_score(y_true, champion.model.scorer.predict_proba(unseen))),
-        )
     if comparison["not_compared"]:
         logger.info("No comparison with the champion: %s", comparison["not_compared"])
-    else:
-        logger.info(
-            "On %d %s: AUC %.4f (candidate) vs %.4f (champion)",
-            len(unseen),
-            leads,
-            comparison["candidate_auc"],
-            comparison["champion_auc"],
-        )
+        return comparison
+    from sklearn.metrics import roc_auc_score
+
+    y_true = unseen[label].to_numpy()
+    scorers = (candidate, champion.model.scorer)
+    aucs = [float(roc_auc_score(y_true, scorer.predict_proba(unseen))) for scorer in scorers]
+    comparison.update(
+        comparison_rows=len(unseen),
+        comparison_first_created=str(unseen[date].min()),
+        comparison_last_created=str(unseen[date].max()),
+        candidate_auc=aucs[0],
+        champion_auc=aucs[1],
+    )
+    logger.info("On %d %s: AUC %.4f (candidate) vs %.4f (champion)", len(unseen), leads, *aucs)
     return comparison
 
 
