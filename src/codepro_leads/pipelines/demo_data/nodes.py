@@ -115,11 +115,9 @@ def _sample_leads(
     data.update(_sample_interactions(rng, n, params["interactions"]))
 
     leads = pd.DataFrame(data)
-    # Drift also changes what the campaigns mean: their effects fade, so a model trained
-    # before it ranks the new leads worse (realized performance falls, not only the inputs).
+    # Drift fades the campaign effects too: realized performance falls, not only the inputs.
     level_scale = 1.0 - drift * shift["level_effect_fade"]
-    spec = params["propensity"]
-    log_odds = _log_odds(leads, spec, processing_params, level_scale)
+    log_odds = _log_odds(leads, params["propensity"], processing_params, level_scale)
     log_odds += _month_to_month(leads, params)
     return leads, 1.0 / (1.0 + np.exp(-log_odds))
 
