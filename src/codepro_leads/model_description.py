@@ -1,20 +1,17 @@
-"""The texts the MLflow UI shows: each run's rounded metrics, and for the lead scorer the
-registered model's description (what it scores, its features, how promotion works) and each
-version's model-card summary with its promotion decision. Pure functions of what runs logged."""
+"""The texts the MLflow UI shows: each run's rounded metrics, the lead scorer's description and
+each version's model-card summary with its promotion decision."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def _metric(metrics: dict[str, float], name: str) -> str:
-    value = metrics.get(name)
+def four_decimals(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
 def run_description(pipeline: str, metrics: dict[str, float]) -> str:
-    """A run's metrics, rounded as a reader compares them: counts in full with thousands
-    separators, other values to 4 decimals (the UI shows MLflow's full precision)."""
+    """A run's metrics as a table: counts with thousands separators, others to 4 decimals."""
     rows = [
         f"| {name} | {value:,.0f} |" if float(value).is_integer() else f"| {name} | {value:.4f} |"
         for name, value in sorted(metrics.items())
@@ -64,8 +61,7 @@ def registered_model_description(
 def version_description(
     card: dict[str, Any], metrics: dict[str, float], alias: str | None, reason: str | None
 ) -> str:
-    """A version's model-card summary: test metrics, threshold, grades, calibration, training
-    data, and its promotion decision."""
+    """A version's model-card summary and its promotion decision."""
     data = card.get("training_data", {})
     bands = ", ".join(f"{grade} >= {low}" for grade, low in card.get("grade_bands", {}).items())
     calibration = card.get("calibration") or {}
@@ -75,16 +71,24 @@ def version_description(
         if (slope, intercept) != (1.0, 0.0)
         else "none: LightGBM's own probabilities"
     )
+    names = (
+        "roc_auc",
+        "precision",
+        "recall",
+        "brier",
+        "junk_share",
+        "completions_kept",
+        "l2ac_lift",
+    )
+    test = {name: four_decimals(metrics.get(f"test_{name}")) for name in names}
     decision = f"@{alias}: {reason}" if alias else (reason or "no decision recorded")
     lines = [
         f"**Promotion**: {decision}",
         "",
-        f"**Test leads** (latest, out of time): AUC {_metric(metrics, 'test_roc_auc')}, "
-        f"precision {_metric(metrics, 'test_precision')}, recall "
-        f"{_metric(metrics, 'test_recall')} at the 0.5 cut; Brier "
-        f"{_metric(metrics, 'test_brier')}; junk share {_metric(metrics, 'test_junk_share')}, "
-        f"completions kept {_metric(metrics, 'test_completions_kept')}, L2AC lift "
-        f"{_metric(metrics, 'test_l2ac_lift')}.",
+        f"**Test leads** (latest, out of time): AUC {test['roc_auc']}, precision "
+        f"{test['precision']}, recall {test['recall']} at the 0.5 cut; Brier {test['brier']}; "
+        f"junk share {test['junk_share']}, completions kept {test['completions_kept']}, L2AC "
+        f"lift {test['l2ac_lift']}.",
         "",
         f"**Junk threshold** {card.get('threshold', float('nan')):.4f} (chosen on validation "
         f"leads); **grades** {bands}; **calibration** {calibrated}.",
