@@ -46,15 +46,6 @@ WRITTEN_BY = dict.fromkeys(
     ("scored_leads_crm_latest", "scored_leads_crm", "scored_leads", "rejected_new_leads"),
     "inference_outputs",
 )
-REPORTS = (
-    "data_processing_report",
-    "model_card",
-    "promotion_decision",
-    "inference_report",
-    "monitoring_runs",
-    "outcomes_report",
-    "champion_change",
-)
 
 
 @dataclass(frozen=True)
@@ -62,7 +53,7 @@ class RunFacts:
     """What a summary is made of."""
 
     pipeline: str
-    saved: dict[str, Any] = field(default_factory=dict)  # REPORTS the run saved, by name
+    saved: dict[str, Any] = field(default_factory=dict)  # the REPORTS the run saved, by name
     files: dict[str, str] = field(default_factory=dict)  # catalog entry -> its file of the run
     mlflow_run: str | None = None  # the URL of the run in the MLflow UI
     start_ui: str | None = "make mlflow-ui"  # how to start that UI; None: a server runs it
@@ -225,6 +216,8 @@ WRITERS = {
     "promote": (_champion_change, "champion_change"),
     "rollback": (_champion_change, "champion_change"),
 }
+# The saved data summaries read their figures from.
+REPORTS = {report for _, report in WRITERS.values()} | {"promotion_decision", "monitoring_runs"}
 
 
 class RunSummaryHook:

@@ -1,7 +1,8 @@
-"""What every page needs before it can show anything: the champion, or the score store, or a
-clear message with the next step (never a stack trace)."""
+"""What pages need first (the champion, the score store), or a clear message and next step."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import sqlalchemy as sa
 import streamlit as st
@@ -13,7 +14,7 @@ from codepro_leads.datasets.model_registry import RegisteredModel, first_line
 def project_or_stop() -> sources.Sources:
     """The registry and store of the working directory's project; otherwise why not."""
     try:
-        return sources.current_sources()
+        return sources.project_sources(str(Path.cwd()))
     except Exception as error:  # not in a project, unreadable or unresolvable configuration
         st.error(f"Cannot read the project's configuration: {first_line(error)}")
         st.stop()
