@@ -84,16 +84,13 @@ def _errors_in_one_line() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(**kwargs: Any) -> Any:
-    with _errors_in_one_line():
-        return kedro_run.callback(**kwargs)
-
-
 @click.group(name="codepro_leads")
 def cli() -> None:
     """CodePro lead scoring commands."""
 
 
+# Kedro's own run, its errors in one line.
+_run = _errors_in_one_line()(kedro_run.callback)
 cli.add_command(
     click.Command(name="run", params=kedro_run.params, callback=_run, help=kedro_run.help)
 )
@@ -139,9 +136,6 @@ def alias_history(env: str | None) -> None:
     if rows.empty:
         click.echo("No alias changes recorded yet.")
         return
-    shown = rows.drop(columns=["event_id"]).assign(
-        changed_at=rows["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-        previous_version=rows["previous_version"].fillna("-"),
-        run_id=rows["run_id"].fillna("-"),
-    )
+    shown = rows.drop(columns=["event_id"]).fillna({"previous_version": "-", "run_id": "-"})
+    shown["changed_at"] = rows["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
     click.echo(shown.to_string(index=False))

@@ -76,7 +76,7 @@ class MlflowLineageHook:
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
-        if self._run is None or self._catalog is None:
+        if self._run is None:
             return
         if dataset_name == "model_card":  # kept for the version's description
             self._card = data
@@ -107,40 +107,34 @@ class MlflowLineageHook:
     # trylast: after PromotionHook has moved the alias and tagged the version.
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
-        self._describe_run()
-        self._describe_registered_versions()
-
-    on_pipeline_error = after_pipeline_run
-
-    def _describe_run(self) -> None:
-        """The run's rounded metrics as its description; each registered model's champion
-        version as its ``champion`` tag (promote and rollback move the alias too)."""
-        if self._run is None:
+        """Describes the run by its rounded metrics, tags each registered model with its
+        champion version (promote and rollback move it too) and describes what the run
+        registered. Documentation: a failure is logged, never fails the finished run."""
+        run, self._run = self._run, None
+        if run is None:
             return
-        client, run_id = self._client, self._run["id"]
+        client = self._client
         try:
-            metrics = client.get_run(run_id).data.metrics
+            metrics = client.get_run(run["id"]).data.metrics
             client.set_tag(
-                run_id, "mlflow.note.content", run_description(self._run["pipeline"], metrics)
+                run["id"], "mlflow.note.content", run_description(run["pipeline"], metrics)
             )
             for model in client.search_registered_models():
                 if "champion" in model.aliases:
                     client.set_registered_model_tag(
                         model.name, "champion", f"version {model.aliases['champion']}"
                     )
-        except MlflowException as error:  # documentation: losing it must not fail the run
-            logger.warning("Could not describe run %s: %s", run_id, error)
-
-    def _describe_registered_versions(self) -> None:
-        if self._run is None or self._training_params is None:
+        except MlflowException as error:
+            logger.warning("Could not describe run %s: %s", run["id"], error)
+        if self._training_params is None:
             return
-        client, run_id = self._client, self._run["id"]
+        # The card as the run saved it (empty if the run failed first): downloading it back
+        # would print MLflow's progress bar after the run's summary.
+        card, params = self._card, self._training_params
         try:
-            # The card as the run saved it (empty if the run failed first): downloading it
-            # back would print MLflow's progress bar after the run's summary.
-            card, params = self._card, self._training_params
-            metrics = client.get_run(run_id).data.metrics
-            for version in client.search_model_versions(f"run_id='{run_id}'"):
+            versions = client.search_model_versions(f"run_id='{run['id']}'")
+            metrics = client.get_run(run["id"]).data.metrics if versions else {}
+            for version in versions:
                 aliases = client.get_model_version(version.name, version.version).aliases
                 alias = aliases[0] if aliases else None
                 text = version_description(card, metrics, alias, version.tags.get("promotion"))
@@ -149,10 +143,12 @@ class MlflowLineageHook:
                     registered_model_description(version.name, card.get("features", []), params),
                 )
                 client.update_model_version(version.name, version.version, text)
-        except (MlflowException, OSError) as error:  # documentation: must not fail the run
-            logger.warning("Could not describe the registered model of run %s: %s", run_id, error)
-        finally:
-            self._run = None
+        except (MlflowException, OSError) as error:
+            logger.warning(
+                "Could not describe the registered model of run %s: %s", run["id"], error
+            )
+
+    on_pipeline_error = after_pipeline_run
 
 
 # MLflow's datasets table's unique key (experiment, name, digest) broken, as SQLite and

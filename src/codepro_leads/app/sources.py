@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 from kedro.utils import find_kedro_project
@@ -86,7 +87,7 @@ def run_metrics(sources: Sources, run_id: str) -> dict[str, float]:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def run_csv_artifact(sources: Sources, run_id: str, path: str) -> bytes | None:
+def run_csv_artifact(sources: Sources, run_id: str, path: str) -> pd.DataFrame | None:
     """A CSV the run logged (e.g. ``grade_table.csv``); None when it has none."""
     try:
         local = mlflow.artifacts.download_artifacts(
@@ -94,7 +95,7 @@ def run_csv_artifact(sources: Sources, run_id: str, path: str) -> bytes | None:
         )
     except (MlflowException, OSError):
         return None
-    return Path(local).read_bytes()
+    return pd.read_csv(local)
 
 
 @st.cache_resource(show_spinner=False)

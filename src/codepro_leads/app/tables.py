@@ -89,6 +89,11 @@ def shown(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return frame[[col for col in columns if col in frame.columns]]
 
 
+def show(frame: pd.DataFrame, columns: dict[str, Any]) -> None:
+    """The columns of ``columns`` that ``frame`` has, as a table in words."""
+    st.dataframe(shown(frame, columns), hide_index=True, width="stretch", column_config=columns)
+
+
 def compared_metrics(
     champion: dict[str, float], challenger: dict[str, float], labels: dict[str, str]
 ) -> pd.DataFrame:
