@@ -1,9 +1,6 @@
-"""Configuration that never depends on the working directory.
-
-``${store_url:...}`` makes relative SQLite paths absolute against the project root (a notebook
-or an Airflow task started elsewhere would otherwise create a second, empty store).
-``${run_folder:}`` names a folder of this run alone (UTC start and process id), so overlapping
-runs never meet; Kedro's ``versioned`` cannot serve kedro-mlflow's artifact datasets.
+"""Configuration that never depends on the working directory: ``${store_url:...}`` makes
+relative SQLite paths absolute against the project root; ``${run_folder:}`` is a folder of this
+run alone, so overlapping runs never meet (kedro-mlflow's artifact datasets are not versioned).
 """
 
 from __future__ import annotations

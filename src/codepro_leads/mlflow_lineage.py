@@ -1,11 +1,7 @@
-"""What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts.
-
-``MlflowLineageHook`` names the run ``<pipeline> <UTC start>`` (``... data <digest>`` once its
-training leads are known) and tags it ``pipeline``; logs each dataset whose catalog metadata
-has ``mlflow_input: {context: ...}`` as a dataset input; once the run has ended, describes it
-by its rounded metrics, describes the registered model and the version the run registered, and
-tags each registered model with its champion version (the registry list shows tags, not
-aliases in full). Untracked pipelines: nothing happens.
+"""What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts: its name
+``<pipeline> <UTC start>`` (``... data <digest>`` once its training leads are known), a
+``pipeline`` tag, the datasets whose catalog metadata has ``mlflow_input: {context: ...}`` as
+dataset inputs, and the descriptions of the run and of what it registered.
 """
 
 from __future__ import annotations
@@ -107,9 +103,8 @@ class MlflowLineageHook:
     # trylast: after PromotionHook has moved the alias and tagged the version.
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
-        """Describes the run by its rounded metrics, tags each registered model with its
-        champion version (promote and rollback move it too) and describes what the run
-        registered. Documentation: a failure is logged, never fails the finished run."""
+        """Describes the run and what it registered, and tags each registered model with its
+        champion version (the registry list shows tags, not aliases); failures are logged."""
         run, self._run = self._run, None
         if run is None:
             return

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from codepro_leads.app import MAX_UPLOAD_MB
 
-MAIN = Path(__file__).with_name("main.py")
-
 
 def streamlit_command(port: int) -> list[str]:
     """``streamlit run`` of the app (``toolbarMode minimal``: no "Deploy" button)."""
@@ -23,7 +21,7 @@ def streamlit_command(port: int) -> list[str]:
         "client.toolbarMode": "minimal",
         "server.maxUploadSize": MAX_UPLOAD_MB,
     }
-    return [sys.executable, "-m", "streamlit", "run", str(MAIN)] + [
+    return [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("main.py"))] + [
         f"--{name}={value}" for name, value in options.items()
     ]
 

@@ -23,14 +23,14 @@ def project_or_stop() -> sources.Sources:
 def champion_or_stop(found: sources.Sources) -> RegisteredModel:
     """The loaded champion; otherwise a message naming the registry and how to get one."""
     try:
-        model = sources.champion(found)
+        version = sources.alias_version(found, "champion")
+        if version is not None:
+            return sources.load_version(found, str(version.version))
     except Exception as error:  # unreachable or locked registry, unloadable model files
         st.error(f"Cannot read the champion from {found.tracking_uri}: {first_line(error)}")
         st.stop()
-    if model is None:
-        st.warning(f"No champion model in {found.tracking_uri} yet. {sources.NO_CHAMPION_HINT}")
-        st.stop()
-    return model
+    st.warning(f"No champion model in {found.tracking_uri} yet. {sources.NO_CHAMPION_HINT}")
+    st.stop()
 
 
 def store_or_stop(found: sources.Sources) -> sa.Engine:

@@ -74,12 +74,6 @@ def load_version(sources: Sources, version: str) -> RegisteredModel:
     return RegisteredModelDataset(sources.model_name, model_version=version).load()
 
 
-def champion(sources: Sources) -> RegisteredModel | None:
-    """The champion, loaded; None when the registry has none."""
-    found = alias_version(sources, "champion")
-    return None if found is None else load_version(sources, str(found.version))
-
-
 @st.cache_data(ttl=300, show_spinner=False)
 def run_metrics(sources: Sources, run_id: str) -> dict[str, float]:
     """The latest value of every metric the training run logged."""

@@ -63,8 +63,7 @@ def leads_to_call(engine: sa.Engine, wanted: LeadFilter) -> pd.DataFrame:
         .where(*where)
         .order_by(latest.c.score.desc(), latest.c.probability.desc(), latest.c.lead_id)
     )
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return pd.read_sql(query, engine)
 
 
 @dataclass(frozen=True)
@@ -111,8 +110,7 @@ def score_distribution(engine: sa.Engine, model_version: str) -> pd.DataFrame:
         .group_by(latest.c.score)
         .order_by(latest.c.score)
     )
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return pd.read_sql(query, engine)
 
 
 def whole_table(engine: sa.Engine, name: str, order_by: str) -> pd.DataFrame:
@@ -123,5 +121,4 @@ def whole_table(engine: sa.Engine, name: str, order_by: str) -> pd.DataFrame:
     query = sa.select(table)
     if order_by in table.c:
         query = query.order_by(table.c[order_by])
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return pd.read_sql(query, engine)
