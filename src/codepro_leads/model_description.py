@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def four_decimals(value: float | None) -> str:
+def rounded(values: dict[str, Any], name: str) -> str:
+    """``values[name]`` to 4 decimals, "n/a" when missing."""
+    value = values.get(name)
     return "n/a" if value is None else f"{value:.4f}"
 
 
@@ -71,24 +73,16 @@ def version_description(
         if (slope, intercept) != (1.0, 0.0)
         else "none: LightGBM's own probabilities"
     )
-    names = (
-        "roc_auc",
-        "precision",
-        "recall",
-        "brier",
-        "junk_share",
-        "completions_kept",
-        "l2ac_lift",
-    )
-    test = {name: four_decimals(metrics.get(f"test_{name}")) for name in names}
     decision = f"@{alias}: {reason}" if alias else (reason or "no decision recorded")
     lines = [
         f"**Promotion**: {decision}",
         "",
-        f"**Test leads** (latest, out of time): AUC {test['roc_auc']}, precision "
-        f"{test['precision']}, recall {test['recall']} at the 0.5 cut; Brier {test['brier']}; "
-        f"junk share {test['junk_share']}, completions kept {test['completions_kept']}, L2AC "
-        f"lift {test['l2ac_lift']}.",
+        f"**Test leads** (latest, out of time): AUC {rounded(metrics, 'test_roc_auc')}, "
+        f"precision {rounded(metrics, 'test_precision')}, recall "
+        f"{rounded(metrics, 'test_recall')} at the 0.5 cut; Brier "
+        f"{rounded(metrics, 'test_brier')}; junk share {rounded(metrics, 'test_junk_share')}, "
+        f"completions kept {rounded(metrics, 'test_completions_kept')}, L2AC lift "
+        f"{rounded(metrics, 'test_l2ac_lift')}.",
         "",
         f"**Junk threshold** {card.get('threshold', float('nan')):.4f} (chosen on validation "
         f"leads); **grades** {bands}; **calibration** {calibrated}.",

@@ -16,7 +16,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
 from mlflow.exceptions import MlflowException
 
-from codepro_leads.model_description import four_decimals
+from codepro_leads.model_description import rounded
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def _outcomes(facts: RunFacts) -> Part:
         grades = ", ".join(f"{g} {rate:.1%}" for g, rate in row["grade_completion_rate"].items())
         figures.append(
             f"v{row['model_version']} ({row['role']}), week of {row['week'][:10]}: realized AUC "
-            f"{four_decimals(row['realized_auc'])} (test {four_decimals(row['test_auc'])}), "
+            f"{rounded(row, 'realized_auc')} (test {rounded(row, 'test_auc')}), "
             f"{row['completion_rate']:.1%} completed; by grade {grades}: {row['status']}."
         )
     degraded = any(row["status"] == "degraded" for row in report["performance"])
