@@ -36,15 +36,7 @@ LEAD_VIEW = list(LEADS)[:-2]
 
 def show_leads(frame: pd.DataFrame) -> None:
     """Scored leads as a full-height table in words, factor texts wrapped."""
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        height="content",
-        row_height=WRAPPED_ROW,
-        column_order=LEAD_VIEW,
-        column_config=LEADS,
-    )
+    show(frame, LEADS, height="content", row_height=WRAPPED_ROW, column_order=LEAD_VIEW)
 
 
 GRADE_COUNTS = {
@@ -89,9 +81,11 @@ def shown(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return frame[[col for col in columns if col in frame.columns]]
 
 
-def show(frame: pd.DataFrame, columns: dict[str, Any]) -> None:
+def show(frame: pd.DataFrame, columns: dict[str, Any], **options: Any) -> None:
     """The columns of ``columns`` that ``frame`` has, as a table in words."""
-    st.dataframe(shown(frame, columns), hide_index=True, width="stretch", column_config=columns)
+    st.dataframe(
+        shown(frame, columns), hide_index=True, width="stretch", column_config=columns, **options
+    )
 
 
 def compared_metrics(

@@ -66,4 +66,4 @@ preview = preview.assign(
     raises_score=factors_in_words(preview, "up"),
     lowers_score=factors_in_words(preview, "down"),
 )
-tables.show_leads(tables.shown(preview, tables.LEADS))
+tables.show_leads(preview)
