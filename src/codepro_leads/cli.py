@@ -1,6 +1,5 @@
-"""Project CLI (overrides Kedro's): ``run``, where a problem with its inputs ends in one clear
-line, and the champion's audit trail: ``promote``, ``rollback`` and ``alias-history``.
-"""
+"""Project CLI: Kedro's ``run`` ending a problem a user can act on in one line, and the
+champion's audit trail: ``promote``, ``rollback`` and ``alias-history``."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from kedro.framework.session import KedroSession
 
 from codepro_leads.errors import Terminated, UserFacingError
 
-# Errors of the disk rather than of the code: full, read-only, not writable.
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
 
@@ -36,9 +34,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def _one_line(exc: BaseException) -> str | None:
-    """The line to print instead of a traceback, if the error is one a user can act on: the
-    project's own, a disk that is full or read-only, a store (database) that refuses or is
-    corrupt, an MLflow store that fails."""
+    """The line to print instead of a traceback, if a user can act on the error: the project's
+    own, a full or read-only disk, a failing database or MLflow store."""
     for error in _chain(exc):
         if isinstance(error, UserFacingError):
             return str(error)
@@ -51,12 +48,11 @@ def _one_line(exc: BaseException) -> str | None:
             return f"database error: {_first_line(error.orig)}"
     for error in _chain(exc):
         text = str(error)
-        # MLflow retries a tracking server that does not answer, then raises this (a score
-        # database that does not answer is another error, and keeps its own message).
+        # What MLflow raises once it gave up retrying a tracking server that does not answer.
         if text.startswith("API request to") and (
             "Max retries exceeded" in text or "Connection refused" in text
         ):
-            import mlflow  # only on this error path: the CLI itself stays light
+            import mlflow  # only on this path: the CLI stays light
 
             return f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}"
     for error in _chain(exc):
@@ -74,8 +70,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def _errors_in_one_line() -> Iterator[None]:
-    """A problem a user can act on ends the command in one line. SIGTERM, which by default
-    ends the process where it stands, stops the command as an error does instead."""
+    """A problem a user can act on ends the command in one line; SIGTERM stops it as an error
+    does (by default it ends the process where it stands)."""
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
@@ -88,16 +84,13 @@ def _errors_in_one_line() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(**kwargs: Any) -> Any:
-    with _errors_in_one_line():
-        return kedro_run.callback(**kwargs)
-
-
 @click.group(name="codepro_leads")
 def cli() -> None:
     """CodePro lead scoring commands."""
 
 
+# Kedro's own run, its errors in one line.
+_run = _errors_in_one_line()(kedro_run.callback)
 cli.add_command(
     click.Command(name="run", params=kedro_run.params, callback=_run, help=kedro_run.help)
 )
@@ -122,7 +115,7 @@ _REASON = click.option("--reason", required=True, help="Why: recorded in the ali
 @_ENV
 def promote(model_version: str, reason: str, env: str | None) -> None:
     """Make MODEL_VERSION the champion if its test metrics pass the quality floor; who, why
-    and when are recorded (``kedro run --pipelines promote``)."""
+    and when are recorded."""
     _run_pipeline("promote", {"model_version": model_version, "reason": reason}, env)
 
 
@@ -130,24 +123,19 @@ def promote(model_version: str, reason: str, env: str | None) -> None:
 @_REASON
 @_ENV
 def rollback(reason: str, env: str | None) -> None:
-    """Give the champion back to the version it replaced, as recorded in the alias history
-    (``kedro run --pipelines rollback``)."""
+    """Give the champion back to the version it replaced, as the alias history records."""
     _run_pipeline("rollback", {"reason": reason}, env)
 
 
 @cli.command(name="alias-history")
 @_ENV
 def alias_history(env: str | None) -> None:
-    """Print every move of the champion and challenger aliases, oldest first (training,
-    promote and rollback: who, why, when, from which version)."""
+    """Print every move of the champion and challenger aliases, oldest first: who, why, when."""
     with _errors_in_one_line(), KedroSession.create(env=env) as session:
         rows = session.load_context().catalog.load("alias_history")
     if rows.empty:
         click.echo("No alias changes recorded yet.")
         return
-    shown = rows.drop(columns=["event_id"]).assign(
-        changed_at=rows["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-        previous_version=rows["previous_version"].fillna("-"),
-        run_id=rows["run_id"].fillna("-"),
-    )
+    shown = rows.drop(columns=["event_id"]).fillna({"previous_version": "-", "run_id": "-"})
+    shown["changed_at"] = rows["changed_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
     click.echo(shown.to_string(index=False))

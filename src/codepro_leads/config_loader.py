@@ -1,13 +1,6 @@
-"""Configuration whose store URLs never depend on the working directory.
-
-``sqlite:///mlflow.db`` is relative to the working directory: a notebook in ``notebooks/`` or
-an Airflow task started elsewhere would silently create a second, empty store. The
-``${store_url:...}`` resolver makes relative SQLite paths absolute against the project root.
-
-``${run_folder:}`` names a folder of this run alone (UTC start time and process id) for files
-a run writes and reads back or logs, so overlapping runs never meet. (Kedro's ``versioned``
-would do it, but kedro-mlflow's artifact datasets give their inner dataset a save version of
-its own, which Kedro 1.x refuses.)
+"""Configuration that never depends on the working directory: ``${store_url:...}`` makes
+relative SQLite paths absolute against the project root; ``${run_folder:}`` is a folder of this
+run alone, so overlapping runs never meet (kedro-mlflow's artifact datasets are not versioned).
 """
 
 from __future__ import annotations
@@ -24,17 +17,14 @@ from codepro_leads.store_urls import absolute_store_url
 
 
 class ProjectConfigLoader(OmegaConfigLoader):
-    """Kedro's OmegaConfigLoader plus the ``store_url``, ``project_path`` and ``run_folder``
-    resolvers, bound to this loader's project and run."""
+    """Kedro's OmegaConfigLoader plus resolvers bound to this loader's project and run."""
 
     def __init__(self, conf_source: str, *args: Any, **kwargs: Any) -> None:
         root = Path(conf_source).resolve().parent
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H.%M.%S.%f")[:-3]
         run_folder = f"{started}Z-{os.getpid()}"
-        # OmegaConf resolvers are process-wide and Kedro's ``custom_resolvers`` keeps the first
-        # registration of a name: each loader (one per session context) binds these to its own
-        # project and run instead, so sessions of other projects in one process (tests,
-        # notebooks) resolve against their own root.
+        # Resolvers are process-wide and ``custom_resolvers`` keeps a name's first registration:
+        # each loader rebinds them, so each session resolves against its own project.
         for name, resolver in {
             "store_url": lambda url: absolute_store_url(url, root),
             "project_path": lambda: root.as_posix(),

@@ -14,13 +14,13 @@ from codepro_leads.errors import ConfigError
 if TYPE_CHECKING:
     from codepro_leads.datasets.model_registry import ModelAliasDataset
 
-# Parameters that decide which model may become champion: set in conf/ (reviewed, versioned),
-# never at run time, where Airflow's dag_run.conf or a --params typo could lower them.
+# Set in conf/ (reviewed, versioned) only: at run time Airflow's dag_run.conf or a --params
+# typo could lower them.
 PROMOTION_RULES = ("training.quality_floor", "training.registry")
 
 
 def _dotted(params: dict[str, Any], prefix: str = "") -> list[str]:
-    """The leaf names of nested runtime parameters, dotted (``--params a.b=1`` nests them)."""
+    """The dotted leaf names of nested runtime parameters (``--params a.b=1`` nests them)."""
     names = []
     for key, value in params.items():
         name = f"{prefix}{key}"
@@ -29,8 +29,7 @@ def _dotted(params: dict[str, Any], prefix: str = "") -> list[str]:
 
 
 class PromotionRulesHook:
-    """Refuses, in one line and before anything starts (the MLflow run included), runtime
-    parameters that would change the promotion rules (``PROMOTION_RULES``)."""
+    """Refuses runtime parameters that would change ``PROMOTION_RULES``, before anything starts."""
 
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
@@ -46,18 +45,14 @@ class PromotionRulesHook:
 
 
 class PromotionHook:
-    """Registry aliases move only after the whole run has succeeded, i.e. every output of the
-    training run is saved: the same reason kedro-mlflow logs ``pipeline_ml`` models in
-    ``after_pipeline_run``. A failed run's version gets no alias and is tagged as failed.
-
-    Stateless: the pending decision lives in the run's own ``ModelAliasDataset`` (one catalog
-    per session), which also records the MLflow run id, so committing never depends on which
-    MLflow run is active (kedro-mlflow's own ``after_pipeline_run`` may already have ended it).
+    """Registry aliases move only once every output of the run is saved; a failed run's version
+    gets no alias and is tagged as failed. The pending decision and its MLflow run id live in
+    the run's ``ModelAliasDataset``: kedro-mlflow may already have ended the active run.
     """
 
     @staticmethod
     def _gates(pipeline: Pipeline, catalog: CatalogProtocol) -> list[ModelAliasDataset]:
-        # By type name: the look-up materialises no other dataset.
+        # By type name: materialises no other dataset.
         return [
             catalog.get(name)
             for name in sorted(pipeline.datasets())

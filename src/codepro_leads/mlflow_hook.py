@@ -15,19 +15,13 @@ from kedro_mlflow.framework.hooks import MlflowHook
 
 
 class TrackedPipelinesMlflowHook(MlflowHook):
-    """kedro-mlflow's ``MlflowHook``, whose set-up waits for ``before_pipeline_run``.
+    """kedro-mlflow's ``MlflowHook``, set up only once a tracked pipeline starts.
 
-    The stock hook opens the MLflow tracking store and builds every catalog entry as soon as a
-    session starts, also for the pipelines ``disable_tracking`` leaves untracked, where that
-    is most of the start-up of a ``kedro run`` (demo_data, data_processing) and of
-    ``kedro viz``. Here the stock set-up runs unchanged, but only once a tracked pipeline
-    starts. Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed
-    configuration as ``context.mlflow`` and leave the store alone.
-
-    Registered in ``settings.HOOKS`` in place of the plugin's instance
-    (``DISABLE_HOOKS_FOR_PLUGINS``). It goes once kedro-mlflow sets up in
-    ``before_pipeline_run``, for tracked pipelines only: a proposal to file upstream, next to
-    Galileo-Galilei/kedro-mlflow#92, which brought ``disable_tracking``.
+    The stock hook opens the tracking store and builds every catalog entry when a session
+    starts, most of the start-up of untracked runs (demo_data, data_processing) and of ``kedro
+    viz``. Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get only the parsed
+    configuration as ``context.mlflow``. Replaces the plugin's instance in ``settings.HOOKS``;
+    to drop once kedro-mlflow sets up in ``before_pipeline_run`` (cf. kedro-mlflow#92).
     """
 
     def __init__(self) -> None:
@@ -39,9 +33,8 @@ class TrackedPipelinesMlflowHook(MlflowHook):
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         self.context = context
-        # What sessions that run no pipeline use: the configuration `kedro mlflow ui` reads,
-        # stored as the stock hook stores it, and the store URIs the registry datasets load
-        # from (setting them opens nothing).
+        # For sessions that run no pipeline: what `kedro mlflow ui` and the registry datasets
+        # read (setting the URIs opens nothing).
         config = KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
         context.__setattr__("mlflow", config)
         mlflow.set_tracking_uri(config.server.mlflow_tracking_uri)

@@ -1,12 +1,7 @@
-"""What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts.
-
-``MlflowLineageHook`` names the run ``<pipeline> <UTC start>`` (``... data <digest>`` once its
-training leads are known) and tags it ``pipeline`` (the runs list filters on
-``tags.pipeline = 'training'``), logs every dataset whose catalog metadata has ``mlflow_input:
-{context: ...}`` as a dataset input of the run, and once the run has ended gives it its rounded
-metrics as description, describes the registered model and the version the run registered, and
-tags each registered model with its champion version (the registry list shows tags, not
-aliases in full). Untracked pipelines: nothing happens.
+"""What a tracked run shows in the MLflow UI beyond its params, metrics and artifacts: its name
+``<pipeline> <UTC start>`` (``... data <digest>`` once its training leads are known), a
+``pipeline`` tag, the datasets whose catalog metadata has ``mlflow_input: {context: ...}`` as
+dataset inputs, and the descriptions of the run and of what it registered.
 """
 
 from __future__ import annotations
@@ -33,10 +28,6 @@ from codepro_leads.model_description import (
 
 logger = logging.getLogger(__name__)
 
-# Hex digits of the content hash shown as a dataset's digest and in the run name.
-_DIGEST_CHARS = 12
-_SCHEMA_SAMPLE_ROWS = 1000
-
 
 def frame_digest(frame: Any) -> str:
     """A content hash of a DataFrame (values and column names, not the index)."""
@@ -44,7 +35,7 @@ def frame_digest(frame: Any) -> str:
 
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
     names = "\0".join(map(str, frame.columns)).encode()
-    return hashlib.sha256(names + hashed).hexdigest()[:_DIGEST_CHARS]
+    return hashlib.sha256(names + hashed).hexdigest()[:12]
 
 
 class MlflowLineageHook:
@@ -81,7 +72,7 @@ class MlflowLineageHook:
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
-        if self._run is None or self._catalog is None:
+        if self._run is None:
             return
         if dataset_name == "model_card":  # kept for the version's description
             self._card = data
@@ -94,9 +85,9 @@ class MlflowLineageHook:
             # MLflow's hints about sources and integer columns concern model signatures.
             warnings.simplefilter("ignore", UserWarning)
             # The schema from a sample: MLflow infers it value by value over the whole frame
-            # (mlflow/mlflow#13085 would remove the need); digest and rows are the frame's.
+            # (mlflow/mlflow#13085); digest and rows are the whole frame's.
             sample = mlflow.data.from_pandas(
-                data.head(_SCHEMA_SAMPLE_ROWS),
+                data.head(1000),
                 source=config.get("source", ""),
                 targets=config.get("targets"),
                 name=dataset_name,
@@ -109,27 +100,19 @@ class MlflowLineageHook:
         if config["context"] == "training":
             self._client.update_run(self._run["id"], name=f"{self._run['name']} data {digest}")
 
+    # trylast: after PromotionHook has moved the alias and tagged the version.
     @hook_impl(trylast=True)
     def after_pipeline_run(self) -> None:
-        # trylast: after PromotionHook has moved the alias and tagged the version.
-        self._describe_run()
-        self._describe_registered_versions()
-
-    @hook_impl(trylast=True)
-    def on_pipeline_error(self) -> None:
-        self._describe_run()
-        self._describe_registered_versions()
-
-    def _describe_run(self) -> None:
-        """The run's rounded metrics as its description, and each registered model's champion
-        version as its ``champion`` tag (promote and rollback move the alias too)."""
-        if self._run is None:
+        """Describes the run and what it registered, and tags each registered model with its
+        champion version (the registry list shows tags, not aliases); failures are logged."""
+        run, self._run = self._run, None
+        if run is None:
             return
-        client, run_id = self._client, self._run["id"]
+        client = self._client
         try:
-            metrics = client.get_run(run_id).data.metrics
+            metrics = client.get_run(run["id"]).data.metrics
             client.set_tag(
-                run_id, "mlflow.note.content", run_description(self._run["pipeline"], metrics)
+                run["id"], "mlflow.note.content", run_description(run["pipeline"], metrics)
             )
             for model in client.search_registered_models():
                 if "champion" in model.aliases:
@@ -137,38 +120,33 @@ class MlflowLineageHook:
                         model.name, "champion", f"version {model.aliases['champion']}"
                     )
         except MlflowException as error:
-            # Documentation only: losing it must not fail a finished run.
-            logger.warning("Could not describe run %s: %s", run_id, error)
-
-    def _describe_registered_versions(self) -> None:
-        if self._run is None or self._training_params is None:
+            logger.warning("Could not describe run %s: %s", run["id"], error)
+        if self._training_params is None:
             return
-        client, run_id = self._client, self._run["id"]
+        # The card as the run saved it (empty if the run failed first): downloading it back
+        # would print MLflow's progress bar after the run's summary.
+        card, params = self._card, self._training_params
         try:
-            versions = client.search_model_versions(f"run_id='{run_id}'")
-            if not versions:
-                return
-            # The card as the run saved it: downloading it back would print MLflow's progress
-            # bar after the run's summary. Empty when the run failed before saving it.
-            card = self._card
-            metrics = client.get_run(run_id).data.metrics
-            features, params = card.get("features", []), self._training_params
+            versions = client.search_model_versions(f"run_id='{run['id']}'")
+            metrics = client.get_run(run["id"]).data.metrics if versions else {}
             for version in versions:
                 aliases = client.get_model_version(version.name, version.version).aliases
                 alias = aliases[0] if aliases else None
                 text = version_description(card, metrics, alias, version.tags.get("promotion"))
                 client.update_registered_model(
-                    version.name, registered_model_description(version.name, features, params)
+                    version.name,
+                    registered_model_description(version.name, card.get("features", []), params),
                 )
                 client.update_model_version(version.name, version.version, text)
         except (MlflowException, OSError) as error:
-            # Descriptions are documentation: losing them must not fail a finished run.
-            logger.warning("Could not describe the registered model of run %s: %s", run_id, error)
-        finally:
-            self._run = None
+            logger.warning(
+                "Could not describe the registered model of run %s: %s", run["id"], error
+            )
+
+    on_pipeline_error = after_pipeline_run
 
 
-# The unique key of MLflow's datasets table (experiment, name, digest) broken, as SQLite and
+# MLflow's datasets table's unique key (experiment, name, digest) broken, as SQLite and
 # PostgreSQL word it.
 _DATASET_KEY_TAKEN = re.compile(r"UNIQUE constraint failed: datasets\.|duplicate key value", re.I)
 

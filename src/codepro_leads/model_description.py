@@ -1,20 +1,19 @@
-"""The texts the MLflow UI shows: each run's rounded metrics, and for the lead scorer the
-registered model's description (what it scores, its features, how promotion works) and each
-version's model-card summary with its promotion decision. Pure functions of what runs logged."""
+"""The texts the MLflow UI shows: each run's rounded metrics, the lead scorer's description and
+each version's model-card summary with its promotion decision."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def _metric(metrics: dict[str, float], name: str) -> str:
-    value = metrics.get(name)
+def rounded(values: dict[str, Any], name: str) -> str:
+    """``values[name]`` to 4 decimals, "n/a" when missing."""
+    value = values.get(name)
     return "n/a" if value is None else f"{value:.4f}"
 
 
 def run_description(pipeline: str, metrics: dict[str, float]) -> str:
-    """A run's metrics, rounded as a reader compares them: counts in full with thousands
-    separators, other values to 4 decimals (the UI shows MLflow's full precision)."""
+    """A run's metrics as a table: counts with thousands separators, others to 4 decimals."""
     rows = [
         f"| {name} | {value:,.0f} |" if float(value).is_integer() else f"| {name} | {value:.4f} |"
         for name, value in sorted(metrics.items())
@@ -64,8 +63,7 @@ def registered_model_description(
 def version_description(
     card: dict[str, Any], metrics: dict[str, float], alias: str | None, reason: str | None
 ) -> str:
-    """A version's model-card summary: test metrics, threshold, grades, calibration, training
-    data, and its promotion decision."""
+    """A version's model-card summary and its promotion decision."""
     data = card.get("training_data", {})
     bands = ", ".join(f"{grade} >= {low}" for grade, low in card.get("grade_bands", {}).items())
     calibration = card.get("calibration") or {}
@@ -79,12 +77,12 @@ def version_description(
     lines = [
         f"**Promotion**: {decision}",
         "",
-        f"**Test leads** (latest, out of time): AUC {_metric(metrics, 'test_roc_auc')}, "
-        f"precision {_metric(metrics, 'test_precision')}, recall "
-        f"{_metric(metrics, 'test_recall')} at the 0.5 cut; Brier "
-        f"{_metric(metrics, 'test_brier')}; junk share {_metric(metrics, 'test_junk_share')}, "
-        f"completions kept {_metric(metrics, 'test_completions_kept')}, L2AC lift "
-        f"{_metric(metrics, 'test_l2ac_lift')}.",
+        f"**Test leads** (latest, out of time): AUC {rounded(metrics, 'test_roc_auc')}, "
+        f"precision {rounded(metrics, 'test_precision')}, recall "
+        f"{rounded(metrics, 'test_recall')} at the 0.5 cut; Brier "
+        f"{rounded(metrics, 'test_brier')}; junk share {rounded(metrics, 'test_junk_share')}, "
+        f"completions kept {rounded(metrics, 'test_completions_kept')}, L2AC lift "
+        f"{rounded(metrics, 'test_l2ac_lift')}.",
         "",
         f"**Junk threshold** {card.get('threshold', float('nan')):.4f} (chosen on validation "
         f"leads); **grades** {bands}; **calibration** {calibrated}.",

@@ -17,10 +17,7 @@ from codepro_leads.pipelines import (
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Each pipeline reads what the previous one persisted, so each also runs alone.
-    ``promote`` and ``rollback`` change the champion by hand, audited; ``outcomes`` measures
-    stored scores against a later labeled export; profiling and model_selection are
-    experimentation, run by name."""
+    """Each pipeline reads what the previous one persisted, so each also runs alone."""
     pipelines = {
         "demo_data": demo_data.create_pipeline(),
         "data_processing": data_processing.create_pipeline(),

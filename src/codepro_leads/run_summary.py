@@ -1,10 +1,6 @@
-"""The few lines every ``kedro run`` of the project ends with: what ran, the figures that
-matter, where the results are and what to do next.
-
-``summary`` builds the text from what the run saved (its reports, as the catalog saved them)
-and where (``RunFacts``); ``RunSummaryHook`` gathers those facts and logs the text once the
-run has succeeded, after every other hook (``trylast`` and last in ``settings.HOOKS``). A
-failed run ends on its error instead.
+"""The few lines a successful ``kedro run`` ends with: what ran, its figures, where the results
+are and what to do next. ``RunSummaryHook`` logs them after every other hook (``trylast`` and
+last in ``settings.HOOKS``); a failed run ends on its error instead.
 """
 
 from __future__ import annotations
@@ -20,10 +16,11 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
 from mlflow.exceptions import MlflowException
 
+from codepro_leads.model_description import rounded
+
 logger = logging.getLogger(__name__)
 
-# What each pipeline's summary shows where to find: (what it is, catalog entry). Listed when
-# the run saved it, or the dataset that writes it (WRITTEN_BY).
+# Each pipeline's files to list: (what it is, catalog entry), when the run saved them.
 FILES = {
     "data_processing": [
         ("Leads for training", "model_input_leads"),
@@ -44,20 +41,10 @@ FILES = {
         ("Rejected outcome rows, each with its reason", "rejected_outcomes"),
     ],
 }
-# Files written through another dataset: inference's, as one unit (BatchedRunDataset).
+# Inference's files are saved as one unit, by the dataset named here.
 WRITTEN_BY = dict.fromkeys(
     ("scored_leads_crm_latest", "scored_leads_crm", "scored_leads", "rejected_new_leads"),
     "inference_outputs",
-)
-# The saved data a summary reads its figures from.
-REPORTS = (
-    "data_processing_report",
-    "model_card",
-    "promotion_decision",
-    "inference_report",
-    "monitoring_runs",
-    "outcomes_report",
-    "champion_change",
 )
 
 
@@ -66,12 +53,11 @@ class RunFacts:
     """What a summary is made of."""
 
     pipeline: str
-    saved: dict[str, Any] = field(default_factory=dict)  # REPORTS the run saved, by name
+    saved: dict[str, Any] = field(default_factory=dict)  # the REPORTS the run saved, by name
     files: dict[str, str] = field(default_factory=dict)  # catalog entry -> its file of the run
     mlflow_run: str | None = None  # the URL of the run in the MLflow UI
     start_ui: str | None = "make mlflow-ui"  # how to start that UI; None: a server runs it
-    # The version the run registered: name, version, alias (None: none), url.
-    model: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None  # the registered version: name, version, alias, url
 
 
 def summary(facts: RunFacts) -> str:
@@ -80,12 +66,11 @@ def summary(facts: RunFacts) -> str:
     if needs is not None and needs not in facts.saved:
         write = _other  # part of a pipeline (an Airflow task): its report was not saved
     headline, figures, next_step = write(facts)
-    where = [
-        f"  {what}: {facts.files[name]}"
-        for what, name in FILES.get(facts.pipeline, [])
-        if name in facts.files
-    ]
-    if facts.pipeline not in FILES:
+    if facts.pipeline in FILES:
+        where = [
+            f"  {what}: {facts.files[n]}" for what, n in FILES[facts.pipeline] if n in facts.files
+        ]
+    else:
         where = [f"  {name}: {path}" for name, path in facts.files.items()]
     if facts.mlflow_run:
         first = f" (`{facts.start_ui}` first)" if facts.start_ui else ""
@@ -100,18 +85,14 @@ def summary(facts: RunFacts) -> str:
     return "\n".join(lines)
 
 
-def _count(value: int) -> str:
-    return f"{value:,}"
-
-
 Part = tuple[str, list[str], str | None]
 
 
 def _rows(report: dict[str, Any], kept: str) -> str:
     return (
-        f"{_count(report['rows_read'])} rows read: {_count(report['rows_out'])} {kept}, "
-        f"{_count(report['rows_rejected'])} rejected, "
-        f"{_count(report['duplicates_dropped'])} duplicates dropped"
+        f"{report['rows_read']:,} rows read: {report['rows_out']:,} {kept}, "
+        f"{report['rows_rejected']:,} rejected, "
+        f"{report['duplicates_dropped']:,} duplicates dropped."
     )
 
 
@@ -119,7 +100,7 @@ def _data_processing(facts: RunFacts) -> Part:
     report = facts.saved["data_processing_report"]
     return (
         "data_processing prepared the leads for training.",
-        [_rows(report, "ready for training") + "."],
+        [_rows(report, "ready for training")],
         "kedro run --pipelines training",
     )
 
@@ -127,28 +108,26 @@ def _data_processing(facts: RunFacts) -> Part:
 def _training(facts: RunFacts) -> Part:
     card, model = facts.saved["model_card"], facts.model or {}
     auc = card["recency"]["test_auc"]  # the scorer's (recency-weighted or not)
-    figures = [f"Test AUC {auc:.4f}"]
+    figure = f"Test AUC {auc:.4f}"
     baseline = (card.get("baseline") or {}).get("test_auc")
     if baseline is not None:
-        figures[0] += (
+        figure += (
             f"; CodePro's recipe on the same test leads {baseline:.4f} (lift {auc - baseline:+.4f})"
         )
-    figures[0] += f"; trained on {_count(card['training_data']['rows'])} leads."
+    figure += f"; trained on {card['training_data']['rows']:,} leads."
     name = f"{model.get('name')} v{model.get('version')}"
-    alias = model.get("alias")
-    identical = (facts.saved.get("promotion_decision") or {}).get("identical_to")
-    if identical is not None:
-        aliases = facts.saved["promotion_decision"]["identical_aliases"]
-        held = ", ".join(f"@{a}" for a in aliases) or "no alias"
+    decision = facts.saved.get("promotion_decision") or {}
+    if decision.get("identical_to") is not None:
+        held = ", ".join(f"@{a}" for a in decision["identical_aliases"]) or "no alias"
         headline = (
             f"training registered nothing: the data and parameters are identical to "
-            f"v{identical} ({held})."
+            f"v{decision['identical_to']} ({held})."
         )
         next_step = "train on new leads or with changed parameters to register a new version"
-    elif alias == "champion":
+    elif model.get("alias") == "champion":
         headline = f"training registered {name}: it is the champion now."
         next_step = "kedro run --pipelines inference (scores new leads with it)"
-    elif alias == "challenger":
+    elif model.get("alias") == "challenger":
         headline = f"training registered {name}: the challenger, the champion stays."
         next_step = (
             "kedro run --pipelines inference scores with the champion and the challenger in "
@@ -157,16 +136,16 @@ def _training(facts: RunFacts) -> Part:
     else:
         headline = f"training registered {name} without an alias: the champion stays."
         next_step = "see why in the MLflow run; the champion keeps scoring"
-    return headline, figures, next_step
+    return headline, [figure], next_step
 
 
 def _inference(facts: RunFacts) -> Part:
     report = facts.saved["inference_report"]
-    figures = [_rows(report, "scored") + "."]
+    figures = [_rows(report, "scored")]
     if report.get("shadow_model_version"):
         figures.append(
             f"Challenger v{report['shadow_model_version']} scored "
-            f"{_count(report['shadow_rows_stored'])} of them in the shadow (not exported)."
+            f"{report['shadow_rows_stored']:,} of them in the shadow (not exported)."
         )
     headline = "inference scored the new leads."
     monitoring = facts.saved.get("monitoring_runs")
@@ -188,15 +167,14 @@ def _inference(facts: RunFacts) -> Part:
 def _outcomes(facts: RunFacts) -> Part:
     report = facts.saved["outcomes_report"]
     figures = [
-        f"{_count(report['leads_matched'])} outcomes matched to stored scores "
-        f"({_count(report['leads_unmatched'])} without a score, "
-        f"{_count(report['rows_rejected'])} rejected)."
+        f"{report['leads_matched']:,} outcomes matched to stored scores "
+        f"({report['leads_unmatched']:,} without a score, {report['rows_rejected']:,} rejected)."
     ]
     for row in report["performance"]:
         grades = ", ".join(f"{g} {rate:.1%}" for g, rate in row["grade_completion_rate"].items())
         figures.append(
-            f"v{row['model_version']} ({row['role']}), week of {row['week'][:10]}: "
-            f"realized AUC {_number(row['realized_auc'])} (test {_number(row['test_auc'])}), "
+            f"v{row['model_version']} ({row['role']}), week of {row['week'][:10]}: realized AUC "
+            f"{rounded(row, 'realized_auc')} (test {rounded(row, 'test_auc')}), "
             f"{row['completion_rate']:.1%} completed; by grade {grades}: {row['status']}."
         )
     degraded = any(row["status"] == "degraded" for row in report["performance"])
@@ -209,16 +187,11 @@ def _outcomes(facts: RunFacts) -> Part:
     )
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 def _champion_change(facts: RunFacts) -> Part:
     change = facts.saved["champion_change"]
-    was = change["expected_champion"]
+    was = f" (it was v{change['expected_champion']})" if change["expected_champion"] else ""
     return (
-        f"{facts.pipeline} made v{change['version']} the champion"
-        + (f" (it was v{was})." if was else "."),
+        f"{facts.pipeline} made v{change['version']} the champion{was}.",
         [f"Reason: {change['reason']}"],
         "kedro run --pipelines inference scores with it",
     )
@@ -243,17 +216,19 @@ WRITERS = {
     "promote": (_champion_change, "champion_change"),
     "rollback": (_champion_change, "champion_change"),
 }
+# The saved data summaries read their figures from.
+REPORTS = {report for _, report in WRITERS.values()} | {"promotion_decision", "monitoring_runs"}
 
 
 class RunSummaryHook:
-    """Logs ``summary`` as the last thing a successful run prints (see the module)."""
+    """Logs ``summary`` as the last thing a successful run prints."""
 
     def __init__(self) -> None:
         self._ui: str | None = None  # the MLflow UI of a local store (`make mlflow-ui`)
         self._base: str | None = None  # the UI of this run's store
         self._saved: dict[str, Any] = {}
         self._written: list[str] = []  # every dataset the run saved, in order
-        self._run: tuple[str, str] | None = None  # MLflow experiment and run ids
+        self._run: mlflow.entities.RunInfo | None = None
         self._client: mlflow.MlflowClient | None = None
 
     @hook_impl
@@ -264,13 +239,13 @@ class RunSummaryHook:
     # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
     @hook_impl(trylast=True)
     def before_pipeline_run(self) -> None:
-        self._saved, self._written, self._run, self._client = {}, [], None, None
+        self._saved, self._written, self._run = {}, [], None
         active = mlflow.active_run()
         if active is not None:
-            self._run = (active.info.experiment_id, active.info.run_id)
+            self._run = active.info
             uri = mlflow.get_tracking_uri()
             self._base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else self._ui
-            self._client = mlflow.MlflowClient(mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+            self._client = mlflow.MlflowClient(uri, mlflow.get_registry_uri())
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
@@ -281,15 +256,16 @@ class RunSummaryHook:
     @hook_impl(trylast=True)
     def after_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
         pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
+        run = self._run
         try:
             facts = RunFacts(
                 pipeline=pipeline,
                 saved=self._saved,
                 files=self._files(pipeline, run_params, catalog),
-                mlflow_run=self._run
-                and f"{self._base}/#/experiments/{self._run[0]}/runs/{self._run[1]}",
+                mlflow_run=run
+                and f"{self._base}/#/experiments/{run.experiment_id}/runs/{run.run_id}",
                 start_ui="make mlflow-ui" if self._base == self._ui else None,
-                model=self._registered(),
+                model=run and self._registered(run.run_id),
             )
             text = summary(facts)
         except Exception as error:  # the run succeeded: a summary that fails must not fail it
@@ -300,17 +276,15 @@ class RunSummaryHook:
     def _files(
         self, pipeline: str, run_params: dict[str, Any], catalog: CatalogProtocol
     ) -> dict[str, str]:
-        """Where each file of the run is, relative to the project: the catalog's resolved
-        configuration, with this run's version (the session id) for versioned entries."""
+        """Each file of the run relative to the project, with the run's version if versioned."""
         config = catalog.config_resolver.config
         listed = [name for _, name in FILES.get(pipeline, [])] or self._written
-        names = [name for name in listed if WRITTEN_BY.get(name, name) in self._written]
         root = run_params["project_path"].rstrip("/") + "/"
         files = {}
-        for name in names:
+        for name in listed:
             entry = config.get(name) or {}
             filepath = entry.get("filepath") or (entry.get("dataset") or {}).get("filepath")
-            if filepath is None:
+            if WRITTEN_BY.get(name, name) not in self._written or filepath is None:
                 continue
             if entry.get("versioned"):
                 filepath = posixpath.join(
@@ -321,12 +295,10 @@ class RunSummaryHook:
             files[name] = filepath.removeprefix(root)
         return files
 
-    def _registered(self) -> dict[str, Any] | None:
-        """The version this run registered and its alias now (after the promotion moved it)."""
-        if self._client is None or self._run is None:
-            return None
+    def _registered(self, run_id: str) -> dict[str, Any] | None:
+        """The version the run registered and its alias after the promotion."""
         try:
-            versions = self._client.search_model_versions(f"run_id='{self._run[1]}'")
+            versions = self._client.search_model_versions(f"run_id='{run_id}'")
             if not versions:
                 return None
             found = self._client.get_model_version(versions[0].name, versions[0].version)

@@ -1,9 +1,6 @@
-"""The champion over HTTP (``make serve``): MLflow's own scoring server
-(``mlflow.pyfunc.scoring_server.init``, what ``mlflow models serve`` runs), behind request
-limits it does not have. A body over ``--max-mb`` or more than ``--max-records`` records is
-answered 413 before anything is parsed into a frame; JSON nested deeper than Python can parse
-is a 400. Values of the wrong type (a list as a key) reject their record, with a reason, in
-the model itself.
+"""The champion over HTTP (``make serve``): MLflow's own scoring server (what ``mlflow models
+serve`` runs) behind request limits: a body over ``--max-mb`` or ``--max-records`` is answered
+413 before it becomes a frame; JSON nested deeper than Python parses is a 400.
 
     python -m codepro_leads.serving [--port 5001] [--max-records 10000] [--max-mb 20]
 """
@@ -15,19 +12,14 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-MODEL_URI = "models:/codepro-lead-scorer@champion"
-MAX_RECORDS = 10_000
-MAX_MB = 20
-
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
 class RequestLimits:
-    """ASGI middleware: ``/invocations`` bodies of at most ``max_bytes`` bytes and
-    ``max_records`` records (``dataframe_records``, ``dataframe_split``, ``inputs`` or
-    ``instances``); the body read once, then handed on to ``app`` as it came."""
+    """ASGI middleware limiting ``/invocations`` bodies; the body is read once, then handed on
+    to ``app`` as it came."""
 
     def __init__(self, app: Any, max_bytes: int, max_records: int) -> None:
         self.app, self.max_bytes, self.max_records = app, max_bytes, max_records
@@ -41,18 +33,16 @@ class RequestLimits:
         if declared.isdigit() and int(declared) > self.max_bytes:
             await _answer(send, 413, f"request body over {self.max_bytes:,} bytes")
             return
-        chunks, size, more = [], 0, True
+        body, more = bytearray(), True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
+            body += message.get("body", b"")
             more = message.get("more_body", False)
-            if size > self.max_bytes:
+            if len(body) > self.max_bytes:
                 await _answer(send, 413, f"request body over {self.max_bytes:,} bytes")
                 return
-        body = b"".join(chunks)
         try:
             records = _records(json.loads(body))
         except RecursionError:
@@ -70,7 +60,7 @@ class RequestLimits:
             if sent:
                 return await receive()
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
 
@@ -105,11 +95,11 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(prog="python -m codepro_leads.serving", description=__doc__)
-    parser.add_argument("--model-uri", default=MODEL_URI)
+    parser.add_argument("--model-uri", default="models:/codepro-lead-scorer@champion")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
-    parser.add_argument("--max-records", type=int, default=MAX_RECORDS)
-    parser.add_argument("--max-mb", type=float, default=MAX_MB)
+    parser.add_argument("--max-records", type=int, default=10_000)
+    parser.add_argument("--max-mb", type=float, default=20)
     args = parser.parse_args(argv)
     limited = app(args.model_uri, int(args.max_mb * 1_000_000), args.max_records)
     uvicorn.run(limited, host=args.host, port=args.port)

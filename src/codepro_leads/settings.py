@@ -14,21 +14,16 @@ from codepro_leads.run_summary import RunSummaryHook
 # omegaconf 2.4 deprecates the resolver API that Kedro and kedro-mlflow still call.
 warnings.filterwarnings("ignore", message="register_new_resolver", category=UserWarning)
 
-# MLflow's documented client settings: an unreachable tracking server fails in seconds with
-# one line, not after minutes of retries (MLflow's defaults: 7 retries, 120 s timeout). Values
-# the user sets win.
+# An unreachable tracking server fails in seconds, not after MLflow's 7 retries of 120 s.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
-# The usual opt-out DO_NOT_TRACK=1 (as the Makefile sets it) also reaches MLflow's usage
-# telemetry, which only honours DO_NOT_TRACK=true or MLFLOW_DISABLE_TELEMETRY.
+# MLflow's telemetry honours DO_NOT_TRACK=true only, not the Makefile's DO_NOT_TRACK=1.
 if os.environ.get("DO_NOT_TRACK", "").lower() in ("1", "true", "yes"):
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-# kedro-mlflow's hook, set up only when a tracked pipeline runs (mlflow_hook.py), in place of
-# the instance its plugin entry point registers. It starts the MLflow run; the project's hooks
-# are trylast where they need that run. RunSummaryHook stays last: among the trylast hooks the
-# last registered runs last, so its summary is the last thing a run prints.
+# TrackedPipelinesMlflowHook replaces the plugin's and starts the MLflow run (hooks needing it
+# are trylast). RunSummaryHook stays last: among trylast hooks the last registered runs last.
 HOOKS = (
     TrackedPipelinesMlflowHook(),
     PromotionRulesHook(),
@@ -42,12 +37,10 @@ CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # Lets mlflow.yml and the catalog read MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL (Kedro
-    # enables oc.env for credentials only).
+    # For MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL (Kedro enables oc.env for credentials).
     "custom_resolvers": {"oc.env": oc.env},
-    # kedro-mlflow's pattern, which its hook would otherwise add once it is set up.
+    # kedro-mlflow's pattern, which its hook adds only once set up.
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
-    # conf/local (or another env) overrides single parameters, e.g. only
-    # training.quality_floor, instead of replacing the whole top-level block.
+    # Another env overrides single parameters, not whole top-level blocks.
     "merge_strategy": {"parameters": "soft"},
 }

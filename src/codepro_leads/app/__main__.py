@@ -1,5 +1,5 @@
-"""``python -m codepro_leads.app [--port N]`` (what ``make app`` runs): the app on 127.0.0.1,
-headless, without usage statistics, for the Kedro project of the working directory."""
+"""``python -m codepro_leads.app [--port N]`` (``make app``): the app on 127.0.0.1, headless,
+without usage statistics, for the Kedro project of the working directory."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ from pathlib import Path
 
 from codepro_leads.app import MAX_UPLOAD_MB
 
-MAIN = Path(__file__).with_name("main.py")
-
 
 def streamlit_command(port: int) -> list[str]:
-    """``streamlit run`` of the app's script (``toolbarMode minimal``: no "Deploy" button;
-    uploads capped by the server itself, not only by the page)."""
+    """``streamlit run`` of the app (``toolbarMode minimal``: no "Deploy" button)."""
     options = {
         "server.address": "127.0.0.1",
         "server.port": port,
@@ -24,7 +21,7 @@ def streamlit_command(port: int) -> list[str]:
         "client.toolbarMode": "minimal",
         "server.maxUploadSize": MAX_UPLOAD_MB,
     }
-    return [sys.executable, "-m", "streamlit", "run", str(MAIN)] + [
+    return [sys.executable, "-m", "streamlit", "run", str(Path(__file__).with_name("main.py"))] + [
         f"--{name}={value}" for name, value in options.items()
     ]
 

@@ -1,5 +1,4 @@
-"""The app's charts: upright labels, formatted values, a history only once it has two points
-(the pages show a single point as a number)."""
+"""The app's charts: upright labels, formatted values."""
 
 from __future__ import annotations
 
@@ -47,10 +46,9 @@ def score_histogram(distribution: pd.DataFrame) -> alt.Chart:
 
 
 def drift_history(runs: pd.DataFrame) -> alt.LayerChart:
-    """The largest PSI of each monitoring run (two runs or more), its status (in words) as the
-    dot's colour."""
+    """The largest PSI of each monitoring run, its status as the dot's colour."""
     x = alt.X("scored_at:T", title="Scoring run", axis=alt.Axis(format="%b %d %H:%M", labelAngle=0))
-    # Headroom above the highest dot, so it sits below the top gridline.
+    # Headroom: the highest dot sits below the top gridline.
     highest = runs["max_psi"].max()
     top = float(highest) * 1.25 if highest > 0 else 0.01
     y = alt.Y("max_psi:Q", title="Largest PSI", scale=alt.Scale(domain=[0, top], nice=True))
@@ -69,7 +67,7 @@ def drift_history(runs: pd.DataFrame) -> alt.LayerChart:
 
 
 def realized_history(performance: pd.DataFrame) -> alt.Chart:
-    """Realized ROC AUC per scoring week (two weeks or more), a line per model."""
+    """Realized ROC AUC per scoring week, a line per model."""
     return (
         alt.Chart(performance)
         .mark_line(point=True)

@@ -1,7 +1,8 @@
-"""What every page needs before it can show anything: the champion, or the score store, or a
-clear message with the next step (never a stack trace)."""
+"""What pages need first (the champion, the score store), or a clear message and next step."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import sqlalchemy as sa
 import streamlit as st
@@ -13,7 +14,7 @@ from codepro_leads.datasets.model_registry import RegisteredModel, first_line
 def project_or_stop() -> sources.Sources:
     """The registry and store of the working directory's project; otherwise why not."""
     try:
-        return sources.current_sources()
+        return sources.project_sources(str(Path.cwd()))
     except Exception as error:  # not in a project, unreadable or unresolvable configuration
         st.error(f"Cannot read the project's configuration: {first_line(error)}")
         st.stop()
@@ -22,14 +23,14 @@ def project_or_stop() -> sources.Sources:
 def champion_or_stop(found: sources.Sources) -> RegisteredModel:
     """The loaded champion; otherwise a message naming the registry and how to get one."""
     try:
-        model = sources.champion(found)
+        version = sources.alias_version(found, "champion")
+        if version is not None:
+            return sources.load_version(found, str(version.version))
     except Exception as error:  # unreachable or locked registry, unloadable model files
         st.error(f"Cannot read the champion from {found.tracking_uri}: {first_line(error)}")
         st.stop()
-    if model is None:
-        st.warning(f"No champion model in {found.tracking_uri} yet. {sources.NO_CHAMPION_HINT}")
-        st.stop()
-    return model
+    st.warning(f"No champion model in {found.tracking_uri} yet. {sources.NO_CHAMPION_HINT}")
+    st.stop()
 
 
 def store_or_stop(found: sources.Sources) -> sa.Engine:

@@ -1,5 +1,4 @@
-"""Scoring in the app: the champion's own ``predict`` (the code path of batch scoring and of
-the HTTP server), on a form's lead or on an uploaded CodePro export."""
+"""Scoring in the app with the champion's own ``predict``: a form's lead or an uploaded export."""
 
 from __future__ import annotations
 
@@ -22,8 +21,7 @@ from codepro_leads.spreadsheet import safe_cells
 
 
 def known_levels(model: LeadScoringModel) -> dict[str, list[str]]:
-    """Levels the form offers per categorical column: the ones the model learned, and for the
-    city the cities the project knows a tier of."""
+    """Levels the form offers per categorical column: the model's, and the cities with a tier."""
     params = model.processing_params
     levels = {col: list(lv) for col, lv in model.scorer.encoder.categorical_levels.items()}
     tiers = params["city_tiers"]
@@ -32,8 +30,7 @@ def known_levels(model: LeadScoringModel) -> dict[str, list[str]]:
 
 
 def form_record(model: LeadScoringModel, values: dict[str, Any]) -> pd.DataFrame:
-    """One raw CodePro row (all columns, as an export has them) from the form's values; the
-    columns the form left out are missing, as in an export."""
+    """One raw CodePro row from the form's values; columns it left out are missing."""
     params = model.processing_params
     columns = [params["key_column"], *raw_columns(params)]
     return pd.DataFrame([{col: values.get(col) for col in columns}])
@@ -41,8 +38,7 @@ def form_record(model: LeadScoringModel, values: dict[str, Any]) -> pd.DataFrame
 
 @dataclass(frozen=True)
 class Scored:
-    """The model's answer (one row per input row, ``rejected_reason`` set on rejected rows)
-    and how long ``predict`` took."""
+    """The model's answer (a row per input row) and how long ``predict`` took."""
 
     answer: pd.DataFrame
     seconds: float
@@ -57,7 +53,7 @@ class Scored:
 
 
 class UnusableInput(ValueError):
-    """Input the model cannot score at all (a missing column, an unreadable file): one line."""
+    """Input the model cannot score at all (a missing column, an unreadable file)."""
 
 
 def predict(model: LeadScoringModel, raw: pd.DataFrame) -> Scored:
@@ -76,8 +72,7 @@ def score_upload(
     name: str,
     step: Callable[[float, str], None] = lambda done, text: None,
 ) -> Scored:
-    """Read an uploaded export with the pipelines' reader and score it; ``step(done, text)``
-    reports progress (0 to 1) between the phases."""
+    """Read an uploaded export as the pipelines do and score it; ``step`` reports progress."""
     step(0.0, f"Reading {name}...")
     try:
         key = key_columns(model.processing_params["key_column"])
@@ -98,7 +93,7 @@ def score_upload(
 
 
 def grade_counts(scored: pd.DataFrame, grades: list[str]) -> pd.DataFrame:
-    """Leads per grade, in the model's grade order (grades without leads included)."""
+    """Leads per grade, every grade in the model's order."""
     counts = scored["grade"].value_counts().reindex(grades, fill_value=0)
     return pd.DataFrame({"grade": grades, "leads": counts.to_numpy()})
 

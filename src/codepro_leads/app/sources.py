@@ -1,10 +1,6 @@
-"""Where the app's model and scores come from: the project's own configuration, so the app
-reads the registry and the score store the pipelines write (SQLite or PostgreSQL; the
-MLFLOW_TRACKING_URI and LEAD_SCORES_DB_URL variables win as they do for ``kedro run``).
-
-The champion and the store connection are loaded once per process (``st.cache_resource``);
-which version holds the alias is looked up again every minute, so a newly promoted champion
-is picked up without a restart.
+"""The registry and score store the pipelines use, from the project's configuration. The
+champion and the store connection are loaded once per process; the alias is looked up again
+every minute, so a newly promoted champion is picked up without a restart.
 """
 
 from __future__ import annotations
@@ -13,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 from kedro.utils import find_kedro_project
@@ -37,7 +34,6 @@ NO_SCORES_HINT = "Score the new leads with `make run` (or `kedro run --pipelines
 class Sources:
     """The project's registry and score store."""
 
-    project: Path
     tracking_uri: str
     model_name: str
     scores_url: str
@@ -45,25 +41,18 @@ class Sources:
 
 @st.cache_resource(show_spinner=False)
 def project_sources(start: str) -> Sources:
-    """The registry and score store of the Kedro project holding ``start`` (local conf
-    included), resolved by the project's config loader as a ``kedro run`` would."""
+    """The registry and score store of the Kedro project holding ``start``, as ``kedro run``
+    resolves them."""
     project = find_kedro_project(Path(start))
     if project is None:
         raise FileNotFoundError(f"{start} is not inside a Kedro project: run the app from one")
     loader = ProjectConfigLoader(str(project / "conf"), **CONFIG_LOADER_ARGS)
-    # kedro-mlflow adds this pattern in its hook; the app reads mlflow.yml without a session.
-    loader.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**", "**/mlflow*"]
     globals_ = loader["globals"]
     return Sources(
-        project=project,
         tracking_uri=loader["mlflow"]["server"]["mlflow_tracking_uri"],
         model_name=globals_["registered_model_name"],
         scores_url=globals_["lead_scores_db_url"],
     )
-
-
-def current_sources() -> Sources:
-    return project_sources(str(Path.cwd()))
 
 
 def _client(sources: Sources) -> MlflowClient:
@@ -78,17 +67,11 @@ def alias_version(sources: Sources, alias: str) -> ModelVersion | None:
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=4)
 def load_version(sources: Sources, version: str) -> RegisteredModel:
-    """One registered version, loaded once per process (the same loader as the pipelines)."""
+    """One registered version, loaded once per process as the pipelines load it."""
     # MLflow resolves models:/ URIs with its process-wide URIs: point them at this project.
     mlflow.set_tracking_uri(sources.tracking_uri)
     mlflow.set_registry_uri(sources.tracking_uri)
     return RegisteredModelDataset(sources.model_name, model_version=version).load()
-
-
-def champion(sources: Sources) -> RegisteredModel | None:
-    """The champion, loaded; None when the registry has none."""
-    found = alias_version(sources, "champion")
-    return None if found is None else load_version(sources, str(found.version))
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -98,7 +81,7 @@ def run_metrics(sources: Sources, run_id: str) -> dict[str, float]:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def run_csv_artifact(sources: Sources, run_id: str, path: str) -> bytes | None:
+def run_csv_artifact(sources: Sources, run_id: str, path: str) -> pd.DataFrame | None:
     """A CSV the run logged (e.g. ``grade_table.csv``); None when it has none."""
     try:
         local = mlflow.artifacts.download_artifacts(
@@ -106,7 +89,7 @@ def run_csv_artifact(sources: Sources, run_id: str, path: str) -> bytes | None:
         )
     except (MlflowException, OSError):
         return None
-    return Path(local).read_bytes()
+    return pd.read_csv(local)
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,7 +1,4 @@
-"""Read-only queries of the score store: the latest champion score of each lead, the score
-distribution, the monitoring history and (when the outcomes loop records it) realized
-performance. Tables that do not exist yet read as empty, so a fresh store shows a hint.
-"""
+"""Read-only queries of the score store; tables that do not exist yet read as empty."""
 
 from __future__ import annotations
 
@@ -18,8 +15,7 @@ PERFORMANCE = "model_performance"
 
 @dataclass(frozen=True)
 class LeadFilter:
-    """Which stored leads to list: grades (None: all), created between two days (inclusive),
-    junk flag (None: both)."""
+    """Which stored leads to list (None: any); the days are inclusive."""
 
     grades: tuple[str, ...] | None = None
     created_from: date | None = None
@@ -33,20 +29,17 @@ def _table(engine: sa.Engine, name: str) -> sa.Table | None:
     return sa.Table(name, sa.MetaData(), autoload_with=engine)
 
 
-def _champion_rows(table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    # Stores written before the `role` column existed hold champion scores only.
-    return [table.c.role == "champion"] if "role" in table.c else []
-
-
 def _latest_scores(table: sa.Table) -> sa.Subquery:
-    """Each lead's most recent champion score (a lead rescored by a new champion has a row
-    per version)."""
+    """Each lead's most recent champion score (a rescored lead has a row per version)."""
     rank = (
         sa.func.row_number()
         .over(partition_by=table.c.lead_id, order_by=table.c.scored_at.desc())
         .label("recency")
     )
-    return sa.select(table, rank).where(*_champion_rows(table)).subquery()
+    # Stores written before the `role` column existed hold champion scores only.
+    champion = [table.c.role == "champion"] if "role" in table.c else []
+    ranked = sa.select(table, rank).where(*champion).subquery()
+    return sa.select(ranked).where(ranked.c.recency == 1).subquery()
 
 
 def leads_to_call(engine: sa.Engine, wanted: LeadFilter) -> pd.DataFrame:
@@ -55,7 +48,7 @@ def leads_to_call(engine: sa.Engine, wanted: LeadFilter) -> pd.DataFrame:
     if table is None:
         return pd.DataFrame()
     latest = _latest_scores(table)
-    where = [latest.c.recency == 1]
+    where = []
     if wanted.grades is not None:
         where.append(latest.c.grade.in_(wanted.grades))
     if wanted.created_from is not None:
@@ -70,8 +63,7 @@ def leads_to_call(engine: sa.Engine, wanted: LeadFilter) -> pd.DataFrame:
         .where(*where)
         .order_by(latest.c.score.desc(), latest.c.probability.desc(), latest.c.lead_id)
     )
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return pd.read_sql(query, engine)
 
 
 @dataclass(frozen=True)
@@ -88,8 +80,7 @@ def summary(engine: sa.Engine) -> StoreSummary:
     table = _table(engine, SCORES)
     if table is None:
         return StoreSummary(0, (), None, None)
-    latest = _latest_scores(table)
-    current = sa.select(latest).where(latest.c.recency == 1).subquery()
+    current = _latest_scores(table)
     with engine.connect() as connection:
         leads, first, last = connection.execute(
             sa.select(
@@ -115,22 +106,19 @@ def score_distribution(engine: sa.Engine, model_version: str) -> pd.DataFrame:
     latest = _latest_scores(table)
     query = (
         sa.select(latest.c.score, sa.func.count().label("leads"))
-        .where(latest.c.recency == 1, latest.c.model_version == model_version)
+        .where(latest.c.model_version == model_version)
         .group_by(latest.c.score)
         .order_by(latest.c.score)
     )
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return pd.read_sql(query, engine)
 
 
 def whole_table(engine: sa.Engine, name: str, order_by: str) -> pd.DataFrame:
-    """Every row of a small reporting table (monitoring runs, realized performance); empty
-    when the table does not exist."""
+    """Every row of a small reporting table (monitoring runs, realized performance)."""
     table = _table(engine, name)
     if table is None:
         return pd.DataFrame()
     query = sa.select(table)
     if order_by in table.c:
         query = query.order_by(table.c[order_by])
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return pd.read_sql(query, engine)

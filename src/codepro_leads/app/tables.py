@@ -1,6 +1,5 @@
-"""The app's tables as people read them: headings in words, counts with thousands separators,
-shares as percentages, dates without seconds; the data keeps its column names (exports,
-tests)."""
+"""The app's tables as people read them: headings in words, formatted values; the data keeps
+its column names."""
 
 from __future__ import annotations
 
@@ -16,8 +15,7 @@ MINUTE = "YYYY-MM-DD HH:mm"
 # Streamlit wraps a cell's text only in rows taller than 4rem (64 px): room for 3 lines.
 WRAPPED_ROW = 78
 
-# A scored lead, on Leads to call and in Score a file's preview, in this order; widths that
-# fit a laptop's screen (the factor texts wrap).
+# A scored lead, in this order; widths that fit a laptop's screen (the factor texts wrap).
 LEADS = {
     "lead_id": st.column_config.TextColumn("Lead", width=80),
     "score": st.column_config.NumberColumn("Score", width=60),
@@ -32,22 +30,13 @@ LEADS = {
     "model_version": st.column_config.TextColumn("Model"),
     "scored_at": st.column_config.DatetimeColumn("Scored at", format=MINUTE),
 }
-# What the page shows of them: the model and the scoring time are the same for most leads (the
-# page says them once; exports keep them).
+# Model and scoring time, the same for most leads, are said once above the table.
 LEAD_VIEW = list(LEADS)[:-2]
 
 
 def show_leads(frame: pd.DataFrame) -> None:
     """Scored leads as a full-height table in words, factor texts wrapped."""
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        height="content",
-        row_height=WRAPPED_ROW,
-        column_order=LEAD_VIEW,
-        column_config=LEADS,
-    )
+    show(frame, LEADS, height="content", row_height=WRAPPED_ROW, column_order=LEAD_VIEW)
 
 
 GRADE_COUNTS = {
@@ -73,7 +62,6 @@ MONITORING = {
     "mean_probability": st.column_config.NumberColumn("Mean chance to complete", **SHARE),
 }
 
-# Realized performance; the export's fingerprint and the JSON of grade figures stay in the store.
 PERFORMANCE = {
     "model": st.column_config.TextColumn("Model"),
     "week": st.column_config.DatetimeColumn("Week of", format="YYYY-MM-DD"),
@@ -93,11 +81,17 @@ def shown(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return frame[[col for col in columns if col in frame.columns]]
 
 
+def show(frame: pd.DataFrame, columns: dict[str, Any], **options: Any) -> None:
+    """The columns of ``columns`` that ``frame`` has, as a table in words."""
+    st.dataframe(
+        shown(frame, columns), hide_index=True, width="stretch", column_config=columns, **options
+    )
+
+
 def compared_metrics(
     champion: dict[str, float], challenger: dict[str, float], labels: dict[str, str]
 ) -> pd.DataFrame:
-    """The metrics (of ``labels``) on which the challenger differs from the champion at the
-    3 decimals shown: label, challenger's value, difference."""
+    """The metrics of ``labels`` on which the challenger differs at the 3 decimals shown."""
     rows = [
         {
             "metric": label,

@@ -1,5 +1,4 @@
-"""Score factors in plain words for the pages: the shared wording (``scoring.wording``, which
-the CRM export uses too), how strongly a factor counts, and the stored factor lists as text."""
+"""Score factors in plain words for the pages."""
 
 from __future__ import annotations
 
@@ -33,8 +32,7 @@ def factors_of_row(row: pd.Series, direction: str) -> list[tuple[str, float]]:
 
 
 def joined_column(stored: pd.Series) -> pd.Series:
-    """Each stored ``up_factors`` / ``down_factors`` JSON list as one line for a table cell;
-    every distinct list is read once (leads share few distinct factor lists)."""
+    """Each stored JSON factor list as one line; each distinct list is read once."""
     lines = {
         text: "; ".join(factor_in_words(item["factor"]) for item in json.loads(text))
         for text in stored.dropna().unique()

@@ -1,8 +1,6 @@
 """Model and monitoring: the champion and its test results, its scores, the drift history,
 the challenger, and realized performance when the outcomes loop records it."""
 
-import io
-
 import pandas as pd
 import streamlit as st
 
@@ -35,11 +33,10 @@ for cell, (name, label) in zip(cells, HEADLINE.items(), strict=True):
 left, right = st.columns(2)
 with left:
     st.markdown("**Completion rate by grade** (test leads)")
-    table = sources.run_csv_artifact(found, version.run_id, "grade_table.csv")
-    if table is None:
+    grades = sources.run_csv_artifact(found, version.run_id, "grade_table.csv")
+    if grades is None:
         st.info("The training run logged no grade table.")
     else:
-        grades = pd.read_csv(io.BytesIO(table))
         chart = charts.grade_bars(grades, "completion_rate", "Completion rate", ".0%")
         st.altair_chart(chart, width="stretch")
 with right:
@@ -66,12 +63,7 @@ else:
     )
     if len(runs) > 1:  # one run is the line above, not a chart
         st.altair_chart(charts.drift_history(runs), width="stretch")
-    st.dataframe(
-        tables.shown(runs, tables.MONITORING).iloc[::-1],
-        hide_index=True,
-        width="stretch",
-        column_config=tables.MONITORING,
-    )
+    tables.show(runs.iloc[::-1], tables.MONITORING)
 
 st.subheader("Challenger")
 challenger = sources.alias_version(found, "challenger")
@@ -104,9 +96,4 @@ if not performance.empty:
         cells = st.columns(max(4, len(performance)))
         for cell, row in zip(cells, performance.itertuples(), strict=False):
             cell.metric(row.model, f"{row.realized_auc:.3f}")
-    st.dataframe(
-        tables.shown(performance, tables.PERFORMANCE),
-        hide_index=True,
-        width="stretch",
-        column_config=tables.PERFORMANCE,
-    )
+    tables.show(performance, tables.PERFORMANCE)

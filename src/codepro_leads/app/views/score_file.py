@@ -13,7 +13,6 @@ st.title("Score a file")
 found = guards.project_or_stop()
 champion = guards.champion_or_stop(found)
 model = champion.model
-grades = list(model.scorer.grade_bands)
 
 st.markdown(
     f"Upload a CodePro lead export (CSV, **up to {MAX_UPLOAD_MB} MB**, about 500,000 "
@@ -42,7 +41,7 @@ st.success(
     f"{upload.name}: {len(result.answer):,} rows, {len(scored):,} scored, "
     f"{len(rejected):,} rejected, in {elapsed:.1f} s (model {champion.name} v{champion.version})."
 )
-counts = scoring.grade_counts(scored, grades)
+counts = scoring.grade_counts(scored, list(model.scorer.grade_bands))
 left, right = st.columns([2, 1])
 left.altair_chart(charts.grade_bars(counts, "leads", "Leads", ",d"), width="stretch", height=260)
 right.dataframe(counts, hide_index=True, width="stretch", column_config=tables.GRADE_COUNTS)
@@ -67,4 +66,4 @@ preview = preview.assign(
     raises_score=factors_in_words(preview, "up"),
     lowers_score=factors_in_words(preview, "down"),
 )
-tables.show_leads(tables.shown(preview, tables.LEADS))
+tables.show_leads(preview)
