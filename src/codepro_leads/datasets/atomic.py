@@ -22,11 +22,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import fsspec
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, DatasetError
 from kedro.io.core import get_protocol_and_path
+
+from codepro_leads.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 _HOST = socket.gethostname()
+
+
+class FileTakenError(UserFacingError, DatasetError):
+    """A run's versioned file exists already: another run got the same version."""
 
 
 def temporary_path(final: str | os.PathLike) -> str:
@@ -65,10 +71,22 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def atomic_target(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[str]:
+def atomic_target(
+    fs: fsspec.AbstractFileSystem, path: str, overwrite: bool = True
+) -> Iterator[str]:
     """The path to write ``path``'s new content to: itself on object storage; on a local disk a
-    temporary beside it, renamed over it when the block succeeds and removed when it fails."""
+    temporary beside it, renamed over it when the block succeeds and removed when it fails.
+
+    ``overwrite=False`` is for a versioned file, one run's record: two runs that start in the
+    same millisecond get the same Kedro version (kedro-org/kedro#1731), and the second fails
+    rather than replace the first's file.
+    """
+    taken = FileTakenError(f"{path}: already written by another run with the same version")
     if "file" not in fs.protocol:
+        # fsspec has no no-clobber write for object storage: only this check, which a run
+        # writing the same version at the same moment can still pass.
+        if not overwrite and fs.exists(path):
+            raise taken
         yield path
         return
     temporary = temporary_path(path)
@@ -77,8 +95,14 @@ def atomic_target(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[str]:
     fs.makedirs(folder, exist_ok=True)
     try:
         yield temporary
-        fs.mv(temporary, path)
-    finally:
+        if overwrite:
+            fs.mv(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)  # unlike a rename, fails if path exists
+            except FileExistsError:
+                raise taken from None
+    finally:  # after os.link too: the temporary is then a second name of the file
         if fs.exists(temporary):
             fs.rm(temporary)
 

@@ -187,7 +187,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         with ExitStack() as stack:
             targets = self._targets()
             temporaries = {
-                name: stack.enter_context(atomic_target(fs, path))
+                name: stack.enter_context(atomic_target(fs, path, overwrite=not self._version))
                 for name, (fs, path) in targets.items()
             }
             appends = {
