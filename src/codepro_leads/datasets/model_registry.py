@@ -1,7 +1,5 @@
 """Datasets around the MLflow model registry (kedro-mlflow cannot set aliases), so no node
-calls MLflow itself: a registered model by alias or version, every version with its metrics,
-a training run's promotion decision and a champion change made by hand.
-"""
+calls MLflow itself."""
 
 from __future__ import annotations
 
@@ -41,12 +39,10 @@ class AliasHistoryError(UserFacingError, RuntimeError):
 
 
 class ModelRegistryError(UserFacingError, RuntimeError):
-    """The registry failed (locked or unreachable store, a model whose files are missing):
-    unlike an absent model, never a reason to carry on as if there were none."""
+    """The registry failed: unlike an absent model, never a reason to carry on without one."""
 
 
-# MLflow says "not found" with RESOURCE_DOES_NOT_EXIST (no such model, version or run), and a
-# missing alias with INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
+# A missing alias is INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
 # message check. Anything else (a locked SQLite file, an unreachable server) is a failure.
 def _is_not_found(error: MlflowException) -> bool:
     if error.error_code == "RESOURCE_DOES_NOT_EXIST":
@@ -86,6 +82,11 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
     return _unless_not_found(client, doing, client.get_model_version_by_alias, name, alias)
 
 
+def _holder(client: MlflowClient, name: str, alias: str = "champion") -> str | None:
+    found = version_by_alias(client, name, alias)
+    return None if found is None else str(found.version)
+
+
 @dataclass(frozen=True)
 class RegisteredModel:
     """A loaded registry model and where it came from."""
@@ -98,10 +99,8 @@ class RegisteredModel:
 class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
-    An absent model or alias stops the run with one line, or loads as None with
-    ``optional: true`` (the first training run has no champion). Any other registry failure
-    is a ``ModelRegistryError``, never "no model". ``load_args`` go to
-    ``mlflow.pyfunc.load_model``; unmet requirements are logged unless ``suppress_warnings``.
+    An absent model stops the run with one line, or loads as None with ``optional: true`` (the
+    first training run has no champion). ``load_args`` go to ``mlflow.pyfunc.load_model``.
     """
 
     def __init__(
@@ -166,8 +165,7 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
 
 
 def _warn_of_mismatches(uri: str, requirements: Path) -> None:
-    """Log the logged requirements of a model that the installed packages do not satisfy
-    (a model trained elsewhere may score differently here)."""
+    """Log the model's requirements the installed packages miss (it may score differently)."""
     mismatches = []
     lines = requirements.read_text().splitlines() if requirements.exists() else []
     for line in lines:
@@ -184,11 +182,6 @@ def _warn_of_mismatches(uri: str, requirements: Path) -> None:
         logger.warning("%s was logged with other packages: %s", uri, ", ".join(mismatches))
 
 
-def _champion(client: MlflowClient, model_name: str) -> str | None:
-    found = version_by_alias(client, model_name, "champion")
-    return None if found is None else str(found.version)
-
-
 def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
@@ -200,9 +193,8 @@ def _root_cause(error: BaseException) -> BaseException:
 
 
 class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
-    """Moves aliases of ``model_name``; write-only. With the score store's credentials, each
-    move is recorded in the alias history first (see ``alias_history``): a history that cannot
-    be written moves nothing, and a move a crash left pending is settled by the next one."""
+    """Moves aliases of ``model_name``; write-only. With ``history_credentials`` each move is
+    recorded in the alias history first (see ``alias_history``)."""
 
     def __init__(
         self,
@@ -219,8 +211,7 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
 
     @contextmanager
     def _recorded(self, row: dict[str, Any]) -> Iterator[None]:
-        """The alias move in the block, recorded before it (pending), then done; undone if
-        the block raises. A pending row that cannot be closed is settled by the next move."""
+        """Record the block's alias move as pending, then done, or undone if the block raises."""
         if not self._history:
             yield
             return
@@ -251,18 +242,14 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
             )
 
     def _settle(self, client: MlflowClient) -> None:
-        """Close the moves a crashed or failed command left pending: done if the alias points
-        at the version (the move happened), else undone; each is reported."""
+        """Close the moves a crashed command left pending: done if the alias moved, else undone."""
         if not self._history:
             return
         try:
             history = self._history.load()
-            if "state" not in history.columns:  # a table from before states: all done
-                return
             mine = history["model_name"] == self._model_name
             for row in history[mine & (history["state"] == PENDING)].to_dict("records"):
-                now = version_by_alias(client, self._model_name, row["alias"])
-                moved = now is not None and str(now.version) == row["model_version"]
+                moved = _holder(client, self._model_name, row["alias"]) == row["model_version"]
                 self._write(row, DONE if moved else UNDONE)
                 logger.warning(
                     "alias history: an unfinished change of %s @%s to v%s (%s by %s at %s) is "
@@ -293,9 +280,8 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
 
 class ModelAliasDataset(_AliasMoveDataset):
     """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
-    this pipeline run registered. Saving only records it (in this object: one session's
-    catalog); ``PromotionHook`` binds the dataset to the run (``begin``) and, when the run
-    ends, calls ``commit`` (move the alias) or ``fail`` (tag the version as failed).
+    this pipeline run registered. Saving only keeps it; ``PromotionHook`` binds the dataset to
+    the run (``begin``), then calls ``commit`` (move the alias) or ``fail``.
     """
 
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
@@ -327,11 +313,10 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
-        # Logged once, as applied, by commit (the run may yet fail, the champion change).
         logger.debug("%s version %d: pending %s", self._model_name, versions[-1], decision)
 
     def commit(self) -> dict[str, Any] | None:
-        """Apply the pending decision, if any; returns it as applied. Replacing champion vX
+        """Apply the pending decision, if any, and return it as applied. Replacing champion vX
         holds only if vX is still the champion, else this version becomes challenger (MLflow
         has no compare-and-set for aliases: two commits in the same instant both pass)."""
         if self._pending is None:
@@ -343,7 +328,7 @@ class ModelAliasDataset(_AliasMoveDataset):
             return self._record_identical(decision)
         self._settle(client)
         if decision["alias"] == "champion":
-            now = _champion(client, self._model_name)
+            now = _holder(client, self._model_name)
             if now != decision["champion_version"]:
                 moved = f"{_name(decision['champion_version'])} -> {_name(now)}"
                 decision = {
@@ -351,7 +336,6 @@ class ModelAliasDataset(_AliasMoveDataset):
                     "alias": "challenger",
                     "reason": f"champion changed during the run ({moved}): not compared",
                 }
-        # The comparison rows used (0 when none) and their dates, on the version and the run.
         comparison = {
             key: str(decision[key])
             for key in ("comparison_rows", "comparison_first_created", "comparison_last_created")
@@ -362,8 +346,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         run_tags |= {**comparison, "promotion_reason": reason}
         try:
             if alias is not None:
-                previous = version_by_alias(client, self._model_name, alias)
-                previous = None if previous is None else str(previous.version)
+                previous = _holder(client, self._model_name, alias)
                 row = history_row(
                     self._model_name, alias, str(version), previous, "training", reason, run_id
                 )
@@ -379,7 +362,6 @@ class ModelAliasDataset(_AliasMoveDataset):
                 client.set_model_version_tag(self._model_name, version, "training_key", key)
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
-        # The decision's one line in the run's output.
         if alias is None:
             logger.info("Decision: %s v%d gets no alias: %s", self._model_name, version, reason)
         else:
@@ -387,8 +369,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         return decision
 
     def _record_identical(self, decision: dict[str, Any]) -> dict[str, Any]:
-        """A run that registered nothing (same data and parameters as a version): its decision
-        on the run, and its one line."""
+        """Record the decision of a run that registered nothing (identical to a version)."""
         run_tags = {"promotion_alias": "none", "promotion_reason": decision["reason"]}
         try:
             self._client.log_batch(self._run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
@@ -399,8 +380,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         return decision
 
     def fail(self, error: BaseException) -> None:
-        """The run failed: drop the pending decision, set no alias, and tag the versions the
-        run registered (and the run) as failed."""
+        """Drop the pending decision and tag the failed run and its versions as failed."""
         self._pending = None
         if self._run_id is None:
             return
@@ -422,11 +402,9 @@ class ModelAliasDataset(_AliasMoveDataset):
 
 
 class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
-    """Every version of ``model_name``, one row each (oldest first): ``version``, ``run_id``,
-    ``run_status`` (MLflow's FINISHED, RUNNING, FAILED, KILLED; None when the run is gone),
-    ``aliases`` (comma-separated), ``tags`` (dict) and the test metrics of the run that
-    registered it, as ``test_roc_auc``, ``test_precision``, ... (NaN when the run is gone).
-    No registered model gives no rows. Read-only."""
+    """Every version of ``model_name``, oldest first: ``version``, ``run_id``, ``run_status``
+    (None when the run is gone), ``aliases`` (comma-separated), ``tags`` and the run's
+    ``test_*`` metrics. Read-only."""
 
     def __init__(self, model_name: str, metadata: dict[str, Any] | None = None) -> None:
         self._model_name = model_name
@@ -444,7 +422,6 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
                     aliases.setdefault(str(version), []).append(alias)
             rows = []
             for version in sorted(found, key=lambda v: int(v.version)):
-                # The latest value of each metric of the run; none when it was deleted.
                 run = version.run_id and _unless_not_found(
                     client, f"reading run {version.run_id}", client.get_run, version.run_id
                 )
@@ -472,18 +449,16 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
 
 
 class ChampionChangeDataset(_AliasMoveDataset):
-    """A change of ``champion`` made by hand (promote, rollback): saving ``{"version",
-    "expected_champion", "action", "reason"}`` moves the alias at once and tags the version
-    with who, why and when; if the champion is no longer ``expected_champion``, nothing moves
-    and the save fails with one line.
-    """
+    """A change of ``champion`` by hand: saving ``{"version", "expected_champion", "action",
+    "reason"}`` moves the alias and tags the version, unless the champion is no longer
+    ``expected_champion``."""
 
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
         action, reason = change["action"], change["reason"]
         self._settle(client)
-        now = _champion(client, self._model_name)
+        now = _holder(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
                 f"{self._model_name}: the champion changed while checking "
