@@ -120,26 +120,16 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         self.metadata = metadata
 
     def load(self) -> RegisteredModel | None:
-        client = MlflowClient()
-        found = (
-            version_by_alias(client, self._model_name, self._alias)
-            if self._version is None
-            else _unless_not_found(
-                client,
-                f"looking up version {self._version} of {self._model_name}",
-                client.get_model_version,
-                self._model_name,
-                self._version,
-            )
-        )
+        client, name = MlflowClient(), self._model_name
+        if self._version is None:
+            found, wanted = version_by_alias(client, name, self._alias), f"{self._alias} model"
+        else:
+            doing = f"looking up version {self._version} of {name}"
+            found = _unless_not_found(client, doing, client.get_model_version, name, self._version)
+            wanted = f"version {self._version} of model {name}"
         if found is None:
             if self._optional:
                 return None
-            wanted = (
-                f"version {self._version} of model {self._model_name}"
-                if self._version
-                else f"{self._alias} model"
-            )
             raise ModelNotFoundError(
                 f"no {wanted} in {client.tracking_uri}: run `kedro run --pipeline training` first"
             )
@@ -155,7 +145,7 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
             model = mlflow.pyfunc.load_model(local, **load_args).unwrap_python_model()
         except Exception as error:  # missing files, unreadable pickle...: unusable either way
             raise _registry_error(client, f"loading {uri}", error) from error
-        return RegisteredModel(name=self._model_name, version=str(found.version), model=model)
+        return RegisteredModel(name=name, version=str(found.version), model=model)
 
     def save(self, data: None) -> None:
         raise DatasetError("RegisteredModelDataset is read-only")
