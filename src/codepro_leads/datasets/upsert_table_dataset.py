@@ -144,10 +144,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         """The upsert of every row, its values converted column by column (in Arrow)."""
         if data.empty:
             return
-        statement = sqlite.insert(self._table)
-        statement = statement.on_conflict_do_update(
-            index_elements=self._keys, set_=self._updated_columns(statement.excluded)
-        )
+        statement = self._on_conflict_update(sqlite.insert(self._table))
         # Positional parameters, in the table's column order (the order of ``data``).
         columns = [self._sqlite_values(data[name]).to_pylist() for name in data.columns]
         sql = str(statement.compile(dialect=conn.dialect))
@@ -171,20 +168,26 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         names = [col.name for col in self._table.columns]
         columns = ", ".join(f'"{name}"' for name in names)
         cursor = conn.connection.driver_connection.cursor()
+        # Headerless CSV, a chunk at a time: unquoted empty fields are NULL, text is quoted.
         with cursor.copy(f'COPY "{incoming.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
-            for chunk in self._csv_chunks(data[names]):
-                copy.write(chunk)
+            for start in range(0, len(data), _COPY_BATCH_ROWS):
+                chunk = data[names].iloc[start : start + _COPY_BATCH_ROWS]
+                sink = io.BytesIO()
+                pa_csv.write_csv(
+                    pa.Table.from_pandas(chunk, preserve_index=False),
+                    sink,
+                    pa_csv.WriteOptions(include_header=False),
+                )
+                copy.write(sink.getvalue())
         statement = postgresql.insert(self._table).from_select(names, sa.select(incoming))
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=self._keys, set_=self._updated_columns(statement.excluded)
-            )
-        )
+        conn.execute(self._on_conflict_update(statement))
         conn.exec_driver_sql(f'TRUNCATE "{incoming.name}"')
 
-    def _updated_columns(self, excluded: Any) -> dict[str, Any]:
-        values = [col.name for col in self._table.columns if col.name not in self._keys]
-        return {name: excluded[name] for name in values}
+    def _on_conflict_update(self, insert: Any) -> Any:
+        """The upsert: a row whose key is stored replaces its other columns."""
+        excluded = insert.excluded
+        values = {c.name: excluded[c.name] for c in self._table.columns if c.name not in self._keys}
+        return insert.on_conflict_do_update(index_elements=self._keys, set_=values)
 
     def _typed(self, column: pd.Series) -> pd.Series:
         """A column in the dtype of its declared type."""
@@ -213,17 +216,6 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             return pc.cast(pa.array(column, pa.bool_(), from_pandas=True), pa.int64())
         arrow_type = {"text": pa.string(), "integer": pa.int64(), "float": pa.float64()}[kind]
         return pa.array(column, arrow_type, from_pandas=True)
-
-    def _csv_chunks(self, data: pd.DataFrame) -> Iterator[bytes]:
-        """Typed rows as headerless CSV for COPY, a batch at a time (an empty text is quoted,
-        unlike NULL)."""
-        for start in range(0, len(data), _COPY_BATCH_ROWS):
-            batch = pa.Table.from_pandas(
-                data.iloc[start : start + _COPY_BATCH_ROWS], preserve_index=False
-            )
-            sink = io.BytesIO()
-            pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False))
-            yield sink.getvalue()
 
     @contextmanager
     def _engine(self) -> Iterator[sa.Engine]:
