@@ -176,10 +176,10 @@ def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
 
-def _root_cause(error: BaseException) -> BaseException:
+def _gist(error: BaseException) -> str:
     while error.__cause__ is not None:  # Kedro wraps a dataset's error in a DatasetError
         error = error.__cause__
-    return error
+    return first_line(error)
 
 
 class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
@@ -211,7 +211,7 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         except Exception as error:
             raise AliasHistoryError(
                 f"alias history: cannot record {self._model_name} {move} "
-                f"({first_line(_root_cause(error))}): nothing changed"
+                f"({_gist(error)}): nothing changed"
             ) from error
         try:
             yield
@@ -228,7 +228,7 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
                 "alias history: %s %s stays pending (%s): the next alias change settles it",
                 self._model_name,
                 move,
-                first_line(_root_cause(error)),
+                _gist(error),
             )
 
     def _settle(self, client: MlflowClient) -> None:
@@ -242,23 +242,17 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
                 moved = _holder(client, self._model_name, row["alias"]) == row["model_version"]
                 self._write(row, DONE if moved else UNDONE)
                 logger.warning(
-                    "alias history: an unfinished change of %s @%s to v%s (%s by %s at %s) is "
-                    "now recorded %s: the alias %s",
-                    self._model_name,
-                    row["alias"],
-                    row["model_version"],
-                    row["action"],
-                    row["changed_by"],
-                    row["changed_at"],
-                    DONE if moved else UNDONE,
-                    "had moved" if moved else "had not moved",
+                    "alias history: an unfinished change of %(model_name)s @%(alias)s to "
+                    "v%(model_version)s (%(action)s by %(changed_by)s at %(changed_at)s) is now "
+                    "recorded %(state)s: the alias had %(not)smoved",
+                    {**row, "state": DONE if moved else UNDONE, "not": "" if moved else "not "},
                 )
         except ModelRegistryError:
             raise
         except Exception as error:
             raise AliasHistoryError(
                 f"alias history: cannot settle the pending changes "
-                f"({first_line(_root_cause(error))}): nothing changed"
+                f"({_gist(error)}): nothing changed"
             ) from error
 
     def load(self) -> None:
@@ -352,10 +346,8 @@ class ModelAliasDataset(_AliasMoveDataset):
                 client.set_model_version_tag(self._model_name, version, "training_key", key)
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
-        if alias is None:
-            logger.info("Decision: %s v%d gets no alias: %s", self._model_name, version, reason)
-        else:
-            logger.info("Decision: %s v%d -> @%s: %s", self._model_name, version, alias, reason)
+        change = "gets no alias" if alias is None else f"-> @{alias}"
+        logger.info("Decision: %s v%d %s: %s", self._model_name, version, change, reason)
         return decision
 
     def _record_identical(self, decision: dict[str, Any]) -> dict[str, Any]:
@@ -470,11 +462,7 @@ class ChampionChangeDataset(_AliasMoveDataset):
         except MlflowException as error:
             raise _registry_error(client, f"moving champion to v{version}", error) from error
         logger.info(
-            "%s: @champion %s -> v%s by %s (%s: %s)",
-            self._model_name,
-            _name(now),
-            version,
-            row["changed_by"],
-            action,
-            reason,
+            "%(model_name)s: @champion %(was)s -> v%(model_version)s by %(changed_by)s "
+            "(%(action)s: %(reason)s)",
+            {**row, "was": _name(now)},
         )
