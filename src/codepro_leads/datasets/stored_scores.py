@@ -1,6 +1,5 @@
-"""The stored scores of given leads, without loading the whole (growing) table: loading gives
-a ``StoredScores`` lookup that filters in the database (``lead_id IN (...)`` in batches).
-"""
+"""The stored scores of given leads, looked up in the database (``lead_id IN (...)``) rather
+than by loading the whole, growing table."""
 
 from __future__ import annotations
 
@@ -27,7 +26,6 @@ class StoredScores:
         self._busy_timeout_s = busy_timeout_s
 
     def _rows(self, engine: Engine, keys: pd.Series) -> list[pd.DataFrame]:
-        """The stored rows of these keys, one query per ``batch_size`` keys."""
         frames = []
         with engine.connect() as conn:
             if inspect(conn).has_table(self._table_name):
@@ -41,12 +39,9 @@ class StoredScores:
         return frames
 
     def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
-        """Every stored score (every model version and role) of these leads: lead_id (text, as
-        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
-        A store without the table gives no rows; one without ``role`` gives role champion
-        (only the champion was scored before shadow scoring existed)."""
+        """Every stored score (every model version and role) of these leads. A store without
+        ``role`` gives role champion (scored before shadow scoring existed)."""
         keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
-        # Waits for a run that is storing scores instead of failing with "database is locked".
         engine = store_engine(self._url, self._busy_timeout_s)
         try:
             frames = self._rows(engine, keys)
@@ -63,8 +58,8 @@ class StoredScores:
 
 
 class StoredScoresDataset(AbstractDataset[None, StoredScores]):
-    """``table_name`` in the store ``credentials: {con: ...}``; read-only. ``batch_size``:
-    lead ids per query (SQLite binds at most 32,766 values)."""
+    """``table_name`` in the store ``credentials: {con: ...}``; read-only. ``batch_size``: lead
+    ids per query (SQLite binds at most 32,766 values)."""
 
     def __init__(
         self,
