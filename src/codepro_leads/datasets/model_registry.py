@@ -21,13 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from packaging.requirements import InvalidRequirement, Requirement
 
-from codepro_leads.datasets.alias_history import (
-    DONE,
-    PENDING,
-    UNDONE,
-    AliasHistoryDataset,
-    history_row,
-)
+from codepro_leads.datasets import alias_history as audit
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
@@ -193,7 +187,8 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
-        self._history = AliasHistoryDataset(history_credentials) if history_credentials else None
+        credentials = history_credentials
+        self._history = audit.AliasHistoryDataset(credentials) if credentials else None
         self.metadata = metadata
 
     def _write(self, row: dict[str, Any], state: str) -> None:
@@ -207,7 +202,7 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
             return
         move = f"@{row['alias']} -> v{row['model_version']}"
         try:
-            self._write(row, PENDING)
+            self._write(row, audit.PENDING)
         except Exception as error:
             raise AliasHistoryError(
                 f"alias history: cannot record {self._model_name} {move} "
@@ -216,9 +211,9 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         try:
             yield
         except BaseException:
-            self._close(row, UNDONE, move)
+            self._close(row, audit.UNDONE, move)
             raise
-        self._close(row, DONE, move)
+        self._close(row, audit.DONE, move)
 
     def _close(self, row: dict[str, Any], state: str, move: str) -> None:
         try:
@@ -238,14 +233,15 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         try:
             history = self._history.load()
             mine = history["model_name"] == self._model_name
-            for row in history[mine & (history["state"] == PENDING)].to_dict("records"):
+            for row in history[mine & (history["state"] == audit.PENDING)].to_dict("records"):
                 moved = _holder(client, self._model_name, row["alias"]) == row["model_version"]
-                self._write(row, DONE if moved else UNDONE)
+                state = audit.DONE if moved else audit.UNDONE
+                self._write(row, state)
                 logger.warning(
                     "alias history: an unfinished change of %(model_name)s @%(alias)s to "
                     "v%(model_version)s (%(action)s by %(changed_by)s at %(changed_at)s) is now "
                     "recorded %(state)s: the alias had %(not)smoved",
-                    {**row, "state": DONE if moved else UNDONE, "not": "" if moved else "not "},
+                    {**row, "state": state, "not": "" if moved else "not "},
                 )
         except ModelRegistryError:
             raise
@@ -331,7 +327,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         try:
             if alias is not None:
                 previous = _holder(client, self._model_name, alias)
-                row = history_row(
+                row = audit.history_row(
                     self._model_name, alias, str(version), previous, "training", reason, run_id
                 )
                 with self._recorded(row):
@@ -446,7 +442,7 @@ class ChampionChangeDataset(_AliasMoveDataset):
                 f"{self._model_name}: the champion changed while checking "
                 f"({_name(expected)} -> {_name(now)}); nothing changed, run the command again"
             )
-        row = history_row(self._model_name, "champion", version, now, action, reason)
+        row = audit.history_row(self._model_name, "champion", version, now, action, reason)
         tags = {
             "promotion": reason,
             "promotion_action": action,
