@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 from sqlalchemy import MetaData, Table, inspect, literal, select
-from sqlalchemy.engine import Engine
 
 from codepro_leads.store_urls import store_engine
 
@@ -25,26 +24,22 @@ class StoredScores:
         self._batch_size = batch_size
         self._busy_timeout_s = busy_timeout_s
 
-    def _rows(self, engine: Engine, keys: pd.Series) -> list[pd.DataFrame]:
-        frames = []
-        with engine.connect() as conn:
-            if inspect(conn).has_table(self._table_name):
-                scores = Table(self._table_name, MetaData(), autoload_with=conn)
-                role = scores.c.role if "role" in scores.c else literal("champion").label("role")
-                wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
-                for start in range(0, len(keys), self._batch_size):
-                    batch = keys.iloc[start : start + self._batch_size].tolist()
-                    query = select(*wanted).where(scores.c.lead_id.in_(batch))
-                    frames.append(pd.read_sql(query, conn))
-        return frames
-
     def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
         """Every stored score (every model version and role) of these leads. A store without
         ``role`` gives role champion (scored before shadow scoring existed)."""
         keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
+        frames = []
         engine = store_engine(self._url, self._busy_timeout_s)
         try:
-            frames = self._rows(engine, keys)
+            with engine.connect() as conn:
+                if inspect(conn).has_table(self._table_name):
+                    scores = Table(self._table_name, MetaData(), autoload_with=conn)
+                    role = scores.c.get("role", literal("champion").label("role"))
+                    wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
+                    for start in range(0, len(keys), self._batch_size):
+                        batch = keys.iloc[start : start + self._batch_size].tolist()
+                        query = select(*wanted).where(scores.c.lead_id.in_(batch))
+                        frames.append(pd.read_sql(query, conn))
         finally:
             engine.dispose()
         frames = [frame for frame in frames if len(frame)]
