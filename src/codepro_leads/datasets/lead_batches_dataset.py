@@ -103,20 +103,15 @@ class LeadBatches:
     ) -> Iterator[pd.DataFrame]:
         """Frames of ``rows`` rows after the first ``skip`` rows (given by an earlier stream)."""
         pending: list[pa.RecordBatch] = []
-        pending_rows = 0
         for batch in self._record_batches(types):
-            if skip >= batch.num_rows:
-                skip -= batch.num_rows
-                continue
-            batch, skip = batch.slice(skip), 0
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            while pending_rows >= rows:
-                table = pa.Table.from_batches(pending)
+            pending.append(batch.slice(skip))  # empty while skipping
+            skip = max(skip - batch.num_rows, 0)
+            table = pa.Table.from_batches(pending)
+            while table.num_rows >= rows:
                 yield self._frame(table.slice(0, rows))
-                rest = table.slice(rows)
-                pending, pending_rows = rest.to_batches(), rest.num_rows
-        if pending_rows:
+                table = table.slice(rows)
+            pending = table.to_batches()
+        if any(batch.num_rows for batch in pending):
             yield self._frame(pa.Table.from_batches(pending))
 
     def _record_batches(self, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
