@@ -142,10 +142,9 @@ class LeadBatches:
 
     def _frame(self, table: pa.Table) -> pd.DataFrame:
         for field, column in zip(table.schema, table.columns, strict=True):
-            if pa.types.is_string(field.type) and len(column):
-                longest = pc.max(pc.utf8_length(column)).as_py()
-                if longest is not None and longest > MAX_FIELD_CHARS:
-                    raise _NotStreamable(f"a field over {MAX_FIELD_CHARS:,} characters")
+            longest = pa.types.is_string(field.type) and pc.max(pc.utf8_length(column)).as_py()
+            if (longest or 0) > MAX_FIELD_CHARS:
+                raise _NotStreamable(f"a field over {MAX_FIELD_CHARS:,} characters")
         # Text as string[pyarrow], as read_raw_leads gives it.
         frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
         frame.attrs = {"source": self.name, "undecodable_values": {}}
