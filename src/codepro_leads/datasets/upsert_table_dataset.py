@@ -80,9 +80,14 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     def load(self) -> pd.DataFrame:
         with self._engine() as engine, engine.connect() as conn:
-            if not sa.inspect(conn).has_table(self._table.name):
+            inspector = sa.inspect(conn)
+            if not inspector.has_table(self._table.name):
                 return pd.DataFrame({name: [] for name in self._types})
-            return pd.read_sql(sa.select(self._table), conn)
+            # An older table's rows have the added columns' values, as its next save sets them.
+            stored = {col["name"] for col in inspector.get_columns(self._table.name)}
+            query = sa.select(*(col for col in self._table.columns if col.name in stored))
+            rows = pd.read_sql(query, conn)
+        return rows.assign(**{name: v for name, v in self._added.items() if name not in stored})
 
     def save(self, data: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
         batches = [data] if isinstance(data, pd.DataFrame) else data
