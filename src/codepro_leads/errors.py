@@ -1,4 +1,4 @@
-"""Errors a user can act on. The CLI prints them as one line, without a traceback."""
+"""Errors a user can act on: the CLI prints them as one line, without a traceback."""
 
 
 class UserFacingError(Exception):
@@ -6,11 +6,7 @@ class UserFacingError(Exception):
 
 
 class LeadDataError(UserFacingError, ValueError):
-    """A fatal problem with an input file: missing, empty, unreadable or lacking columns.
-
-    The message is one line that names the file and what is wrong with it. (Bad rows are
-    rejected instead, never raised.)
-    """
+    """An input file is missing, empty, unreadable or lacks columns (bad rows are rejected)."""
 
 
 class ModelNotFoundError(UserFacingError, LookupError):
@@ -22,11 +18,8 @@ class TrainingDataError(UserFacingError, ValueError):
 
 
 class Terminated(UserFacingError):
-    """The command was asked to stop (SIGTERM: an Airflow timeout, a kill). Raised where the
-    process is, so it unwinds: transactions roll back, temporaries are removed, the MLflow run
-    and the promotion gate see a failed run."""
+    """SIGTERM (an Airflow timeout, a kill), raised so that the run unwinds as on an error."""
 
 
 class ConfigError(UserFacingError, ValueError):
-    """A parameter has a value the project does not know (a typo would otherwise silently
-    select a default)."""
+    """A parameter has a value the project does not know (a typo must not select a default)."""

@@ -1,5 +1,4 @@
-"""Database URLs of the project's stores, made independent of the working directory, and the
-one way to open a store."""
+"""The stores' database URLs, independent of the working directory, and their engines."""
 
 from __future__ import annotations
 
@@ -13,23 +12,18 @@ _SQLITE = "sqlite:///"
 
 
 def absolute_store_url(url: str, root: str | Path) -> str:
-    """``sqlite:///relative.db`` -> ``sqlite:////<root>/relative.db``; any other URL (absolute
-    SQLite, PostgreSQL, an MLflow server) is returned unchanged."""
+    """``sqlite:///relative.db`` -> ``sqlite:////<root>/relative.db``; other URLs unchanged."""
     if not url.startswith(_SQLITE) or url.startswith(_SQLITE + "/") or url == "sqlite:///:memory:":
         return url
     return _SQLITE + (Path(root) / url[len(_SQLITE) :]).as_posix()
 
 
 def store_engine(url: str, lock_timeout_s: float = 600.0, **engine_args: Any) -> Engine:
-    """SQLAlchemy's engine of a score store (SQLite or PostgreSQL) whose connections wait up
-    to ``lock_timeout_s`` for another run's lock instead of failing at once.
-
-    SQLite connections are in the driver's autocommit mode: a read needs no transaction, and
-    a writer begins its own (``BEGIN IMMEDIATE``: it takes the write lock at once, so two
-    writers queue rather than deadlock); SQLAlchemy's commit and rollback end it.
+    """The engine of a score store (SQLite or PostgreSQL) whose connections wait up to
+    ``lock_timeout_s`` for another run's lock. SQLite connections are in autocommit mode: a
+    writer begins its own ``BEGIN IMMEDIATE`` (two writers queue rather than deadlock).
     """
-    # Imported here: the config loader imports this module, and most processes that load the
-    # configuration (the app's pages, notebooks) never open a store.
+    # Imported here: most processes that load the configuration never open a store.
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
 

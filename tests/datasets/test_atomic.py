@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
-from codepro_leads.datasets.atomic import AtomicDataset, temporary_path
+from codepro_leads.datasets.atomic import AtomicDataset, atomic_target, temporary_path
 
 
 def test_temporary_path_is_hidden_beside_the_file_with_its_suffix():
@@ -47,6 +47,24 @@ def test_object_storage_is_written_directly():
     dataset.save(pd.DataFrame({"a": [3]}))
     assert fsspec.filesystem("memory").find("/atomic") == ["/atomic/leads.csv"]
     assert dataset.load()["a"].tolist() == [3]
+
+
+@pytest.mark.parametrize("root", ["file", "memory"])
+def test_a_target_that_must_not_overwrite_fails_on_an_existing_file(tmp_path, root):
+    fs = fsspec.filesystem(root)
+    path = f"{tmp_path if root == 'file' else '/no-clobber'}/run/leads.csv"
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    fs.pipe_file(path, b"first run")
+    with (
+        pytest.raises(DatasetError, match=f"^{path}: already written"),
+        atomic_target(fs, path, overwrite=False) as target,
+    ):
+        fs.pipe_file(target, b"second run")
+    assert fs.cat_file(path) == b"first run"
+    assert fs.ls(path.rsplit("/", 1)[0], detail=False) == [path]
+    with atomic_target(fs, path) as target:  # a file that is not a run's record is replaced
+        fs.pipe_file(target, b"latest")
+    assert fs.cat_file(path) == b"latest"
 
 
 def _dead_pid() -> int:

@@ -4,6 +4,7 @@ batch's summary loaded back."""
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import subprocess
@@ -83,8 +84,8 @@ def test_files_appear_only_after_the_store_committed(tmp_path, monkeypatch):
     atomic_target = batched_run_dataset.atomic_target
 
     @contextmanager
-    def checked_atomic_target(fs, final):
-        with atomic_target(fs, final) as temporary:
+    def checked_atomic_target(fs, final, **options):
+        with atomic_target(fs, final, **options) as temporary:
             yield temporary
             seen.append(("rename", _stored(tmp_path)))  # another connection sees the rows
 
@@ -219,3 +220,16 @@ def test_a_killed_runs_temporaries_are_removed_by_the_next_run(tmp_path):
     _dataset(tmp_path).save(iter([_batch([1], [10])]))
     assert not stale.exists()
     assert (tmp_path / f"out/export.csv/{VERSION}/export.csv").exists()
+
+
+def test_a_second_run_with_the_same_version_fails_and_keeps_the_first_runs_files(tmp_path):
+    """Kedro's save version is the session id, a timestamp to the millisecond: two runs that
+    start together share it (kedro-org/kedro#1731)."""
+    _dataset(tmp_path).save(iter([_batch([1], [10])]))
+    export = f"out/export.csv/{VERSION}/export.csv"
+    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path / export}: already written")):
+        _dataset(tmp_path).save(iter([_batch([2], [20])]))
+    assert (tmp_path / export).read_text() == '"lead_id","score","note"\n1,10,"x"\n'
+    scores = pd.read_parquet(tmp_path / f"out/scores.parquet/{VERSION}/scores.parquet")
+    assert scores["lead_id"].tolist() == [1]
+    assert _files(tmp_path, hidden=True) == [export, f"out/scores.parquet/{VERSION}/scores.parquet"]

@@ -177,6 +177,8 @@ def test_a_declared_added_column_is_added_to_an_older_table_with_its_value(url):
         {"con": url},
         added_columns={"role": "champion"},
     )
+    # Before the save that adds it, the rows load with its value.
+    assert with_role.load().sort_values("lead_id")["role"].tolist() == ["champion", "champion"]
     with_role.save(_scores([3], version="2").assign(role="shadow"))
     stored = with_role.load().sort_values("lead_id")
     assert stored[["lead_id", "role"]].to_dict("list") == {

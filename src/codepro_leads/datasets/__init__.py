@@ -1,9 +1,5 @@
-"""Project-specific Kedro datasets.
-
-Imported lazily by name (``codepro_leads.datasets.RawLeadsDataset`` in the catalog), so code
-that needs one of them (the app, a node's type hints) does not import the libraries of all.
-(A ``kedro run`` builds every entry anyway: kedro-mlflow's hook walks the whole catalog.)
-"""
+"""Project-specific Kedro datasets, imported lazily by name: code that needs one of them does
+not import the libraries of all."""
 
 from importlib import import_module
 from typing import Any

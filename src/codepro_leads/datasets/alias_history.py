@@ -1,10 +1,6 @@
-"""The audit trail of registry aliases: one row per move of ``champion`` or ``challenger``
-(training, promote, rollback), in the score store beside the scores.
-
-A move is recorded before the alias moves (``state`` pending), then marked done, or undone if
-the move failed. A pending row left by a crash in between is settled by the next command that
-moves an alias (``model_registry``): done if the alias points at its version, else undone.
-"""
+"""The audit trail of registry aliases in the score store: one row per move of ``champion`` or
+``challenger``, recorded pending before the alias moves, then done or undone (a row a crash
+left pending is settled by the next move, see ``model_registry``)."""
 
 from __future__ import annotations
 
@@ -43,8 +39,7 @@ def history_row(
     reason: str,
     run_id: str | None = None,
 ) -> dict[str, Any]:
-    """One history row, stamped with a new id, the current UTC time and who made the change:
-    CODEPRO_USER when set (a scheduler acting for someone), else the operating-system user."""
+    """A new pending row, by CODEPRO_USER (a scheduler acting for someone) or the OS user."""
     return {
         "event_id": uuid.uuid4().hex,
         "changed_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
@@ -61,9 +56,8 @@ def history_row(
 
 
 class AliasHistoryDataset(UpsertTableDataset):
-    """``alias_history`` in the score store (``credentials: {con: <database URL>}``). Loading
-    gives every row, oldest first; saving adds rows, or sets the state of an event saved
-    before (same event id). Rows of a table from before ``state`` existed are done."""
+    """Loads every row, oldest first; saving adds rows or sets the state of a saved event.
+    Rows of a table from before ``state`` existed are done."""
 
     def __init__(self, credentials: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
         super().__init__(

@@ -1,12 +1,8 @@
 """Files that appear all at once: a reader sees the previous complete file or the new one.
 
-Runs overlap (Airflow, two people) and processes die. On object storage a single upload is
-already atomic, so files are written directly; on a local disk they are written to a hidden
-name in the same folder, then renamed over the final name (atomic within a file system).
-
-A temporary is removed when its save fails or is stopped (SIGTERM unwinds through the CLI);
-one a killed process left (SIGKILL, a power cut) is removed by the next save of that file: its
-name says which process of which machine wrote it.
+On object storage a single upload is already atomic; on a local disk a file is written to a
+hidden temporary beside it, then renamed. A temporary a killed process left is removed by the
+next save of that file: its name says which process of which machine wrote it.
 """
 
 from __future__ import annotations
@@ -22,17 +18,22 @@ from contextlib import contextmanager
 from typing import Any
 
 import fsspec
-from kedro.io import AbstractDataset
+from kedro.io import AbstractDataset, DatasetError
 from kedro.io.core import get_protocol_and_path
+
+from codepro_leads.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 _HOST = socket.gethostname()
 
 
-def temporary_path(final: str | os.PathLike) -> str:
-    """A hidden name beside ``final`` (same suffix), unique to this process and call, naming
-    the machine and process that writes it."""
-    folder, name = posixpath.split(os.fspath(final))
+class FileTakenError(UserFacingError, DatasetError):
+    """A run's versioned file exists already: another run got the same version."""
+
+
+def temporary_path(final: str) -> str:
+    """A hidden name beside ``final`` (same suffix), unique to this call, naming its process."""
+    folder, name = posixpath.split(final)
     stem, suffix = posixpath.splitext(name)
     tag = f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     return posixpath.join(folder, f".{stem}.tmp-{tag}{suffix}")
@@ -40,7 +41,7 @@ def temporary_path(final: str | os.PathLike) -> str:
 
 def remove_stale_temporaries(fs: fsspec.AbstractFileSystem, folder: str, name: str) -> None:
     """Remove the temporaries of ``name`` in ``folder`` whose process, on this machine, is gone
-    (another machine's, on a shared disk, may still be writing: they stay)."""
+    (another machine's may still be writing)."""
     stem, suffix = posixpath.splitext(name)
     pattern = re.compile(
         rf"\.{re.escape(stem)}\.tmp-(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{{8}}{re.escape(suffix)}"
@@ -65,10 +66,21 @@ def _alive(pid: int) -> bool:
 
 
 @contextmanager
-def atomic_target(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[str]:
+def atomic_target(
+    fs: fsspec.AbstractFileSystem, path: str, overwrite: bool = True
+) -> Iterator[str]:
     """The path to write ``path``'s new content to: itself on object storage; on a local disk a
-    temporary beside it, renamed over it when the block succeeds and removed when it fails."""
+    temporary, renamed over it when the block succeeds and removed when it fails.
+
+    ``overwrite=False`` is for a versioned file, one run's record: two runs that start in the
+    same millisecond get the same Kedro version (kedro-org/kedro#1731); the second one fails.
+    """
+    taken = FileTakenError(f"{path}: already written by another run with the same version")
     if "file" not in fs.protocol:
+        # fsspec has no no-clobber write for object storage: only this check, which a run
+        # writing the same version at the same moment can still pass.
+        if not overwrite and fs.exists(path):
+            raise taken
         yield path
         return
     temporary = temporary_path(path)
@@ -77,19 +89,21 @@ def atomic_target(fs: fsspec.AbstractFileSystem, path: str) -> Iterator[str]:
     fs.makedirs(folder, exist_ok=True)
     try:
         yield temporary
-        fs.mv(temporary, path)
-    finally:
+        if overwrite:
+            fs.mv(temporary, path)
+        else:
+            try:
+                os.link(temporary, path)  # unlike a rename, fails if path exists
+            except FileExistsError:
+                raise taken from None
+    finally:  # after os.link too: the temporary is then a second name of the file
         if fs.exists(temporary):
             fs.rm(temporary)
 
 
 class AtomicDataset(AbstractDataset[Any, Any]):
-    """Wraps a file dataset (``pandas.ParquetDataset``, ``json.JSONDataset``, ...) so that its
-    saves are atomic; loads are the wrapped dataset's.
-
-    Catalog: ``type: codepro_leads.datasets.AtomicDataset``, ``dataset: <type or config>``,
-    ``filepath: ...`` (and ``credentials``, given to both), like ``PartitionedDataset``.
-    """
+    """Wraps a file dataset (``dataset: <type or config>``, ``filepath``, ``credentials``, like
+    ``PartitionedDataset``) so that its saves are atomic."""
 
     def __init__(
         self,
@@ -115,11 +129,9 @@ class AtomicDataset(AbstractDataset[Any, Any]):
 
     def save(self, data: Any) -> None:
         with atomic_target(self._fs, self._path) as target:
-            # Object storage: the target is the file itself, written by the wrapped dataset.
             (self._reader if target == self._path else self._dataset(target)).save(data)
 
     def preview(self, **kwargs: Any) -> Any:
-        """The wrapped dataset's kedro-viz preview, when it has one."""
         return self._reader.preview(**kwargs)
 
     def _exists(self) -> bool:

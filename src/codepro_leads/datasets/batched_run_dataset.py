@@ -1,14 +1,9 @@
 """The outputs of a streamed run, saved batch by batch as one all-or-nothing unit.
 
-Saving takes an iterable of batches, each ``{output name: frame}`` plus an optional
-``summary`` (the run's totals so far). Batches go into the stores' open transactions and each
-file's temporary (``atomic.atomic_target``); at the end the stores commit, then the files are
-renamed into place. If anything raises, stores roll back and temporaries go: all or none.
-Loading gives the last ``summary``, kept in memory. Files: ``.parquet`` (the first batch with
-rows fixes the schema) or ``.csv`` (for people: spreadsheet-safe cells), through fsspec;
-``versioned: true`` as Kedro does it. ``latest`` gives a file a stable path too, for tools that
-want the latest run's file (a CRM import job): once the run's files are in place, a copy of
-the file replaces it atomically, so a reader sees the previous run's file or this one's.
+Saving takes batches, each ``{output name: frame}`` plus an optional ``summary`` (the run's
+totals so far), into the stores' transactions and each file's temporary; at the end the stores
+commit, then the files are renamed into place; if anything raises, nothing is kept. Loading
+gives the last ``summary``. Files are ``.parquet`` or ``.csv`` (spreadsheet-safe cells).
 """
 
 from __future__ import annotations
@@ -39,6 +34,8 @@ class BatchSchemaError(UserFacingError, DatasetError):
 
 
 class _ParquetSink:
+    """The first batch with rows fixes the schema, an empty one only if no other comes."""
+
     def __init__(self, stream: BinaryIO, final: str) -> None:
         self._stream = stream
         self._final = final
@@ -53,8 +50,6 @@ class _ParquetSink:
 
     def write(self, frame: pd.DataFrame) -> None:
         if frame.empty:
-            # No rows, no types to go by (a key column without values is text): the first
-            # batch with rows fixes the schema, an empty one only if no other comes.
             if self._first_empty is None:
                 self._first_empty = frame
             return
@@ -69,15 +64,14 @@ class _ParquetSink:
         self._writer.write_table(table)
 
     def finish(self) -> None:
-        """Write the footer (an empty file with the columns if no batch had rows)."""
         if self._writer is None and self._first_empty is not None:
             self._open(self._first_empty)
             self._writer.write_table(self._writer.schema.empty_table())
         self.close()
 
     def close(self) -> None:
-        """Close the writer once, before its file (a writer left to the garbage collector
-        would write its footer to whatever file then has the descriptor)."""
+        # Once, before its file: left to the garbage collector, a writer would write its
+        # footer to whatever file then has the descriptor.
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.close()
@@ -88,10 +82,10 @@ class _CsvSink:
         self._stream = stream
         self._final = final
         self._columns: list[str] | None = None
-        self._written = False
 
     def write(self, frame: pd.DataFrame) -> None:
-        if self._columns is None:
+        first = self._columns is None
+        if first:
             self._columns = [str(col) for col in frame.columns]
         elif [str(col) for col in frame.columns] != self._columns:
             raise BatchSchemaError(
@@ -102,11 +96,9 @@ class _CsvSink:
         # One chunk per column: Arrow 25's CSV writer writes a chunked text column whose first
         # chunk is empty (a pd.concat of string[pyarrow] frames) as kilobytes of NUL bytes.
         table = _whole_seconds(pa.Table.from_pandas(frame, preserve_index=False).combine_chunks())
-        # Arrow writes the batch to memory, the file takes it as one append; one header.
         sink = pa.BufferOutputStream()
-        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=not self._written))
+        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=first))
         self._stream.write(sink.getvalue().to_pybytes())
-        self._written = True
 
     def finish(self) -> None:
         """Nothing to close: each batch is one append."""
@@ -115,8 +107,8 @@ class _CsvSink:
 
 
 def _whole_seconds(table: pa.Table) -> pa.Table:
-    """Timestamps that are whole seconds as seconds, so the CSV says ``2026-03-01 10:00:00``
-    as pandas writes it, not ``...10:00:00.000000000``."""
+    """Whole-second timestamps as seconds: ``10:00:00`` as pandas writes it, not
+    ``10:00:00.000000000``."""
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type) and field.type.unit != "s":
             seconds = pc.cast(table[i], pa.timestamp("s", field.type.tz), safe=False)
@@ -128,22 +120,10 @@ def _whole_seconds(table: pa.Table) -> pa.Table:
 _SINKS = {".parquet": _ParquetSink, ".csv": _CsvSink}
 
 
-def _remove_killed_versions(fs: fsspec.AbstractFileSystem, path: str) -> None:
-    """The temporaries killed runs left in their version folders of ``path`` (on a local disk;
-    object storage has no temporaries). The folders stay: a run starting now may be about to
-    write in its new one, and Kedro's loads skip a folder without the file."""
-    if "file" not in fs.protocol or not fs.isdir(path):
-        return
-    for folder in fs.ls(path, detail=False):
-        if fs.isdir(folder):
-            remove_stale_temporaries(fs, folder, posixpath.basename(path))
-
-
 class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
     """``stores``: ``{name: <an UpsertTableDataset's configuration>}``; ``files``: ``{name:
-    {filepath: ...}}``, each loaded by its own catalog entry; ``latest``: ``{name of a file:
-    {filepath: ...}}``, the stable copy of that file (on its file system, not versioned);
-    ``versioned`` as usual."""
+    {filepath: ...}}``; ``latest``: ``{name of a file: {filepath: ...}}``, a stable copy of
+    that run's file, replaced atomically once the run's files are in place."""
 
     def __init__(  # noqa: PLR0913
         self,
@@ -175,7 +155,11 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
             protocol, path = get_protocol_and_path(filepath)
             fs = fsspec.filesystem(protocol)
             if version:
-                _remove_killed_versions(fs, path)
+                # Killed runs' temporaries in older versions (the folders stay: Kedro's loads
+                # skip a folder without the file); object storage has no temporaries.
+                if "file" in fs.protocol and fs.isdir(path):
+                    for folder in fs.ls(path, detail=False):
+                        remove_stale_temporaries(fs, folder, posixpath.basename(path))
                 path = posixpath.join(path, version, posixpath.basename(path))
             targets[name] = fs, path
         return targets
@@ -187,7 +171,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         with ExitStack() as stack:
             targets = self._targets()
             temporaries = {
-                name: stack.enter_context(atomic_target(fs, path))
+                name: stack.enter_context(atomic_target(fs, path, overwrite=not self._version))
                 for name, (fs, path) in targets.items()
             }
             appends = {
@@ -213,7 +197,6 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
                 raise DatasetError("no batch to save: a run has at least one")
             for sink in sinks.values():
                 sink.finish()
-        # After the run's own files: the stable copy never shows what the store did not commit.
         for name, filepath in self._latest.items():
             fs, path = targets[name]
             with atomic_target(fs, get_protocol_and_path(filepath)[1]) as target:

@@ -1,12 +1,7 @@
-"""Raw lead exports (CSV) read in batches of rows, so memory does not grow with the file.
-
-Loading gives a ``LeadBatches`` handle; ``batches(rows)`` streams the file (through fsspec)
-with pyarrow's incremental reader, each batch as ``read_raw_leads`` would give those rows.
-Columns of a known kind are read as that type (a sparse count column may be empty for
-thousands of rows; the key is text); the others take the type of the first block. A number
-column holding text is read on as text from there (validation rejects the row). Anything
-else the stream cannot take (ragged lines, invalid bytes, a date column changing type) is read
-by ``read_raw_leads`` from where it stopped: the same rows, the same one-line errors.
+"""Raw lead exports (CSV) streamed in batches of rows with pyarrow's incremental reader, each
+batch as ``read_raw_leads`` would give those rows. A number column holding text is read on as
+text; anything else the stream cannot take (ragged lines, invalid bytes, a date column
+changing type) is read by ``read_raw_leads`` from where it stopped.
 """
 
 from __future__ import annotations
@@ -30,22 +25,17 @@ from codepro_leads.features.raw_csv import MAX_FIELD_CHARS, check_header, read_r
 
 logger = logging.getLogger(__name__)
 
-# Bytes pyarrow parses at a time (it parses blocks ahead: memory grows with this); the first
-# block also fixes the undeclared column types (the key and the date).
+# Bytes pyarrow parses at a time (memory grows with this); the first block also fixes the
+# undeclared column types.
 _BLOCK_BYTES = 1 << 20
-
-
-# How pyarrow's reader says which column a value did not convert in (0-based, file order).
 _CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): CSV conversion error")
 
 
 class _NotStreamable(Exception):
-    """The rest of the file must be read whole (see the module docstring)."""
+    """The rest of the file must be read whole."""
 
 
 class _TextInNumberColumn(Exception):
-    """A declared number column holds a value that is not a number: read it on as text."""
-
     def __init__(self, column: str) -> None:
         super().__init__(f"column {column!r} holds a value that is not a number")
         self.column = column
@@ -69,8 +59,8 @@ class LeadBatches:
         text_columns: list[str] | tuple[str, ...] = (),
         number_columns: list[str] | tuple[str, ...] = (),
     ) -> Iterator[pd.DataFrame]:
-        """Raw frames of at most ``rows`` rows, in file order, each indexed from 0, with
-        ``text_columns`` read as text and ``number_columns`` as floats (see the module)."""
+        """Raw frames of at most ``rows`` rows, each indexed from 0, with ``text_columns`` read
+        as text and ``number_columns`` as floats."""
         if rows < 1:
             raise DatasetError(f"batch size must be at least 1 row, not {rows}")
         try:
@@ -113,26 +103,19 @@ class LeadBatches:
     ) -> Iterator[pd.DataFrame]:
         """Frames of ``rows`` rows after the first ``skip`` rows (given by an earlier stream)."""
         pending: list[pa.RecordBatch] = []
-        pending_rows = 0
         for batch in self._record_batches(types):
-            if skip >= batch.num_rows:
-                skip -= batch.num_rows
-                continue
-            batch, skip = batch.slice(skip), 0
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            while pending_rows >= rows:
-                table = pa.Table.from_batches(pending)
+            pending.append(batch.slice(skip))  # empty while skipping
+            skip = max(skip - batch.num_rows, 0)
+            table = pa.Table.from_batches(pending)
+            while table.num_rows >= rows:
                 yield self._frame(table.slice(0, rows))
-                rest = table.slice(rows)
-                pending, pending_rows = rest.to_batches(), rest.num_rows
-        if pending_rows:
+                table = table.slice(rows)
+            pending = table.to_batches()
+        if any(batch.num_rows for batch in pending):
             yield self._frame(pa.Table.from_batches(pending))
 
     def _record_batches(self, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
-        """The file's blocks with the declared column types; ``_TextInNumberColumn`` when a
-        declared number column holds a value that is not a number (found when the reader
-        opens, which reads the first block, or at a later block)."""
+        """The file's blocks with the declared column types."""
         try:
             with self._fs.open(self._path, "rb") as file:
                 reader = pa_csv.open_csv(
@@ -154,16 +137,14 @@ class LeadBatches:
             raise _TextInNumberColumn(column) from None
 
     def _column_names(self) -> list[str]:
-        """The header's column names (the first block's types are inferred, never refused)."""
         with self._fs.open(self._path, "rb") as file:
             return pa_csv.open_csv(file, read_options=self._read_options()).schema.names
 
     def _frame(self, table: pa.Table) -> pd.DataFrame:
         for field, column in zip(table.schema, table.columns, strict=True):
-            if pa.types.is_string(field.type) and len(column):
-                longest = pc.max(pc.utf8_length(column)).as_py()
-                if longest is not None and longest > MAX_FIELD_CHARS:
-                    raise _NotStreamable(f"a field over {MAX_FIELD_CHARS:,} characters")
+            longest = pa.types.is_string(field.type) and pc.max(pc.utf8_length(column)).as_py()
+            if (longest or 0) > MAX_FIELD_CHARS:
+                raise _NotStreamable(f"a field over {MAX_FIELD_CHARS:,} characters")
         # Text as string[pyarrow], as read_raw_leads gives it.
         frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
         frame.attrs = {"source": self.name, "undecodable_values": {}}
@@ -177,7 +158,6 @@ class LeadBatches:
         undecodable = whole.attrs.get("undecodable_values", {})
         for first in range(start, len(whole), rows):
             frame = whole.iloc[first : first + rows].reset_index(drop=True)
-            # Counted once for the file: on the first batch read from it.
             frame.attrs = {
                 "source": self.name,
                 "undecodable_values": undecodable if first == start else {},
@@ -186,8 +166,7 @@ class LeadBatches:
 
 
 class LeadBatchesDataset(AbstractDataset[None, LeadBatches]):
-    """A raw lead export (CSV with a header line, in the declared encoding), loaded as a
-    ``LeadBatches`` handle to stream it; read-only."""
+    """A raw lead export, loaded as a ``LeadBatches`` handle to stream it; read-only."""
 
     def __init__(
         self, filepath: str, encoding: str = "utf-8", metadata: dict[str, Any] | None = None

@@ -1,7 +1,5 @@
 """Datasets around the MLflow model registry (kedro-mlflow cannot set aliases), so no node
-calls MLflow itself: a registered model by alias or version, every version with its metrics,
-a training run's promotion decision and a champion change made by hand.
-"""
+calls MLflow itself."""
 
 from __future__ import annotations
 
@@ -23,13 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from packaging.requirements import InvalidRequirement, Requirement
 
-from codepro_leads.datasets.alias_history import (
-    DONE,
-    PENDING,
-    UNDONE,
-    AliasHistoryDataset,
-    history_row,
-)
+from codepro_leads.datasets import alias_history as audit
 from codepro_leads.errors import ModelNotFoundError, UserFacingError
 
 logger = logging.getLogger(__name__)
@@ -41,12 +33,10 @@ class AliasHistoryError(UserFacingError, RuntimeError):
 
 
 class ModelRegistryError(UserFacingError, RuntimeError):
-    """The registry failed (locked or unreachable store, a model whose files are missing):
-    unlike an absent model, never a reason to carry on as if there were none."""
+    """The registry failed: unlike an absent model, never a reason to carry on without one."""
 
 
-# MLflow says "not found" with RESOURCE_DOES_NOT_EXIST (no such model, version or run), and a
-# missing alias with INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
+# A missing alias is INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
 # message check. Anything else (a locked SQLite file, an unreachable server) is a failure.
 def _is_not_found(error: MlflowException) -> bool:
     if error.error_code == "RESOURCE_DOES_NOT_EXIST":
@@ -86,6 +76,11 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
     return _unless_not_found(client, doing, client.get_model_version_by_alias, name, alias)
 
 
+def _holder(client: MlflowClient, name: str, alias: str = "champion") -> str | None:
+    found = version_by_alias(client, name, alias)
+    return None if found is None else str(found.version)
+
+
 @dataclass(frozen=True)
 class RegisteredModel:
     """A loaded registry model and where it came from."""
@@ -98,10 +93,8 @@ class RegisteredModel:
 class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
-    An absent model or alias stops the run with one line, or loads as None with
-    ``optional: true`` (the first training run has no champion). Any other registry failure
-    is a ``ModelRegistryError``, never "no model". ``load_args`` go to
-    ``mlflow.pyfunc.load_model``; unmet requirements are logged unless ``suppress_warnings``.
+    An absent model stops the run with one line, or loads as None with ``optional: true`` (the
+    first training run has no champion). ``load_args`` go to ``mlflow.pyfunc.load_model``.
     """
 
     def __init__(
@@ -121,26 +114,16 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
         self.metadata = metadata
 
     def load(self) -> RegisteredModel | None:
-        client = MlflowClient()
-        found = (
-            version_by_alias(client, self._model_name, self._alias)
-            if self._version is None
-            else _unless_not_found(
-                client,
-                f"looking up version {self._version} of {self._model_name}",
-                client.get_model_version,
-                self._model_name,
-                self._version,
-            )
-        )
+        client, name = MlflowClient(), self._model_name
+        if self._version is None:
+            found, wanted = version_by_alias(client, name, self._alias), f"{self._alias} model"
+        else:
+            doing = f"looking up version {self._version} of {name}"
+            found = _unless_not_found(client, doing, client.get_model_version, name, self._version)
+            wanted = f"version {self._version} of model {name}"
         if found is None:
             if self._optional:
                 return None
-            wanted = (
-                f"version {self._version} of model {self._model_name}"
-                if self._version
-                else f"{self._alias} model"
-            )
             raise ModelNotFoundError(
                 f"no {wanted} in {client.tracking_uri}: run `kedro run --pipeline training` first"
             )
@@ -156,7 +139,7 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
             model = mlflow.pyfunc.load_model(local, **load_args).unwrap_python_model()
         except Exception as error:  # missing files, unreadable pickle...: unusable either way
             raise _registry_error(client, f"loading {uri}", error) from error
-        return RegisteredModel(name=self._model_name, version=str(found.version), model=model)
+        return RegisteredModel(name=name, version=str(found.version), model=model)
 
     def save(self, data: None) -> None:
         raise DatasetError("RegisteredModelDataset is read-only")
@@ -166,8 +149,7 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
 
 
 def _warn_of_mismatches(uri: str, requirements: Path) -> None:
-    """Log the logged requirements of a model that the installed packages do not satisfy
-    (a model trained elsewhere may score differently here)."""
+    """Log the model's requirements the installed packages miss (it may score differently)."""
     mismatches = []
     lines = requirements.read_text().splitlines() if requirements.exists() else []
     for line in lines:
@@ -184,25 +166,19 @@ def _warn_of_mismatches(uri: str, requirements: Path) -> None:
         logger.warning("%s was logged with other packages: %s", uri, ", ".join(mismatches))
 
 
-def _champion(client: MlflowClient, model_name: str) -> str | None:
-    found = version_by_alias(client, model_name, "champion")
-    return None if found is None else str(found.version)
-
-
 def _name(version: str | None) -> str:
     return "no champion" if version is None else f"v{version}"
 
 
-def _root_cause(error: BaseException) -> BaseException:
+def _gist(error: BaseException) -> str:
     while error.__cause__ is not None:  # Kedro wraps a dataset's error in a DatasetError
         error = error.__cause__
-    return error
+    return first_line(error)
 
 
 class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
-    """Moves aliases of ``model_name``; write-only. With the score store's credentials, each
-    move is recorded in the alias history first (see ``alias_history``): a history that cannot
-    be written moves nothing, and a move a crash left pending is settled by the next one."""
+    """Moves aliases of ``model_name``; write-only. With ``history_credentials`` each move is
+    recorded in the alias history first (see ``alias_history``)."""
 
     def __init__(
         self,
@@ -211,7 +187,8 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
-        self._history = AliasHistoryDataset(history_credentials) if history_credentials else None
+        credentials = history_credentials
+        self._history = audit.AliasHistoryDataset(credentials) if credentials else None
         self.metadata = metadata
 
     def _write(self, row: dict[str, Any], state: str) -> None:
@@ -219,25 +196,24 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
 
     @contextmanager
     def _recorded(self, row: dict[str, Any]) -> Iterator[None]:
-        """The alias move in the block, recorded before it (pending), then done; undone if
-        the block raises. A pending row that cannot be closed is settled by the next move."""
+        """Record the block's alias move as pending, then done, or undone if the block raises."""
         if not self._history:
             yield
             return
         move = f"@{row['alias']} -> v{row['model_version']}"
         try:
-            self._write(row, PENDING)
+            self._write(row, audit.PENDING)
         except Exception as error:
             raise AliasHistoryError(
                 f"alias history: cannot record {self._model_name} {move} "
-                f"({first_line(_root_cause(error))}): nothing changed"
+                f"({_gist(error)}): nothing changed"
             ) from error
         try:
             yield
         except BaseException:
-            self._close(row, UNDONE, move)
+            self._close(row, audit.UNDONE, move)
             raise
-        self._close(row, DONE, move)
+        self._close(row, audit.DONE, move)
 
     def _close(self, row: dict[str, Any], state: str, move: str) -> None:
         try:
@@ -247,41 +223,32 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
                 "alias history: %s %s stays pending (%s): the next alias change settles it",
                 self._model_name,
                 move,
-                first_line(_root_cause(error)),
+                _gist(error),
             )
 
     def _settle(self, client: MlflowClient) -> None:
-        """Close the moves a crashed or failed command left pending: done if the alias points
-        at the version (the move happened), else undone; each is reported."""
+        """Close the moves a crashed command left pending: done if the alias moved, else undone."""
         if not self._history:
             return
         try:
             history = self._history.load()
-            if "state" not in history.columns:  # a table from before states: all done
-                return
             mine = history["model_name"] == self._model_name
-            for row in history[mine & (history["state"] == PENDING)].to_dict("records"):
-                now = version_by_alias(client, self._model_name, row["alias"])
-                moved = now is not None and str(now.version) == row["model_version"]
-                self._write(row, DONE if moved else UNDONE)
+            for row in history[mine & (history["state"] == audit.PENDING)].to_dict("records"):
+                moved = _holder(client, self._model_name, row["alias"]) == row["model_version"]
+                state = audit.DONE if moved else audit.UNDONE
+                self._write(row, state)
                 logger.warning(
-                    "alias history: an unfinished change of %s @%s to v%s (%s by %s at %s) is "
-                    "now recorded %s: the alias %s",
-                    self._model_name,
-                    row["alias"],
-                    row["model_version"],
-                    row["action"],
-                    row["changed_by"],
-                    row["changed_at"],
-                    DONE if moved else UNDONE,
-                    "had moved" if moved else "had not moved",
+                    "alias history: an unfinished change of %(model_name)s @%(alias)s to "
+                    "v%(model_version)s (%(action)s by %(changed_by)s at %(changed_at)s) is now "
+                    "recorded %(state)s: the alias had %(not)smoved",
+                    {**row, "state": state, "not": "" if moved else "not "},
                 )
         except ModelRegistryError:
             raise
         except Exception as error:
             raise AliasHistoryError(
                 f"alias history: cannot settle the pending changes "
-                f"({first_line(_root_cause(error))}): nothing changed"
+                f"({_gist(error)}): nothing changed"
             ) from error
 
     def load(self) -> None:
@@ -293,9 +260,8 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
 
 class ModelAliasDataset(_AliasMoveDataset):
     """A promotion decision (``{"alias", "reason", "champion_version", ...}``) for the version
-    this pipeline run registered. Saving only records it (in this object: one session's
-    catalog); ``PromotionHook`` binds the dataset to the run (``begin``) and, when the run
-    ends, calls ``commit`` (move the alias) or ``fail`` (tag the version as failed).
+    this pipeline run registered. Saving only keeps it; ``PromotionHook`` binds the dataset to
+    the run (``begin``), then calls ``commit`` (move the alias) or ``fail``.
     """
 
     _SINGLE_PROCESS = True  # the pending decision must stay in the process that commits it
@@ -327,11 +293,10 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
-        # Logged once, as applied, by commit (the run may yet fail, the champion change).
         logger.debug("%s version %d: pending %s", self._model_name, versions[-1], decision)
 
     def commit(self) -> dict[str, Any] | None:
-        """Apply the pending decision, if any; returns it as applied. Replacing champion vX
+        """Apply the pending decision, if any, and return it as applied. Replacing champion vX
         holds only if vX is still the champion, else this version becomes challenger (MLflow
         has no compare-and-set for aliases: two commits in the same instant both pass)."""
         if self._pending is None:
@@ -343,7 +308,7 @@ class ModelAliasDataset(_AliasMoveDataset):
             return self._record_identical(decision)
         self._settle(client)
         if decision["alias"] == "champion":
-            now = _champion(client, self._model_name)
+            now = _holder(client, self._model_name)
             if now != decision["champion_version"]:
                 moved = f"{_name(decision['champion_version'])} -> {_name(now)}"
                 decision = {
@@ -351,7 +316,6 @@ class ModelAliasDataset(_AliasMoveDataset):
                     "alias": "challenger",
                     "reason": f"champion changed during the run ({moved}): not compared",
                 }
-        # The comparison rows used (0 when none) and their dates, on the version and the run.
         comparison = {
             key: str(decision[key])
             for key in ("comparison_rows", "comparison_first_created", "comparison_last_created")
@@ -362,9 +326,8 @@ class ModelAliasDataset(_AliasMoveDataset):
         run_tags |= {**comparison, "promotion_reason": reason}
         try:
             if alias is not None:
-                previous = version_by_alias(client, self._model_name, alias)
-                previous = None if previous is None else str(previous.version)
-                row = history_row(
+                previous = _holder(client, self._model_name, alias)
+                row = audit.history_row(
                     self._model_name, alias, str(version), previous, "training", reason, run_id
                 )
                 with self._recorded(row):
@@ -379,16 +342,12 @@ class ModelAliasDataset(_AliasMoveDataset):
                 client.set_model_version_tag(self._model_name, version, "training_key", key)
         except MlflowException as error:
             raise _registry_error(client, f"promoting version {version}", error) from error
-        # The decision's one line in the run's output.
-        if alias is None:
-            logger.info("Decision: %s v%d gets no alias: %s", self._model_name, version, reason)
-        else:
-            logger.info("Decision: %s v%d -> @%s: %s", self._model_name, version, alias, reason)
+        change = "gets no alias" if alias is None else f"-> @{alias}"
+        logger.info("Decision: %s v%d %s: %s", self._model_name, version, change, reason)
         return decision
 
     def _record_identical(self, decision: dict[str, Any]) -> dict[str, Any]:
-        """A run that registered nothing (same data and parameters as a version): its decision
-        on the run, and its one line."""
+        """Record the decision of a run that registered nothing (identical to a version)."""
         run_tags = {"promotion_alias": "none", "promotion_reason": decision["reason"]}
         try:
             self._client.log_batch(self._run_id, tags=[RunTag(k, v) for k, v in run_tags.items()])
@@ -399,8 +358,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         return decision
 
     def fail(self, error: BaseException) -> None:
-        """The run failed: drop the pending decision, set no alias, and tag the versions the
-        run registered (and the run) as failed."""
+        """Drop the pending decision and tag the failed run and its versions as failed."""
         self._pending = None
         if self._run_id is None:
             return
@@ -422,11 +380,9 @@ class ModelAliasDataset(_AliasMoveDataset):
 
 
 class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
-    """Every version of ``model_name``, one row each (oldest first): ``version``, ``run_id``,
-    ``run_status`` (MLflow's FINISHED, RUNNING, FAILED, KILLED; None when the run is gone),
-    ``aliases`` (comma-separated), ``tags`` (dict) and the test metrics of the run that
-    registered it, as ``test_roc_auc``, ``test_precision``, ... (NaN when the run is gone).
-    No registered model gives no rows. Read-only."""
+    """Every version of ``model_name``, oldest first: ``version``, ``run_id``, ``run_status``
+    (None when the run is gone), ``aliases`` (comma-separated), ``tags`` and the run's
+    ``test_*`` metrics. Read-only."""
 
     def __init__(self, model_name: str, metadata: dict[str, Any] | None = None) -> None:
         self._model_name = model_name
@@ -444,7 +400,6 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
                     aliases.setdefault(str(version), []).append(alias)
             rows = []
             for version in sorted(found, key=lambda v: int(v.version)):
-                # The latest value of each metric of the run; none when it was deleted.
                 run = version.run_id and _unless_not_found(
                     client, f"reading run {version.run_id}", client.get_run, version.run_id
                 )
@@ -472,24 +427,22 @@ class RegisteredVersionsDataset(AbstractDataset[None, pd.DataFrame]):
 
 
 class ChampionChangeDataset(_AliasMoveDataset):
-    """A change of ``champion`` made by hand (promote, rollback): saving ``{"version",
-    "expected_champion", "action", "reason"}`` moves the alias at once and tags the version
-    with who, why and when; if the champion is no longer ``expected_champion``, nothing moves
-    and the save fails with one line.
-    """
+    """A change of ``champion`` by hand: saving ``{"version", "expected_champion", "action",
+    "reason"}`` moves the alias and tags the version, unless the champion is no longer
+    ``expected_champion``."""
 
     def save(self, change: dict[str, Any]) -> None:
         client = MlflowClient()
         version, expected = str(change["version"]), change["expected_champion"]
         action, reason = change["action"], change["reason"]
         self._settle(client)
-        now = _champion(client, self._model_name)
+        now = _holder(client, self._model_name)
         if now != expected:
             raise ModelRegistryError(
                 f"{self._model_name}: the champion changed while checking "
                 f"({_name(expected)} -> {_name(now)}); nothing changed, run the command again"
             )
-        row = history_row(self._model_name, "champion", version, now, action, reason)
+        row = audit.history_row(self._model_name, "champion", version, now, action, reason)
         tags = {
             "promotion": reason,
             "promotion_action": action,
@@ -505,11 +458,7 @@ class ChampionChangeDataset(_AliasMoveDataset):
         except MlflowException as error:
             raise _registry_error(client, f"moving champion to v{version}", error) from error
         logger.info(
-            "%s: @champion %s -> v%s by %s (%s: %s)",
-            self._model_name,
-            _name(now),
-            version,
-            row["changed_by"],
-            action,
-            reason,
+            "%(model_name)s: @champion %(was)s -> v%(model_version)s by %(changed_by)s "
+            "(%(action)s: %(reason)s)",
+            {**row, "was": _name(now)},
         )

@@ -17,8 +17,7 @@ class OptionalParquetDataset(ParquetDataset):
 
 
 class OptionalYAMLDataset(YAMLDataset):
-    """``yaml.YAMLDataset`` that loads as None without its file (tuned parameters a later run
-    may not have)."""
+    """``yaml.YAMLDataset`` that loads as None without its file (tuned parameters)."""
 
     def load(self) -> dict[str, Any] | None:
         return super().load() if self.exists() else None

@@ -1,10 +1,4 @@
-"""Raw CodePro lead exports (CSV) in the catalog, on any fsspec file system.
-
-Loading is ``features.raw_csv.read_raw_leads``: one clear line for a file that cannot be used,
-parse-error rows for ragged lines, the key (``key_column``, or a leading unnamed index column)
-read as text. Saving (the demo generator only) writes the export layout,
-key as the leading unnamed column, atomically.
-"""
+"""Raw CodePro lead exports (CSV) on any fsspec file system, read by ``read_raw_leads``."""
 
 from __future__ import annotations
 
@@ -22,8 +16,8 @@ from codepro_leads.features.validation import key_columns
 
 
 class RawLeadsDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
-    """A raw lead export: a CSV file with a header line, in the declared text encoding;
-    ``key_column`` is data_processing's ``key_column`` (the column read as text)."""
+    """A raw lead export; ``key_column`` is read as text. Saving (the demo generator) writes the
+    export layout, the key as the leading unnamed column, atomically."""
 
     def __init__(
         self,

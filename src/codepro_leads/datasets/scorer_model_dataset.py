@@ -1,10 +1,6 @@
-"""The lead scorer logged from code (``served_model.py``) as a self-contained pyfunc model,
-through kedro-mlflow's ``MlflowModelTrackingDataset``.
-
-The package travels with the model (MLflow puts ``code/`` on ``sys.path``) and its requirements
-pin the installed versions of what loading and predicting import: a fresh virtualenv built
-from the model's ``requirements.txt`` serves it.
-"""
+"""The lead scorer logged from code (``served_model.py``) as a self-contained pyfunc model
+through kedro-mlflow: the package travels with it and its requirements pin the installed
+versions, so a fresh virtualenv built from its ``requirements.txt`` serves it."""
 
 from __future__ import annotations
 
@@ -30,25 +26,16 @@ PACKAGE_DIR = Path(codepro_leads.__file__).parent
 # The models-from-code entry point: a path, never imported here (it sets MLflow's model).
 SERVED_MODEL = PACKAGE_DIR / "scoring" / "served_model.py"
 
-# What loading and running the model imports (MLflow adds itself): the scorer's model, its
-# calibration and metrics code, and the lead preparation.
-MODEL_REQUIREMENTS = (
-    "lightgbm",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scikit-learn",
-    "scipy",
-)
+# What loading and running the model imports (MLflow adds itself).
+MODEL_REQUIREMENTS = ("lightgbm", "numpy", "pandas", "pyarrow", "scikit-learn", "scipy")
 
 
 class LeadScorerModelDataset(
     AbstractDataset[LeadScoringModel | AlreadyRegistered, mlflow.pyfunc.PyFuncModel]
 ):
-    """Logs a LeadScoringModel with its raw input example, its signature, the project package
-    and pinned requirements; ``save_args`` go to ``mlflow.pyfunc.log_model`` (``name``,
-    ``registered_model_name``, ...). ``AlreadyRegistered`` logs nothing. Loads the model it
-    logged last."""
+    """Logs a LeadScoringModel with its input example, signature, package and requirements
+    (``save_args`` go to ``mlflow.pyfunc.log_model``); ``AlreadyRegistered`` logs nothing.
+    Loads the model it logged last."""
 
     def __init__(
         self, save_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None
@@ -88,10 +75,9 @@ class LeadScorerModelDataset(
 
 
 def scores_signature(model: LeadScoringModel) -> ModelSignature:
-    """The raw columns a request carries, and the answer's columns. Inputs are of any type and
-    optional: the model judges them itself, so a bad value gets its record a reason (the others
-    are scored), an interaction column left out counts as none, and another missing column is a
-    400 naming each, where MLflow would refuse the request."""
+    """The raw columns a request carries, and the answer's. Inputs are of any type and optional:
+    the model judges them itself (a bad value gets its record a reason, a missing column a 400
+    naming it), where MLflow would refuse the whole request."""
     params = model.processing_params
     inputs = [params["key_column"], *raw_columns(params)]
     (answer, *_) = model.predict(None, model.input_example)  # one record's fields
@@ -102,8 +88,7 @@ def scores_signature(model: LeadScoringModel) -> ModelSignature:
 
 
 def _answer_type(col: str) -> AnyType | str:
-    """Factor effects are numbers; grades, factor labels, factors in words and reject reasons
-    text."""
+    """Factor effects are numbers; grades, labels and reasons text."""
     if col.endswith("_effect"):
         return "double"
     return {

@@ -1,6 +1,5 @@
-"""The stored scores of given leads, without loading the whole (growing) table: loading gives
-a ``StoredScores`` lookup that filters in the database (``lead_id IN (...)`` in batches).
-"""
+"""The stored scores of given leads, looked up in the database (``lead_id IN (...)``) rather
+than by loading the whole, growing table."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 from sqlalchemy import MetaData, Table, inspect, literal, select
-from sqlalchemy.engine import Engine
 
 from codepro_leads.store_urls import store_engine
 
@@ -26,30 +24,22 @@ class StoredScores:
         self._batch_size = batch_size
         self._busy_timeout_s = busy_timeout_s
 
-    def _rows(self, engine: Engine, keys: pd.Series) -> list[pd.DataFrame]:
-        """The stored rows of these keys, one query per ``batch_size`` keys."""
-        frames = []
-        with engine.connect() as conn:
-            if inspect(conn).has_table(self._table_name):
-                scores = Table(self._table_name, MetaData(), autoload_with=conn)
-                role = scores.c.role if "role" in scores.c else literal("champion").label("role")
-                wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
-                for start in range(0, len(keys), self._batch_size):
-                    batch = keys.iloc[start : start + self._batch_size].tolist()
-                    query = select(*wanted).where(scores.c.lead_id.in_(batch))
-                    frames.append(pd.read_sql(query, conn))
-        return frames
-
     def for_leads(self, lead_ids: pd.Series) -> pd.DataFrame:
-        """Every stored score (every model version and role) of these leads: lead_id (text, as
-        stored), model_version, role, created_date, probability, grade, is_junk, scored_at.
-        A store without the table gives no rows; one without ``role`` gives role champion
-        (only the champion was scored before shadow scoring existed)."""
+        """Every stored score (every model version and role) of these leads. A store without
+        ``role`` gives role champion (scored before shadow scoring existed)."""
         keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
-        # Waits for a run that is storing scores instead of failing with "database is locked".
+        frames = []
         engine = store_engine(self._url, self._busy_timeout_s)
         try:
-            frames = self._rows(engine, keys)
+            with engine.connect() as conn:
+                if inspect(conn).has_table(self._table_name):
+                    scores = Table(self._table_name, MetaData(), autoload_with=conn)
+                    role = scores.c.get("role", literal("champion").label("role"))
+                    wanted = [*(scores.c[name] for name in _COLUMNS), role, scores.c.scored_at]
+                    for start in range(0, len(keys), self._batch_size):
+                        batch = keys.iloc[start : start + self._batch_size].tolist()
+                        query = select(*wanted).where(scores.c.lead_id.in_(batch))
+                        frames.append(pd.read_sql(query, conn))
         finally:
             engine.dispose()
         frames = [frame for frame in frames if len(frame)]
@@ -63,8 +53,8 @@ class StoredScores:
 
 
 class StoredScoresDataset(AbstractDataset[None, StoredScores]):
-    """``table_name`` in the store ``credentials: {con: ...}``; read-only. ``batch_size``:
-    lead ids per query (SQLite binds at most 32,766 values)."""
+    """``table_name`` in the store ``credentials: {con: ...}``; read-only. ``batch_size``: lead
+    ids per query (SQLite binds at most 32,766 values)."""
 
     def __init__(
         self,

@@ -1,11 +1,6 @@
-"""A SQL table with a fixed schema where saving rows whose key is already stored replaces them.
-
-The catalog declares the columns, their types and the key (the primary key). A save, of one
-frame or of an iterable of batches, is one transaction of real upserts (``INSERT ... ON
-CONFLICT DO UPDATE``, each batch as it comes: memory does not grow with the run): all rows or
-none. Saves of the same table from overlapping runs wait for each other. SQLite (the default)
-and PostgreSQL (``postgresql+psycopg://...``, through ``COPY`` into a temporary table).
-"""
+"""A SQL table (SQLite or PostgreSQL) with a declared schema whose key is the primary key. A
+save, of one frame or of batches, is one transaction of upserts (``INSERT ... ON CONFLICT DO
+UPDATE``, batch by batch); saves of one table from overlapping runs wait for each other."""
 
 from __future__ import annotations
 
@@ -20,35 +15,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import sqlalchemy as sa
 from kedro.io import AbstractDataset, DatasetError
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    DateTime,
-    Float,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    func,
-    inspect,
-    select,
-    text,
-)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 
 from codepro_leads.errors import UserFacingError
 from codepro_leads.store_urls import store_engine
 
 TYPES = {
-    "text": Text,
-    "integer": Integer,
-    "float": Float,
-    "boolean": Boolean,
-    "timestamp": DateTime,
+    "text": sa.Text,
+    "integer": sa.Integer,
+    "float": sa.Float,
+    "boolean": sa.Boolean,
+    "timestamp": sa.DateTime,
 }
 _COPY_BATCH_ROWS = 100_000
 
@@ -58,19 +37,10 @@ class TableSchemaError(UserFacingError, DatasetError):
 
 
 class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
-    """Catalog::
-
-        scored_leads_table:
-          type: codepro_leads.datasets.UpsertTableDataset
-          table_name: scored_leads
-          columns: {lead_id: text, model_version: text, score: integer, ...}
-          key_columns: [lead_id, model_version]
-          credentials: {con: sqlite:////abs/path/lead_scores.db}
-
-    Text columns store any value as its text (keys 7 and "7" are one lead). ``lock_timeout_s``:
-    how long a save waits for another run's. ``added_columns``: columns an older table may lack,
-    with the value its rows get (``{role: champion}``), added on the first save.
-    """
+    """``columns: {name: type}`` (a key of ``TYPES``), ``key_columns``, ``credentials: {con:
+    <database URL>}``. Text columns store any value as its text (keys 7 and "7" are one lead).
+    ``added_columns``: columns an older table may lack, with their rows' value (``{role:
+    champion}``), added on the first save."""
 
     def __init__(
         self,
@@ -100,19 +70,24 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self._keys = list(key_columns)
         self._url = credentials["con"]
         self._lock_timeout_s = lock_timeout_s
-        self._table = Table(
+        self._table = sa.Table(
             table_name,
-            MetaData(),
-            *(Column(name, TYPES[kind]()) for name, kind in columns.items()),
-            PrimaryKeyConstraint(*key_columns, name=f"{table_name}_key"),
+            sa.MetaData(),
+            *(sa.Column(name, TYPES[kind]()) for name, kind in columns.items()),
+            sa.PrimaryKeyConstraint(*key_columns, name=f"{table_name}_key"),
         )
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
         with self._engine() as engine, engine.connect() as conn:
-            if not inspect(conn).has_table(self._table.name):
+            inspector = sa.inspect(conn)
+            if not inspector.has_table(self._table.name):
                 return pd.DataFrame({name: [] for name in self._types})
-            return pd.read_sql(select(self._table), conn)
+            # An older table's rows have the added columns' values, as its next save sets them.
+            stored = {col["name"] for col in inspector.get_columns(self._table.name)}
+            query = sa.select(*(col for col in self._table.columns if col.name in stored))
+            rows = pd.read_sql(query, conn)
+        return rows.assign(**{name: v for name, v in self._added.items() if name not in stored})
 
     def save(self, data: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
         batches = [data] if isinstance(data, pd.DataFrame) else data
@@ -122,16 +97,15 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     @contextmanager
     def transaction(self) -> Iterator[Callable[[pd.DataFrame], None]]:
-        """One write transaction: the block appends batches with the function it is given;
-        they are committed together when the block ends, rolled back if it raises."""
+        """One write transaction; the block appends batches with the function it is given."""
         with self._engine() as engine, engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # see store_urls.store_engine
                 upsert = self._upsert_sqlite
             elif conn.dialect.name == "postgresql":
-                # Serializes saves of this table (CREATE TABLE and overlapping keys would
-                # otherwise race); released at commit or when the connection dies.
-                conn.execute(_advisory_lock(self._table.name))
+                # Serializes saves of this table (CREATE TABLE and overlapping keys would race).
+                lock = sa.func.pg_advisory_xact_lock(zlib.crc32(self._table.name.encode()))
+                conn.execute(sa.select(lock))
                 upsert = self._upsert_postgresql
             else:
                 raise DatasetError(f"{self._table.name}: no upsert for {conn.dialect.name}")
@@ -139,8 +113,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             yield lambda batch: upsert(conn, self._checked(batch))
 
     def _checked(self, batch: pd.DataFrame) -> pd.DataFrame:
-        """The batch's rows in the stored types (keys 7 and "7" are the same lead), checked
-        for the table's columns and unique keys."""
+        """The batch's rows in the stored types, checked for the columns and unique keys."""
         if set(batch.columns) != set(self._types):
             raise TableSchemaError(
                 f"rows for table {self._table.name} have columns {sorted(batch.columns)}, "
@@ -151,10 +124,9 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             raise DatasetError(f"rows for table {self._table.name} repeat a key {self._keys}")
         return data
 
-    def _create_or_check(self, conn: Connection) -> None:
-        """Create the table, or check that the stored one is this schema with this key and add
-        the ``added_columns`` an older version's table lacks."""
-        inspector = inspect(conn)
+    def _create_or_check(self, conn: sa.Connection) -> None:
+        """Create the table, or check the stored one and add the ``added_columns`` it lacks."""
+        inspector = sa.inspect(conn)
         if not inspector.has_table(self._table.name):
             self._table.create(conn)
             return
@@ -170,32 +142,27 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             )
         for name in sorted(missing):
             kind = self._table.columns[name].type.compile(dialect=conn.dialect)
-            conn.execute(text(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}'))
+            conn.execute(sa.text(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}'))
             conn.execute(self._table.update().values({name: self._added[name]}))
 
-    def _upsert_sqlite(self, conn: Connection, data: pd.DataFrame) -> None:
-        """``INSERT ... ON CONFLICT DO UPDATE`` run for every row, its values converted column
-        by column (in Arrow) to what SQLAlchemy stores."""
+    def _upsert_sqlite(self, conn: sa.Connection, data: pd.DataFrame) -> None:
+        """The upsert of every row, its values converted column by column (in Arrow)."""
         if data.empty:
             return
-        statement = sqlite.insert(self._table)
-        statement = statement.on_conflict_do_update(
-            index_elements=self._keys, set_=self._updated_columns(statement.excluded)
-        )
+        statement = self._on_conflict_update(sqlite.insert(self._table))
         # Positional parameters, in the table's column order (the order of ``data``).
         columns = [self._sqlite_values(data[name]).to_pylist() for name in data.columns]
         sql = str(statement.compile(dialect=conn.dialect))
         conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
-    def _upsert_postgresql(self, conn: Connection, data: pd.DataFrame) -> None:
-        """COPY into a temporary table (dropped at commit), then ``INSERT ... SELECT ... ON
-        CONFLICT DO UPDATE``, and empty it for the next batch."""
+    def _upsert_postgresql(self, conn: sa.Connection, data: pd.DataFrame) -> None:
+        """COPY into a temporary table (dropped at commit), then upsert from it and empty it."""
         if data.empty:
             return
-        incoming = Table(
+        incoming = sa.Table(
             f"{self._table.name}_incoming",
-            MetaData(),
-            *(Column(col.name, col.type) for col in self._table.columns),
+            sa.MetaData(),
+            *(sa.Column(col.name, col.type) for col in self._table.columns),
             prefixes=["TEMPORARY"],
             postgresql_on_commit="DROP",
         )
@@ -206,23 +173,29 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         names = [col.name for col in self._table.columns]
         columns = ", ".join(f'"{name}"' for name in names)
         cursor = conn.connection.driver_connection.cursor()
+        # Headerless CSV, a chunk at a time: unquoted empty fields are NULL, text is quoted.
         with cursor.copy(f'COPY "{incoming.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
-            for chunk in self._csv_chunks(data[names]):
-                copy.write(chunk)
-        statement = postgresql.insert(self._table).from_select(names, select(incoming))
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=self._keys, set_=self._updated_columns(statement.excluded)
-            )
-        )
+            for start in range(0, len(data), _COPY_BATCH_ROWS):
+                chunk = data[names].iloc[start : start + _COPY_BATCH_ROWS]
+                sink = io.BytesIO()
+                pa_csv.write_csv(
+                    pa.Table.from_pandas(chunk, preserve_index=False),
+                    sink,
+                    pa_csv.WriteOptions(include_header=False),
+                )
+                copy.write(sink.getvalue())
+        statement = postgresql.insert(self._table).from_select(names, sa.select(incoming))
+        conn.execute(self._on_conflict_update(statement))
         conn.exec_driver_sql(f'TRUNCATE "{incoming.name}"')
 
-    def _updated_columns(self, excluded: Any) -> dict[str, Any]:
-        values = [col.name for col in self._table.columns if col.name not in self._keys]
-        return {name: excluded[name] for name in values}
+    def _on_conflict_update(self, insert: Any) -> Any:
+        """The upsert: a row whose key is stored replaces its other columns."""
+        excluded = insert.excluded
+        values = {c.name: excluded[c.name] for c in self._table.columns if c.name not in self._keys}
+        return insert.on_conflict_do_update(index_elements=self._keys, set_=values)
 
     def _typed(self, column: pd.Series) -> pd.Series:
-        """A column in the dtype of its declared type; text columns hold str (or missing)."""
+        """A column in the dtype of its declared type."""
         kind = self._types[column.name]
         if kind == "timestamp":
             if pd.api.types.is_datetime64_any_dtype(column.dtype):
@@ -238,8 +211,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return column.astype({"integer": "Int64", "float": "float64", "boolean": "boolean"}[kind])
 
     def _sqlite_values(self, column: pd.Series) -> pa.Array:
-        """A typed column as the values SQLAlchemy stores in SQLite (missing as null): booleans
-        as 0/1, timestamps as text with microseconds."""
+        """A typed column as SQLAlchemy stores it in SQLite: booleans as 0/1, timestamps as text."""
         kind = self._types[column.name]
         if kind == "timestamp":
             iso = pa.array(np.datetime_as_string(column.to_numpy("datetime64[us]"), unit="us"))
@@ -250,19 +222,8 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         arrow_type = {"text": pa.string(), "integer": pa.int64(), "float": pa.float64()}[kind]
         return pa.array(column, arrow_type, from_pandas=True)
 
-    def _csv_chunks(self, data: pd.DataFrame) -> Iterator[bytes]:
-        """Typed rows as headerless CSV for COPY, a batch at a time: unquoted empty fields are NULL,
-        text is always quoted (an empty text stays empty)."""
-        for start in range(0, len(data), _COPY_BATCH_ROWS):
-            batch = pa.Table.from_pandas(
-                data.iloc[start : start + _COPY_BATCH_ROWS], preserve_index=False
-            )
-            sink = io.BytesIO()
-            pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=False))
-            yield sink.getvalue()
-
     @contextmanager
-    def _engine(self) -> Iterator[Engine]:
+    def _engine(self) -> Iterator[sa.Engine]:
         engine = store_engine(self._url, self._lock_timeout_s)
         try:
             yield engine
@@ -271,11 +232,7 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
     def _exists(self) -> bool:
         with self._engine() as engine:
-            return inspect(engine).has_table(self._table.name)
+            return sa.inspect(engine).has_table(self._table.name)
 
     def _describe(self) -> dict[str, Any]:
         return {"table_name": self._table.name, "key_columns": self._keys}
-
-
-def _advisory_lock(table_name: str) -> Any:
-    return select(func.pg_advisory_xact_lock(zlib.crc32(table_name.encode())))
