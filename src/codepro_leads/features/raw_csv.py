@@ -25,7 +25,7 @@ from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 
 logger = logging.getLogger(__name__)
 
-# No lead field is anywhere near this long; a longer one is an unclosed quote swallowing lines.
+# A longer field is an unclosed quote swallowing lines.
 MAX_FIELD_CHARS = 100_000
 
 _TEXT = pd.StringDtype("pyarrow")
@@ -53,7 +53,7 @@ def read_raw_leads(
             raise LeadDataError(
                 f"{name}: cannot be read as {encoding} ({error}): declare the file's encoding"
             ) from None
-        # Ragged lines or bytes invalid in a non-UTF-8 encoding: slow path, keeps every line.
+        # Ragged lines or bytes invalid in a non-UTF-8 encoding: the slow path keeps every line.
         if hasattr(source, "seek"):
             source.seek(0)
         data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
@@ -145,9 +145,8 @@ def _count_undecodable(frame: pd.DataFrame, columns: list[str], encoding: str, n
 
 def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
     """Parse with the csv module; lines with the wrong field count become parse-error rows."""
-    # "utf-8-sig" drops a byte order mark, as pyarrow does.
     utf8 = codecs.lookup(encoding).name == "utf-8"
-    text = data.decode("utf-8-sig" if utf8 else encoding, errors="replace")
+    text = data.decode("utf-8-sig" if utf8 else encoding, errors="replace")  # -sig: drop a BOM
     reader = csv.reader(io.StringIO(text, newline=""))
     previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)  # process-wide: restored below
     start = 1  # first line of the record being read, for the error message
@@ -158,19 +157,15 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
         check_header(header, name)
         width = len(header)
         rows, errors = [], []
-        while True:
-            start = reader.line_num + 1
-            row = next(reader, None)
-            if row is None:
-                break
-            if not row:
-                continue  # blank line: not a lead
+        start = reader.line_num + 1
+        for row in reader:
             if len(row) == width:
                 rows.append(row)
                 errors.append(None)
-            else:
+            elif row:  # a blank line is not a lead
                 rows.append([None] * width)
                 errors.append(f"malformed line {start}: {len(row)} fields, header has {width}")
+            start = reader.line_num + 1
     except csv.Error:  # the only one csv raises here: a field over the size limit
         raise LeadDataError(
             f"{name}: line {start}: a field over {MAX_FIELD_CHARS:,} characters "
