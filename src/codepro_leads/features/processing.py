@@ -54,12 +54,9 @@ def without_label(raw_leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFra
 def validate_raw_leads(
     raw_leads: pd.DataFrame, params: dict[str, Any], missing_key: str = "row_number"
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
-    """Check the raw export against CodePro's schema and type every column.
-
-    A missing required column stops the run; extra columns are dropped; unusable rows are
-    rejected with a ``reason``. Returns valid typed leads, rejected raw rows (indexed by their
-    row in ``raw_leads``), intake counts, and the first valid raw rows (the input example).
-    """
+    """Check the raw export against CodePro's schema and type every column: a missing column
+    stops the run, extra ones are dropped. Returns valid typed leads, rejected raw rows with a
+    ``reason`` (indexed by their row), intake counts and the first valid raw rows (the example)."""
     key_name, label = params["key_column"], params["label_column"]
     # set_axis/split_key share the raw columns: no copy of a 240k x 45 frame.
     raw = raw_leads.set_axis([str(col).strip() for col in raw_leads.columns], axis=1, copy=False)
@@ -69,11 +66,7 @@ def validate_raw_leads(
     if extra:
         logger.warning("Dropping %d unexpected column(s): %s", len(extra), ", ".join(extra))
 
-    parse_error = (
-        raw[PARSE_ERROR_COLUMN].notna()
-        if PARSE_ERROR_COLUMN in raw.columns
-        else pd.Series(False, index=raw.index)
-    )
+    parse_error = raw.get(PARSE_ERROR_COLUMN, pd.Series(None, raw.index, object)).notna()
     reasons = Reasons(raw.index, skip=parse_error)
     columns = {key_name: key}
     key_raw = raw[key_col] if key_col is not None else key
@@ -98,9 +91,9 @@ def validate_raw_leads(
         # float32 holds every valid count exactly, in half the memory of float64.
         columns[col] = _checked_number(raw[col], col, reasons, max_count=max_count, dtype="float32")
     for col in params["flag_columns"]:
-        columns[col] = _checked_number(raw[col], col, reasons, allowed={0.0, 1.0})
+        columns[col] = _checked_number(raw[col], col, reasons)
     if label in raw.columns:
-        columns[label] = _checked_number(raw[label], label, reasons, allowed={0.0, 1.0})
+        columns[label] = _checked_number(raw[label], label, reasons)
         reasons.add(is_blank(raw[label]), label, "missing")
 
     if parse_error.any():
@@ -143,22 +136,21 @@ def _checked_number(
     col: str,
     reasons: Reasons,
     max_count: float | None = None,
-    allowed: set[float] | None = None,
     dtype: str = "float64",
 ) -> np.ndarray:
-    """A count column (whole, 0 to ``max_count``) or a flag column (``allowed``) as numbers."""
+    """A count column (whole, 0 to ``max_count``) or, without ``max_count``, a 0/1 flag."""
     x, not_number = to_number(values)
     reasons.add(not_number, col, "not a number", values)
     usable = ~np.isnan(x) & ~not_number
     if usable.any():
         with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole
-            if allowed is None:
+            if max_count is None:
+                reasons.add(usable & ~np.isin(x, [0.0, 1.0]), col, "not 0 or 1", values)
+            else:
                 reasons.add(usable & (x < 0), col, "negative count", values)
                 whole = x % 1 == 0
                 reasons.add(usable & (x >= 0) & ~whole, col, "not a whole number", values)
                 reasons.add(usable & whole & (x > max_count), col, f"above {max_count:g}", values)
-            else:
-                reasons.add(usable & ~np.isin(x, list(allowed)), col, "not 0 or 1", values)
     return x.astype(dtype, copy=False)
 
 

@@ -141,9 +141,8 @@ def _is_not_text(value: object) -> bool:
 def text_values(values: pd.Series) -> pd.Series:
     """``as_text`` of a text column: ``not_text`` values are missing, whole numbers their digits
     (never ``42.0``)."""
-    bad = not_text(values)
     if pd.api.types.is_float_dtype(values):
-        values = values.mask(bad).astype("Int64")
+        values = values.mask(not_text(values)).astype("Int64")
     elif pd.api.types.is_object_dtype(values) and pd.api.types.infer_dtype(values) != "string":
         values = values.map(_text_or_none)
     return as_text(values)
