@@ -84,15 +84,14 @@ class DriftReference:
         )
 
     def psi_of(self, counts: DriftCounts) -> dict[str, float]:
-        """PSI per feature of counted leads (see ``counts``)."""
+        """PSI per feature of counted leads."""
         result = {}
         for col, expected in self.numeric_shares.items():
             actual = counts.numeric[col] / max(counts.leads, 1)
             result[col] = population_stability_index(expected, actual)
         for col, shares in self.level_shares.items():
-            levels = list(shares)
-            actual = [_share(counts.levels[col].get(level, 0), counts.leads) for level in levels]
-            result[col] = population_stability_index([shares[level] for level in levels], actual)
+            actual = [_share(counts.levels[col].get(level, 0), counts.leads) for level in shares]
+            result[col] = population_stability_index(list(shares.values()), actual)
         return result
 
     def _unseen_counts(self, leads: pd.DataFrame) -> dict[str, int]:
@@ -130,10 +129,9 @@ class DriftCounts:
 
 
 def _added(first: dict, second: dict) -> dict:
-    """Sum of two dicts of counts (or count arrays), key by key."""
     return {key: first.get(key, 0) + second.get(key, 0) for key in {**first, **second}}
 
 
 def _share(count: int, total: int) -> float:
-    """count / total as pandas gives it, NaN for no leads at all."""
+    """NaN for no leads at all."""
     return count / total if total else float("nan")
