@@ -34,13 +34,18 @@ def interaction_columns(params: dict[str, Any]) -> list[str]:
 
 def raw_columns(params: dict[str, Any]) -> list[str]:
     """Required raw columns, in CodePro's order (without the key and the label)."""
+    return _in_order(params, params["city_column"], interaction_columns(params))
+
+
+def _in_order(params: dict[str, Any], city: str, interactions: list[str]) -> list[str]:
+    """The columns of a lead in CodePro's order, with these city and interaction columns."""
     return [
         params["date_column"],
-        params["city_column"],
+        city,
         *params["categorical_columns"],
         *params["count_columns"],
         *params["flag_columns"],
-        *sorted(interaction_columns(params)),
+        *sorted(interactions),
     ]
 
 
@@ -241,15 +246,7 @@ def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataF
 
 def select_model_input(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """The model input columns in a fixed order (raw levels: training fits their grouping)."""
-    columns = [
-        params["key_column"],
-        params["date_column"],
-        "city_tier",
-        *params["categorical_columns"],
-        *params["count_columns"],
-        *params["flag_columns"],
-        *sorted(params["interaction_groups"]),
-    ]
+    columns = [params["key_column"], *_in_order(params, "city_tier", params["interaction_groups"])]
     if params["label_column"] in leads.columns:
         columns.append(params["label_column"])
     return leads[columns]
