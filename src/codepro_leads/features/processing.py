@@ -1,5 +1,4 @@
-"""Raw CodePro rows -> ``model_input_leads``: the data_processing nodes, also run in order by
-``prepare_leads`` for the served model. The label is optional everywhere."""
+"""Raw CodePro rows -> ``model_input_leads``: the data_processing nodes (the label optional)."""
 
 from __future__ import annotations
 
@@ -50,8 +49,7 @@ def _in_order(params: dict[str, Any], city: str, interactions: list[str]) -> lis
 
 
 def without_label(raw_leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """New leads without a label column: scoring never uses it, and with it blank labels would
-    be rejected and repeats dropped."""
+    """New leads without a label (with it, blank labels are rejected and repeats dropped)."""
     label = params["label_column"]
     return raw_leads.drop(columns=label) if label in raw_leads.columns else raw_leads
 
@@ -171,8 +169,7 @@ def _take(
 def drop_duplicate_leads(
     leads: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop and count exact repeats (every column but the key) of labeled leads; unlabeled new
-    leads are all kept, so every lead gets a score."""
+    """Drop and count exact repeats (but for the key) of labeled leads; new leads are all kept."""
     if params["label_column"] not in leads.columns:
         return leads, {"duplicates_dropped": 0}
     columns = [col for col in leads.columns if col != params["key_column"]]

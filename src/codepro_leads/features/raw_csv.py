@@ -1,9 +1,6 @@
-"""Reading a raw CodePro export (CSV): fast with pyarrow, line by line when lines are ragged.
-
-File-level problems raise ``LeadDataError`` naming the file. A line with the wrong number of
-fields becomes a row whose ``PARSE_ERROR_COLUMN`` says why, so validation rejects it. Bytes
-invalid in the declared encoding are replaced (U+FFFD), counted per column and logged.
-"""
+"""Reading a raw CodePro export (CSV): fast with pyarrow, line by line when lines are ragged (a
+ragged line becomes a row whose ``PARSE_ERROR_COLUMN`` says why). Bytes invalid in the declared
+encoding are replaced (U+FFFD), counted per column and logged."""
 
 from __future__ import annotations
 
@@ -37,8 +34,7 @@ def read_raw_leads(
     name: str | None = None,
     text_columns: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """A raw export (a path or a binary upload) as a frame, types inferred but ``text_columns``
-    (the lead key) read as text; ``name`` is how errors call it."""
+    """A raw export (a path or an upload) as a frame; ``text_columns`` (the key) read as text."""
     name = name or str(source)
     try:
         codecs.lookup(encoding)

@@ -1,5 +1,4 @@
-"""Vectorised row checks of a raw CodePro export: each gives a mask of bad rows; the reason
-(column, problem, value) is formatted for those rows only."""
+"""Vectorised row checks of a raw export: masks of bad rows, reasons formatted for those only."""
 
 from __future__ import annotations
 
@@ -116,8 +115,7 @@ def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -
 
 
 def not_text(values: pd.Series) -> np.ndarray:
-    """Mask of values a text column cannot take: booleans, lists, objects, fractions (a request's);
-    whole numbers are taken as their digits."""
+    """Mask of values a text column cannot take: booleans, lists, objects, fractions."""
     if pd.api.types.is_bool_dtype(values):
         return values.notna().to_numpy(dtype=bool)
     if pd.api.types.is_float_dtype(values):
@@ -139,8 +137,7 @@ def _is_not_text(value: object) -> bool:
 
 
 def text_values(values: pd.Series) -> pd.Series:
-    """``as_text`` of a text column: ``not_text`` values are missing, whole numbers their digits
-    (never ``42.0``)."""
+    """``as_text`` of a text column: ``not_text`` missing, whole numbers as digits (not 42.0)."""
     if pd.api.types.is_float_dtype(values):
         values = values.mask(not_text(values)).astype("Int64")
     elif pd.api.types.is_object_dtype(values) and pd.api.types.infer_dtype(values) != "string":

@@ -1,5 +1,4 @@
-"""Input drift of new leads against the model's training leads (the reference travels inside
-the model, so monitoring compares with the data of the model that scored the leads)."""
+"""Input drift of new leads against the training leads (the reference travels in the model)."""
 
 from __future__ import annotations
 

@@ -14,8 +14,7 @@ _ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
 def covering_levels(values: pd.Series, coverage: float) -> list[str]:
-    """The most frequent levels covering ``coverage`` of the rows (missing values are rows,
-    never a level)."""
+    """The most frequent levels covering ``coverage`` of the rows (missing: a row, not a level)."""
     shares = values.value_counts(normalize=False, dropna=True) / len(values)
     cumulative = shares.cumsum().to_numpy()
     n_kept = int(np.searchsorted(cumulative, coverage - 1e-12) + 1)
@@ -75,6 +74,5 @@ class LeadEncoder:
 
 
 def arrow_text(values: pd.Series) -> pa.Array:
-    """A text column in Arrow, to match it without a Python string per value (no conversion for
-    ``string[pyarrow]``, how leads are read)."""
+    """A text column in Arrow, matched there without a Python string per value."""
     return pa.array(values if values.dtype == _ARROW_TEXT else values.astype(_ARROW_TEXT))

@@ -61,8 +61,7 @@ def choose_threshold(
 def classification_metrics(
     y_true: ArrayLike, probability: ArrayLike, threshold: float
 ) -> dict[str, float]:
-    """Ranking, probability and thresholded metrics ("completes" is positive), as plain Python
-    numbers for MLflow."""
+    """Ranking, probability and thresholded metrics, as plain Python numbers for MLflow."""
     y, p = _labels_and_probabilities(y_true, probability)
     if len(np.unique(y)) < 2:
         raise ValueError("y_true needs both completed and not completed leads for ROC/PR AUC")

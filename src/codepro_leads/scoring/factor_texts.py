@@ -16,8 +16,7 @@ FACTOR_TEXTS = ("up_factors", "down_factors", "raises_score", "lowers_score")
 
 
 def factor_texts(scored: pd.DataFrame) -> pd.DataFrame:
-    """Each row's factors as JSON lists (``up_factors``, ``down_factors``) and in the CRM's
-    words (``raises_score``, ``lowers_score``)."""
+    """Each row's factors as JSON lists and in the CRM's words (the columns ``FACTOR_TEXTS``)."""
     return pd.DataFrame(
         {
             "up_factors": _factors_json(scored, "up"),
@@ -62,8 +61,7 @@ def _joined(columns: list[pa.Array], separator: str, length: int) -> pa.Array:
 
 
 def factors_in_words(scored: pd.DataFrame, direction: str) -> pd.Series:
-    """Each row's ``<direction>_factor_<i>`` labels in words, in rank order, joined with '; '
-    ("" when it has none)."""
+    """Each row's ``<direction>_factor_<i>`` labels in words, joined with '; ' ("" if none)."""
     factors = scored[_factor_columns(scored, direction)]
     distinct = pd.unique(factors.to_numpy().ravel())  # each label worded once
     words = {label: factor_in_words(label) for label in distinct if isinstance(label, str)}

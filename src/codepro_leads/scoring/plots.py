@@ -1,5 +1,4 @@
-"""Report figures for sales-ops readers, built as ``matplotlib.figure.Figure`` rather than with
-pyplot: no global state, so no backend or ``plt.close`` is needed."""
+"""Report figures for sales-ops readers (``Figure``, not pyplot: no global state to close)."""
 
 from __future__ import annotations
 
@@ -118,8 +117,7 @@ def feature_importance_figure(importance: pd.Series, top_n: int | None = None) -
 
 
 def score_distribution_figure(y_true: ArrayLike, score: ArrayLike) -> Figure:
-    """0-100 score histograms of completed and not completed leads, each summing to 1 (shares,
-    because completions are a small minority)."""
+    """Score histograms of completed and not completed leads, as shares of their group."""
     y = np.asarray(y_true).ravel()
     s = np.asarray(score, dtype=float).ravel()
     fig, ax = _axes(

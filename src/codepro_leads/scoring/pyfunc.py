@@ -59,13 +59,11 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """``answer`` as JSON-ready records (``answer_records``): the scoring server would write
-        a frame through ``DataFrame.to_dict``, converting each Timestamp on its own."""
+        """``answer`` as JSON-ready records (a frame would be written Timestamp by Timestamp)."""
         return answer_records(self.answer(model_input))
 
     def answer(self, model_input: pd.DataFrame) -> pd.DataFrame:
-        """The scores of raw rows as a frame at full precision (the app's view): object columns,
-        None for every missing value."""
+        """The scores of raw rows as a frame at full precision (the app's view)."""
         if len(model_input) == 0:
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
         key = self.processing_params["key_column"]

@@ -1,5 +1,4 @@
-"""The fitted lead scorer: one object from training to batch scoring and serving, so they
-cannot disagree."""
+"""The fitted lead scorer: one object from training to batch scoring and serving."""
 
 from __future__ import annotations
 

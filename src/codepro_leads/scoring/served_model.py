@@ -1,5 +1,4 @@
-"""MLflow's models-from-code entry point: the state comes from the artifact the logging dataset
-wrote (``LeadScoringModel.load_context``), so MLflow pickles no Python object."""
+"""MLflow's models-from-code entry point; the state comes from an artifact (``load_context``)."""
 
 from mlflow.models import set_model
 

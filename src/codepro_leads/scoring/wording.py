@@ -1,5 +1,4 @@
-"""Score factors in a salesperson's words, for the CRM export and the app alike:
-``first_platform_c=Level0`` -> "Platform: Level0"."""
+"""Score factors in a salesperson's words: ``first_platform_c=Level0`` -> "Platform: Level0"."""
 
 from __future__ import annotations
 
