@@ -12,7 +12,6 @@ from codepro_leads.features.validation import (
     PARSE_ERROR_COLUMN,
     Reasons,
     check_columns,
-    is_blank,
     not_text,
     split_key,
     text_values,
@@ -96,8 +95,7 @@ def validate_raw_leads(
     for col in params["flag_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons)
     if label in raw.columns:
-        columns[label] = _checked_number(raw[label], label, reasons)
-        reasons.add(is_blank(raw[label]), label, "missing")
+        columns[label] = _checked_number(raw[label], label, reasons, required=True)
 
     if parse_error.any():
         reasons.text[parse_error] = raw.loc[parse_error, PARSE_ERROR_COLUMN]
@@ -140,8 +138,10 @@ def _checked_number(
     reasons: Reasons,
     max_count: float | None = None,
     dtype: str = "float64",
+    required: bool = False,
 ) -> np.ndarray:
-    """A count column (whole, 0 to ``max_count``) or, without ``max_count``, a 0/1 flag."""
+    """A count column (whole, 0 to ``max_count``) or, without ``max_count``, a 0/1 flag; a
+    missing value is a reason too if ``required``."""
     x, not_number = to_number(values)
     reasons.add(not_number, col, "not a number", values)
     usable = ~np.isnan(x) & ~not_number
@@ -154,6 +154,8 @@ def _checked_number(
                 whole = x % 1 == 0
                 reasons.add(usable & (x >= 0) & ~whole, col, "not a whole number", values)
                 reasons.add(usable & whole & (x > max_count), col, f"above {max_count:g}", values)
+    if required:
+        reasons.add(np.isnan(x) & ~not_number, col, "missing")
     return x.astype(dtype, copy=False)
 
 

@@ -165,13 +165,6 @@ def as_value_text(values: pd.Series) -> pd.Series:
     return text.mask(missing.to_numpy(zero_copy_only=False))
 
 
-def is_blank(values: pd.Series) -> pd.Series:
-    """Mask of missing or blank values of a number or date column."""
-    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-        return as_value_text(values).isna()
-    return values.isna()
-
-
 def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Coerce to float; return (numbers, mask of present values that are not numbers)."""
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":

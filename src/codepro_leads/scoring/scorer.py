@@ -129,19 +129,14 @@ def _top_factors(contributions: np.ndarray, labels: np.ndarray, k: int) -> dict[
     """The ``k`` largest positive and negative contributions per row, with their labels."""
     rows = np.arange(len(contributions))[:, None]
     columns = {}
-    for direction, order in (
-        ("up", np.argsort(-contributions, axis=1, kind="stable")[:, :k]),
-        ("down", np.argsort(contributions, axis=1, kind="stable")[:, :k]),
-    ):
-        effect = contributions[rows, order]
-        present = effect > 0 if direction == "up" else effect < 0
+    for direction, sign in (("up", 1.0), ("down", -1.0)):
+        order = np.argsort(-sign * contributions, axis=1, kind="stable")[:, :k]
+        effect, names = contributions[rows, order], labels[rows, order]
+        present = sign * effect > 0
         for i in range(order.shape[1]):
-            columns[f"{direction}_factor_{i + 1}"] = np.where(
-                present[:, i], labels[rows[:, 0], order[:, i]], None
-            )
-            columns[f"{direction}_factor_{i + 1}_effect"] = np.where(
-                present[:, i], effect[:, i], np.nan
-            )
+            factor = f"{direction}_factor_{i + 1}"
+            columns[factor] = np.where(present[:, i], names[:, i], None)
+            columns[f"{factor}_effect"] = np.where(present[:, i], effect[:, i], np.nan)
     return columns
 
 
