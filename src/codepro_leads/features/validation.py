@@ -49,10 +49,9 @@ class Reasons:
             return
         message = f"{column}: {problem}"
         self.counts[message] = self.counts.get(message, 0) + n_bad
-        if values is None:
-            detail = pd.Series(message, index=self.text.index[mask])
-        else:
-            detail = values[mask].map(lambda v: f"{message} ({_show(v)})")
+        detail = (
+            message if values is None else values[mask].map(lambda v: f"{message} ({_show(v)})")
+        )
         current = self.text[mask]
         self.text[mask] = np.where(current == "", detail, current + "; " + detail)
 
