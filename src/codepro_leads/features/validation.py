@@ -14,14 +14,12 @@ from codepro_leads.errors import ConfigError, LeadDataError
 # Added by the raw reader: why a line could not be parsed (None when it could).
 PARSE_ERROR_COLUMN = "__parse_error__"
 
-# A plain decimal number: "3", "3.0", "1e3".
 _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 # pyarrow's CSV null values ("NA", "null", ...) are missing in a column read as text too: a row
 # gets the same verdict however its column was read (a whole file, or a streamed batch).
 MISSING_VALUE_TEXTS = frozenset(pa_csv.ConvertOptions().null_values)
 _MISSING_VALUE_ARRAY = pa.array(sorted(MISSING_VALUE_TEXTS), pa.string())
-# The texts it reads as booleans: 1 and 0.
 _TRUE_TEXTS = pa.array(pa_csv.ConvertOptions().true_values, pa.string())
 _FALSE_TEXTS = pa.array(pa_csv.ConvertOptions().false_values, pa.string())
 
@@ -83,11 +81,9 @@ def split_key(
     not text (``not_text``) are missing."""
     if missing_key not in ("row_number", "stop"):
         raise ConfigError(f"missing_key must be row_number or stop, not {missing_key!r}")
-    if key_column in raw.columns:
-        return text_values(raw[key_column]).rename(key_column), key_column
-    first = raw.columns[0]
-    if first in _UNNAMED_INDEX_NAMES:
-        return text_values(raw[first]).rename(key_column), first
+    col = key_column if key_column in raw.columns else raw.columns[0]
+    if col in key_columns(key_column):
+        return text_values(raw[col]).rename(key_column), col
     if missing_key == "row_number":
         numbers = pd.Series(np.arange(len(raw)), index=raw.index, name=key_column)
         return numbers.astype("string[pyarrow]"), None

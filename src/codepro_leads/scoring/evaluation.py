@@ -50,7 +50,6 @@ def choose_threshold(
     positives = y.sum()
     if positives == 0:
         raise ValueError("y_true has no completions (no 1s): the completion recall is undefined")
-    # Completions at or above each distinct value: reversed cumulative sum.
     values, group = np.unique(p, return_inverse=True)
     per_value = np.bincount(group, weights=y, minlength=len(values))
     recall = np.cumsum(per_value[::-1])[::-1] / positives

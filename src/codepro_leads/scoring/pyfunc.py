@@ -18,7 +18,6 @@ from codepro_leads.scoring.factor_texts import factors_in_words
 from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
-# Decimals of the probability and effects in ``predict``'s records (enough to rank and read).
 ANSWER_DECIMALS = 4
 
 
@@ -79,7 +78,6 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         except LeadDataError as error:
             raise MlflowException(str(error), error_code=BAD_REQUEST) from None
         scored = self.scorer.score(leads)
-        # Valid leads keep their input order; rejected rows keep their input row.
         scored.index = raw.index[~raw.index.isin(rejected.index)]
         answer = scored.astype(object).reindex(raw.index).assign(rejected_reason=None)
         if len(rejected):
