@@ -9,17 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    brier_score_loss,
-    confusion_matrix,
-    f1_score,
-    log_loss,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn import metrics
 
 
 def _labels_and_probabilities(
@@ -65,17 +55,17 @@ def classification_metrics(
     if len(np.unique(y)) < 2:
         raise ValueError("y_true needs both completed and not completed leads for ROC/PR AUC")
     predicted = (p >= threshold).astype(int)
-    tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
+    tn, fp, fn, tp = metrics.confusion_matrix(y, predicted, labels=[0, 1]).ravel()
     return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "pr_auc": float(average_precision_score(y, p)),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "brier": float(brier_score_loss(y, p)),
-        "accuracy": float(accuracy_score(y, predicted)),
+        "roc_auc": float(metrics.roc_auc_score(y, p)),
+        "pr_auc": float(metrics.average_precision_score(y, p)),
+        "log_loss": float(metrics.log_loss(y, p, labels=[0, 1])),
+        "brier": float(metrics.brier_score_loss(y, p)),
+        "accuracy": float(metrics.accuracy_score(y, predicted)),
         # zero_division=0: a threshold above every probability keeps nothing, not an error.
-        "precision": float(precision_score(y, predicted, zero_division=0)),
-        "recall": float(recall_score(y, predicted, zero_division=0)),
-        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "precision": float(metrics.precision_score(y, predicted, zero_division=0)),
+        "recall": float(metrics.recall_score(y, predicted, zero_division=0)),
+        "f1": float(metrics.f1_score(y, predicted, zero_division=0)),
         "tn": int(tn),
         "fp": int(fp),
         "fn": int(fn),

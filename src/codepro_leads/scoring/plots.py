@@ -10,13 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubplotParams
 from matplotlib.ticker import PercentFormatter
 from numpy.typing import ArrayLike
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn import metrics
 
 from codepro_leads.scoring.evaluation import calibration_table
 
@@ -37,8 +31,8 @@ def _axes(**settings: object) -> tuple[Figure, Axes]:
 
 def roc_figure(y_true: ArrayLike, probability: ArrayLike) -> Figure:
     """ROC curve: completions kept vs non-completions kept as the threshold moves."""
-    fpr, tpr, _ = roc_curve(y_true, probability)
-    auc = roc_auc_score(y_true, probability)
+    fpr, tpr, _ = metrics.roc_curve(y_true, probability)
+    auc = metrics.roc_auc_score(y_true, probability)
     fig, ax = _axes(
         title="ROC curve: how well the score separates completions",
         xlabel="Share of non-completing leads kept (false positive rate)",
@@ -54,8 +48,8 @@ def roc_figure(y_true: ArrayLike, probability: ArrayLike) -> Figure:
 
 def precision_recall_figure(y_true: ArrayLike, probability: ArrayLike) -> Figure:
     """Completion rate of the kept leads vs the share of completions kept."""
-    precision, recall, _ = precision_recall_curve(y_true, probability)
-    ap = average_precision_score(y_true, probability)
+    precision, recall, _ = metrics.precision_recall_curve(y_true, probability)
+    ap = metrics.average_precision_score(y_true, probability)
     base_rate = float(np.mean(y_true))
     fig, ax = _axes(
         title="Precision-recall: completion rate of kept leads",
@@ -85,7 +79,7 @@ def calibration_figure(
     )
     for name, probability in probabilities.items():
         table = calibration_table(y_true, probability, bins=bins)
-        brier = brier_score_loss(y_true, probability)
+        brier = metrics.brier_score_loss(y_true, probability)
         ax.plot(
             table["mean_predicted"],
             table["observed_rate"],
