@@ -176,8 +176,12 @@ def drop_duplicate_leads(
         return leads, {"duplicates_dropped": 0}
     columns = [col for col in leads.columns if col != params["key_column"]]
     # Only rows with equal hashes are compared in full: a plain duplicated() on all columns
-    # factorises every column (~150 MB on 240k rows).
-    candidates = pd.Series(_row_hashes(leads, columns)).duplicated(keep=False).to_numpy()
+    # factorises every column (~150 MB on 240k rows). Text is hashed through its codes.
+    hashes = np.zeros(len(leads), dtype=np.uint64)
+    for values in (leads[col] for col in columns):
+        keys = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.factorize()[0]
+        hashes = hashes * np.uint64(1_000_003) ^ pd.util.hash_array(keys)
+    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
     repeated = np.zeros(len(leads), dtype=bool)
     if candidates.any():
         repeated[candidates] = _rows(leads, candidates).duplicated(subset=columns).to_numpy()
@@ -195,17 +199,6 @@ def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     rows = pd.DataFrame(columns, copy=False)  # no columns=: pandas would copy every array
     rows.attrs = dict(frame.attrs)
     return rows
-
-
-def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One 64-bit hash per row over ``columns``, built a column at a time."""
-    hashes = np.zeros(len(frame), dtype=np.uint64)
-    for col in columns:
-        values = frame[col]
-        # Text is hashed through its codes: no Python string per value.
-        keys = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.factorize()[0]
-        hashes = hashes * np.uint64(1_000_003) ^ pd.util.hash_array(keys)
-    return hashes
 
 
 def sum_interactions(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
