@@ -1,8 +1,4 @@
-"""Raw CodePro rows -> ``model_input_leads``: validation, duplicates, features, column order.
-
-The data_processing nodes, also run in order by ``prepare_leads`` for the served model: the
-label is optional everywhere, and duplicates are only dropped where it is present.
-"""
+"""Raw CodePro rows -> ``model_input_leads``: the data_processing nodes (the label optional)."""
 
 from __future__ import annotations
 
@@ -16,7 +12,6 @@ from codepro_leads.features.validation import (
     PARSE_ERROR_COLUMN,
     Reasons,
     check_columns,
-    is_blank,
     not_text,
     split_key,
     text_values,
@@ -26,7 +21,7 @@ from codepro_leads.features.validation import (
 
 logger = logging.getLogger(__name__)
 
-# Quote characters a mis-encoded or hand-edited export leaves around city names.
+# Quotes a mis-encoded or hand-edited export leaves around city names.
 _CITY_STRIP = " \"'\u201c\u201d\u2018\u2019"
 
 
@@ -36,54 +31,44 @@ def interaction_columns(params: dict[str, Any]) -> list[str]:
 
 
 def raw_columns(params: dict[str, Any]) -> list[str]:
-    """Required raw columns, in CodePro's order (the key and the label are not listed)."""
+    """Required raw columns, in CodePro's order (without the key and the label)."""
+    return _in_order(params, params["city_column"], interaction_columns(params))
+
+
+def _in_order(params: dict[str, Any], city: str, interactions: list[str]) -> list[str]:
+    """The columns of a lead in CodePro's order, with these city and interaction columns."""
     return [
         params["date_column"],
-        params["city_column"],
+        city,
         *params["categorical_columns"],
         *params["count_columns"],
         *params["flag_columns"],
-        *sorted(interaction_columns(params)),
+        *sorted(interactions),
     ]
 
 
 def without_label(raw_leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """New leads as scoring sees them: a label column, if an export carries one, is dropped
-    (scoring never uses it, and with it blank flags would be rejected and repeats dropped)."""
+    """New leads without a label (with it, blank labels are rejected and repeats dropped)."""
     label = params["label_column"]
-    if label not in raw_leads.columns:
-        return raw_leads
-    unlabeled = raw_leads.drop(columns=label)
-    unlabeled.attrs = dict(raw_leads.attrs)
-    return unlabeled
+    return raw_leads.drop(columns=label) if label in raw_leads.columns else raw_leads
 
 
 def validate_raw_leads(
     raw_leads: pd.DataFrame, params: dict[str, Any], missing_key: str = "row_number"
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
-    """Check the raw export against CodePro's schema and coerce every column to its type.
-
-    A missing required column stops the run; extra columns are logged and dropped; unusable
-    rows are rejected with a ``reason``. Without a key column, rows are numbered (or the run
-    stops: ``missing_key="stop"``). Returns valid typed leads, rejected raw rows (indexed by
-    their row in ``raw_leads``), intake counts, and the first valid rows as read (the model's
-    input example).
-    """
+    """Check the raw export against CodePro's schema and type every column: a missing column
+    stops the run, extra ones are dropped. Returns valid typed leads, rejected raw rows with a
+    ``reason`` (indexed by their row), intake counts and the first valid raw rows (the example)."""
     key_name, label = params["key_column"], params["label_column"]
     # set_axis/split_key share the raw columns: no copy of a 240k x 45 frame.
     raw = raw_leads.set_axis([str(col).strip() for col in raw_leads.columns], axis=1, copy=False)
-    raw.attrs = dict(raw_leads.attrs)
     key, key_col = split_key(raw, key_name, missing_key)
     required = raw_columns(params)
     extra = check_columns(raw, required, optional=[label, key_col])
     if extra:
         logger.warning("Dropping %d unexpected column(s): %s", len(extra), ", ".join(extra))
 
-    parse_error = (
-        raw[PARSE_ERROR_COLUMN].notna()
-        if PARSE_ERROR_COLUMN in raw.columns
-        else pd.Series(False, index=raw.index)
-    )
+    parse_error = raw.get(PARSE_ERROR_COLUMN, pd.Series(None, raw.index, object)).notna()
     reasons = Reasons(raw.index, skip=parse_error)
     columns = {key_name: key}
     key_raw = raw[key_col] if key_col is not None else key
@@ -105,14 +90,12 @@ def validate_raw_leads(
     for col in params["count_columns"]:
         columns[col] = _checked_number(raw[col], col, reasons, max_count=max_count)
     for col in interaction_columns(params):
-        # float32 holds every valid count (whole, at most max_count) exactly: half the memory
-        # of float64, and unlike a sparse array it is copied fast when rows are dropped.
+        # float32 holds every valid count exactly, in half the memory of float64.
         columns[col] = _checked_number(raw[col], col, reasons, max_count=max_count, dtype="float32")
     for col in params["flag_columns"]:
-        columns[col] = _checked_number(raw[col], col, reasons, allowed={0.0, 1.0})
+        columns[col] = _checked_number(raw[col], col, reasons)
     if label in raw.columns:
-        columns[label] = _checked_number(raw[label], label, reasons, allowed={0.0, 1.0})
-        reasons.add(is_blank(raw[label]), label, "missing")
+        columns[label] = _checked_number(raw[label], label, reasons, required=True)
 
     if parse_error.any():
         reasons.text[parse_error] = raw.loc[parse_error, PARSE_ERROR_COLUMN]
@@ -129,7 +112,7 @@ def validate_raw_leads(
     if bad.any():
         # A column at a time, each freed once filtered: never two copies of the valid leads.
         keep = ~bad.to_numpy()
-        columns = {name: _kept(columns.pop(name), keep) for name in list(columns)}
+        columns = {name: _take(columns.pop(name), keep) for name in list(columns)}
     valid = pd.DataFrame(columns, copy=False)
     if label in valid.columns:
         valid[label] = valid[label].astype("int8")
@@ -154,80 +137,68 @@ def _checked_number(
     col: str,
     reasons: Reasons,
     max_count: float | None = None,
-    allowed: set[float] | None = None,
     dtype: str = "float64",
+    required: bool = False,
 ) -> np.ndarray:
-    """Numbers of a count column (whole, 0 to ``max_count``) or a flag column (``allowed``)."""
+    """A count column (whole, 0 to ``max_count``) or, without ``max_count``, a 0/1 flag; a
+    missing value is a reason too if ``required``."""
     x, not_number = to_number(values)
     reasons.add(not_number, col, "not a number", values)
     usable = ~np.isnan(x) & ~not_number
-    if usable.any():  # a column of missing values (common in requests) has nothing to check
-        with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole, as it should be
-            if allowed is None:
+    if usable.any():
+        with np.errstate(invalid="ignore"):  # inf % 1 is NaN: not whole
+            if max_count is None:
+                reasons.add(usable & ~np.isin(x, [0.0, 1.0]), col, "not 0 or 1", values)
+            else:
                 reasons.add(usable & (x < 0), col, "negative count", values)
                 whole = x % 1 == 0
                 reasons.add(usable & (x >= 0) & ~whole, col, "not a whole number", values)
                 reasons.add(usable & whole & (x > max_count), col, f"above {max_count:g}", values)
-            else:
-                reasons.add(usable & ~np.isin(x, list(allowed)), col, "not 0 or 1", values)
+    if required:
+        reasons.add(np.isnan(x) & ~not_number, col, "missing")
     return x.astype(dtype, copy=False)
 
 
-def _kept(values: pd.Series | np.ndarray, keep: np.ndarray) -> pd.Series | np.ndarray:
-    """The ``keep`` rows of a column, renumbered from 0."""
+def _take(
+    values: pd.Series | np.ndarray, keep: np.ndarray
+) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """The ``keep`` rows of a column, as an array (no index to copy)."""
     if isinstance(values, np.ndarray):
         return values[keep]
-    return values[keep].reset_index(drop=True)
+    return values.to_numpy()[keep] if isinstance(values.dtype, np.dtype) else values.array[keep]
 
 
 def drop_duplicate_leads(
     leads: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop exact repeats (every column but the key) of labeled leads; count them. Unlabeled
-    new leads are all kept, so every lead gets a score."""
+    """Drop and count exact repeats (but for the key) of labeled leads; new leads are all kept."""
     if params["label_column"] not in leads.columns:
         return leads, {"duplicates_dropped": 0}
     columns = [col for col in leads.columns if col != params["key_column"]]
-    # Rows can only be equal if their hashes are: compare in full only the few candidates
-    # (a plain duplicated() on all columns factorises every column: ~150 MB on 240k rows).
-    candidates = pd.Series(_row_hashes(leads, columns)).duplicated(keep=False).to_numpy()
+    # Only rows with equal hashes are compared in full: a plain duplicated() on all columns
+    # factorises every column (~150 MB on 240k rows). Text is hashed through its codes.
+    hashes = np.zeros(len(leads), dtype=np.uint64)
+    for values in (leads[col] for col in columns):
+        keys = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.factorize()[0]
+        hashes = hashes * np.uint64(1_000_003) ^ pd.util.hash_array(keys)
+    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy()
     repeated = np.zeros(len(leads), dtype=bool)
     if candidates.any():
-        # Not ``leads.loc[candidates, columns]``: it first stacks the input's float columns into
-        # one block (a 35 MB copy on 240k rows).
         repeated[candidates] = _rows(leads, candidates).duplicated(subset=columns).to_numpy()
     n_dropped = int(repeated.sum())
     if n_dropped:
-        logger.info(
-            "Dropped %d duplicate lead(s) (same values in every column but the key)", n_dropped
-        )
+        logger.info("Dropped %d duplicate lead(s) (equal but for the key)", n_dropped)
     unique = _rows(leads, ~repeated) if n_dropped else leads
     return unique, {"duplicates_dropped": n_dropped}
 
 
 def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """``frame.loc[keep].reset_index(drop=True)``, one column at a time: the copy holds the kept
-    rows once (``loc`` stacks same-typed columns into blocks and ``reset_index`` copies again:
-    3x the frame at peak)."""
-    columns = {
-        col: values.to_numpy()[keep] if isinstance(values.dtype, np.dtype) else values.array[keep]
-        for col, values in frame.items()
-    }
+    """``frame.loc[keep].reset_index(drop=True)`` a column at a time: ``loc`` would stack
+    same-typed columns into blocks and ``reset_index`` copy again (3x the frame at peak)."""
+    columns = {col: _take(values, keep) for col, values in frame.items()}
     rows = pd.DataFrame(columns, copy=False)  # no columns=: pandas would copy every array
     rows.attrs = dict(frame.attrs)
     return rows
-
-
-def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One 64-bit hash per row over ``columns``, built a column at a time."""
-    hashes = np.zeros(len(frame), dtype=np.uint64)
-    for col in columns:
-        values = frame[col]
-        # Text (Arrow-backed) is hashed through its codes: equal values, equal codes, and no
-        # Python string per value.
-        keys = values.to_numpy() if isinstance(values.dtype, np.dtype) else values.factorize()[0]
-        hashes = hashes * np.uint64(1_000_003) ^ pd.util.hash_array(keys)
-    return hashes
 
 
 def sum_interactions(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -251,18 +222,12 @@ def add_city_tier(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     }
     aliases = params.get("city_aliases") or {}
     default = params["default_city_tier"]
-    # A few hundred distinct names among all leads: map each once.
-    codes, names = pd.factorize(leads[city_col])
-    tiers = [tier_of.get(_city_name(name, aliases), default) for name in names]
+    codes, names = pd.factorize(leads[city_col])  # each distinct name mapped once
+    cities = [name.lower().strip(_CITY_STRIP) for name in names]
+    tiers = [tier_of.get(aliases.get(city, city), default) for city in cities]
     # The default last: a missing city's code (-1) picks it.
     tier = pd.Series(np.array([*tiers, default], dtype="int8")[codes], index=leads.index)
     return leads.drop(columns=city_col).assign(city_tier=tier)
-
-
-def _city_name(name: str, aliases: dict[str, str]) -> str:
-    """A city as ``city_tiers`` names it: lower case, without quotes or spaces around it."""
-    city = name.lower().strip(_CITY_STRIP)
-    return aliases.get(city, city)
 
 
 def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -272,17 +237,8 @@ def fill_missing_counts(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataF
 
 
 def select_model_input(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Keep the model input columns in a fixed order; raw levels are kept (grouping is fitted
-    on training data by the training pipeline)."""
-    columns = [
-        params["key_column"],
-        params["date_column"],
-        "city_tier",
-        *params["categorical_columns"],
-        *params["count_columns"],
-        *params["flag_columns"],
-        *sorted(params["interaction_groups"]),
-    ]
+    """The model input columns in a fixed order (raw levels: training fits their grouping)."""
+    columns = [params["key_column"], *_in_order(params, "city_tier", params["interaction_groups"])]
     if params["label_column"] in leads.columns:
         columns.append(params["label_column"])
     return leads[columns]
@@ -291,8 +247,7 @@ def select_model_input(leads: pd.DataFrame, params: dict[str, Any]) -> pd.DataFr
 def prepare_leads(
     raw_leads: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The data_processing steps in pipeline order, for the served model: (model input,
-    rejected rows)."""
+    """The data_processing nodes in order, for the served model: (model input, rejected rows)."""
     valid, rejected, _, _ = validate_raw_leads(raw_leads, params, missing_key="stop")
     unique, _ = drop_duplicate_leads(valid, params)
     leads = fill_missing_counts(add_city_tier(sum_interactions(unique, params), params), params)

@@ -1,10 +1,6 @@
-"""Reading a raw CodePro export (CSV): fast with pyarrow, line by line when lines are ragged.
-
-File-level problems (missing, empty, header only, repeated names, an overlong field) raise
-``LeadDataError`` naming the file. A line with the wrong number of fields comes back as a row
-whose ``PARSE_ERROR_COLUMN`` says why, so validation rejects it and every line is accounted
-for. Bytes invalid in the declared encoding are replaced (U+FFFD), counted per column, logged.
-"""
+"""Reading a raw CodePro export (CSV): fast with pyarrow, line by line when lines are ragged (a
+ragged line becomes a row whose ``PARSE_ERROR_COLUMN`` says why). Bytes invalid in the declared
+encoding are replaced (U+FFFD), counted per column and logged."""
 
 from __future__ import annotations
 
@@ -26,7 +22,7 @@ from codepro_leads.features.validation import PARSE_ERROR_COLUMN
 
 logger = logging.getLogger(__name__)
 
-# No lead field is anywhere near this long; a longer one is an unclosed quote swallowing lines.
+# A longer field is an unclosed quote swallowing lines.
 MAX_FIELD_CHARS = 100_000
 
 _TEXT = pd.StringDtype("pyarrow")
@@ -38,12 +34,7 @@ def read_raw_leads(
     name: str | None = None,
     text_columns: list[str] | tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """A raw export as a frame of the file's columns (types inferred, text kept as text, and
-    ``text_columns`` read as text whatever they hold: the lead key).
-
-    ``source`` is a path or a binary file object (an upload); ``name`` is how errors call it.
-    A UTF-8 byte order mark is not part of the first column's name, whichever path reads it.
-    """
+    """A raw export (a path or an upload) as a frame; ``text_columns`` (the key) read as text."""
     name = name or str(source)
     try:
         codecs.lookup(encoding)
@@ -58,10 +49,11 @@ def read_raw_leads(
             raise LeadDataError(
                 f"{name}: cannot be read as {encoding} ({error}): declare the file's encoding"
             ) from None
-        # Ragged lines or bytes invalid in a non-UTF-8 encoding: slow path, keeps every line.
+        # Ragged lines or bytes invalid in a non-UTF-8 encoding: the slow path keeps every line.
         if hasattr(source, "seek"):
             source.seek(0)
-        frame = _read_line_by_line(_read_bytes(source), encoding, name)
+        data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+        frame = _read_line_by_line(data, encoding, name)
     if frame.empty:
         raise LeadDataError(f"{name}: has a header but no lead rows")
     frame.attrs["source"] = name
@@ -83,10 +75,6 @@ def _checked_source(source: str | Path | IO[bytes], name: str) -> str | IO[bytes
     return source
 
 
-def _read_bytes(source: str | IO[bytes]) -> bytes:
-    return source.read() if hasattr(source, "read") else Path(source).read_bytes()
-
-
 def check_header(columns: list[str], name: str) -> None:
     repeated = sorted(col for col, n in Counter(columns).items() if n > 1)
     if repeated:
@@ -96,8 +84,7 @@ def check_header(columns: list[str], name: str) -> None:
 def _read_fast(
     source: str | IO[bytes], encoding: str, name: str, text_columns: list[str] | tuple[str, ...]
 ) -> pd.DataFrame:
-    """Multi-threaded pyarrow read with type inference (a column holding any text, say one
-    'abc' among counts, comes back as text; validation rejects the bad rows)."""
+    """Multi-threaded pyarrow read with type inference (a column holding any text is text)."""
     utf8 = codecs.lookup(encoding).name == "utf-8"
     table = pa_csv.read_csv(
         source,
@@ -111,32 +98,16 @@ def _read_fast(
     for field in schema:
         if pa.types.is_string(field.type) and table.num_rows:
             _check_field_lengths(table[field.name], name, field.name)
-    # Text stays in Arrow (string[pyarrow]): no Python object per value. self_destruct frees
-    # each Arrow column once converted: lower peak memory.
+    # Text stays in Arrow (no Python object per value); self_destruct lowers peak memory.
     frame = table.to_pandas(
         split_blocks=True, self_destruct=True, types_mapper={pa.string(): _TEXT}.get
     )
     del table
-    undecodable = {}
-    for field in schema:
-        if pa.types.is_binary(field.type):  # bytes that are not valid UTF-8
-            values = frame[field.name]
-            bad = values.map(_is_undecodable, na_action="ignore").fillna(False).astype(bool)
-            undecodable[field.name] = int(bad.sum())
-            frame[field.name] = values.map(
-                lambda v: v.decode("utf-8", errors="replace"), na_action="ignore"
-            )
-    _log_undecodable(undecodable, encoding, name)
-    frame.attrs["undecodable_values"] = {col: n for col, n in undecodable.items() if n}
+    binary = [field.name for field in schema if pa.types.is_binary(field.type)]  # not UTF-8
+    for col in binary:
+        frame[col] = frame[col].map(lambda v: v.decode("utf-8", "replace"), na_action="ignore")
+    _count_undecodable(frame, binary, encoding, name)
     return frame
-
-
-def _is_undecodable(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 def _check_field_lengths(values: pa.ChunkedArray, name: str, column: str) -> None:
@@ -150,8 +121,14 @@ def _check_field_lengths(values: pa.ChunkedArray, name: str, column: str) -> Non
         )
 
 
-def _log_undecodable(counts: dict[str, int], encoding: str, name: str) -> None:
+def _count_undecodable(frame: pd.DataFrame, columns: list[str], encoding: str, name: str) -> None:
+    """Log and record (``attrs``) how many values of each column hold replaced bytes."""
+    counts = {
+        col: int(frame[col].str.contains("\ufffd", regex=False).fillna(False).sum())
+        for col in columns
+    }
     counts = {col: n for col, n in counts.items() if n}
+    frame.attrs["undecodable_values"] = counts
     if counts:
         logger.warning(
             "%s: values with bytes that are not valid %s, replaced with U+FFFD: %s "
@@ -164,9 +141,8 @@ def _log_undecodable(counts: dict[str, int], encoding: str, name: str) -> None:
 
 def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
     """Parse with the csv module; lines with the wrong field count become parse-error rows."""
-    # "utf-8-sig" drops a byte order mark, as pyarrow does (other codecs drop their own).
     utf8 = codecs.lookup(encoding).name == "utf-8"
-    text = data.decode("utf-8-sig" if utf8 else encoding, errors="replace")
+    text = data.decode("utf-8-sig" if utf8 else encoding, errors="replace")  # -sig: drop a BOM
     reader = csv.reader(io.StringIO(text, newline=""))
     previous_limit = csv.field_size_limit(MAX_FIELD_CHARS)  # process-wide: restored below
     start = 1  # first line of the record being read, for the error message
@@ -177,19 +153,15 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
         check_header(header, name)
         width = len(header)
         rows, errors = [], []
-        while True:
-            start = reader.line_num + 1
-            row = next(reader, None)
-            if row is None:
-                break
-            if not row:
-                continue  # blank line: not a lead
+        start = reader.line_num + 1
+        for row in reader:
             if len(row) == width:
                 rows.append(row)
                 errors.append(None)
-            else:
+            elif row:  # a blank line is not a lead
                 rows.append([None] * width)
                 errors.append(f"malformed line {start}: {len(row)} fields, header has {width}")
+            start = reader.line_num + 1
     except csv.Error:  # the only one csv raises here: a field over the size limit
         raise LeadDataError(
             f"{name}: line {start}: a field over {MAX_FIELD_CHARS:,} characters "
@@ -197,13 +169,7 @@ def _read_line_by_line(data: bytes, encoding: str, name: str) -> pd.DataFrame:
         ) from None
     finally:
         csv.field_size_limit(previous_limit)
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    undecodable = {
-        col: int(frame[col].str.contains("\ufffd", regex=False).fillna(False).sum())
-        for col in header
-    }
-    _log_undecodable(undecodable, encoding, name)
-    frame = frame.replace({"": None})
+    frame = pd.DataFrame(rows, columns=header, dtype=object).replace({"": None})
+    _count_undecodable(frame, header, encoding, name)
     frame[PARSE_ERROR_COLUMN] = errors
-    frame.attrs["undecodable_values"] = {col: n for col, n in undecodable.items() if n}
     return frame

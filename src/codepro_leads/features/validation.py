@@ -1,5 +1,4 @@
-"""Row-level checks of a raw CodePro export, vectorised: each gives a mask of bad rows, and
-the detailed reason (column, problem, offending value) is formatted for those rows only."""
+"""Vectorised row checks of a raw export: masks of bad rows, reasons formatted for those only."""
 
 from __future__ import annotations
 
@@ -7,30 +6,24 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import ArrayLike
 from pyarrow import csv as pa_csv
 
 from codepro_leads.errors import ConfigError, LeadDataError
 
-# Column the raw reader adds: why a line of the file could not be parsed (None when it could).
+# Added by the raw reader: why a line could not be parsed (None when it could).
 PARSE_ERROR_COLUMN = "__parse_error__"
 
-# A plain decimal number, as CodePro's exports write counts ("3", "3.0", "1e3").
 _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
-# The texts pyarrow's CSV reader takes for a missing number or date (its default null values:
-# "NA", "NaN", "null", "#N/A", ...). A column holding a value that is neither is read as text,
-# and there these texts are missing too: a row gets the same verdict however its column was
-# read (a whole file, or a batch of a streamed one).
+# pyarrow's CSV null values ("NA", "null", ...) are missing in a column read as text too: a row
+# gets the same verdict however its column was read (a whole file, or a streamed batch).
 MISSING_VALUE_TEXTS = frozenset(pa_csv.ConvertOptions().null_values)
 _MISSING_VALUE_ARRAY = pa.array(sorted(MISSING_VALUE_TEXTS), pa.string())
-# The texts it reads as booleans (a column of only these comes back as bool: 1.0 and 0.0).
 _TRUE_TEXTS = pa.array(pa_csv.ConvertOptions().true_values, pa.string())
 _FALSE_TEXTS = pa.array(pa_csv.ConvertOptions().false_values, pa.string())
 
-# What pandas infers of an object column of numbers and missing values (no text).
-_NUMBERS_ONLY = {"integer", "floating", "mixed-integer-float"}
-
-# Header names that pandas or pyarrow give CodePro's leading unnamed index column.
+# pandas' and pyarrow's names for CodePro's leading unnamed index column.
 _UNNAMED_INDEX_NAMES = ("", "Unnamed: 0")
 
 # The whole seconds pandas' nanosecond timestamps can hold.
@@ -44,9 +37,9 @@ class Reasons:
     def __init__(self, index: pd.Index, skip: pd.Series) -> None:
         self.text = pd.Series("", index=index, dtype=object)
         self.counts: dict[str, int] = {}
-        self._keep = ~np.asarray(skip, dtype=bool)  # skip: rows rejected whole (malformed)
+        self._keep = ~np.asarray(skip, dtype=bool)  # rows rejected whole (malformed)
 
-    def add(self, mask: pd.Series, column: str, problem: str, values: pd.Series | None = None):
+    def add(self, mask: ArrayLike, column: str, problem: str, values: pd.Series | None = None):
         """Record ``column: problem (value)`` for the rows in ``mask``."""
         mask = np.asarray(mask, dtype=bool) & self._keep
         n_bad = int(mask.sum())
@@ -54,10 +47,9 @@ class Reasons:
             return
         message = f"{column}: {problem}"
         self.counts[message] = self.counts.get(message, 0) + n_bad
-        if values is None:
-            detail = pd.Series(message, index=self.text.index[mask])
-        else:
-            detail = values[mask].map(lambda v: f"{message} ({_show(v)})")
+        detail = (
+            message if values is None else values[mask].map(lambda v: f"{message} ({_show(v)})")
+        )
         current = self.text[mask]
         self.text[mask] = np.where(current == "", detail, current + "; " + detail)
 
@@ -67,7 +59,7 @@ class Reasons:
 
 
 def _show(value: object) -> str:
-    """A raw value as it appears in a reason; whole floats without the '.0' a NaN column adds."""
+    """A raw value in a reason; whole floats without the '.0' a NaN column adds."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return repr(int(value))
     if isinstance(value, pd.Timestamp):
@@ -76,29 +68,22 @@ def _show(value: object) -> str:
 
 
 def key_columns(key_column: str) -> list[str]:
-    """The columns that may hold the lead key: readers read them as text, never as numbers
-    (``00042`` must stay ``00042``, and a 20-digit id must not become a float)."""
+    """Columns that may hold the lead key: read as text (``00042`` stays ``00042``)."""
     return [key_column, *_UNNAMED_INDEX_NAMES]
 
 
 def split_key(
     raw: pd.DataFrame, key_column: str, missing_key: str = "row_number"
 ) -> tuple[pd.Series, str | None]:
-    """The lead key as text and the raw column it came from: ``key_column`` in any position,
-    else the leading unnamed index column CodePro's extracts write. A file with neither gets row
-    numbers (from 0) with ``missing_key="row_number"``; ``stop`` refuses it, because row numbers
-    collide across batches and cannot be joined back to the CRM.
-
-    A key is the text as written, without the spaces around it (CRMs trim them); a blank key is
-    missing. A value that is not text (a request's boolean, list or object) is missing too:
-    ``not_text`` gives its reason."""
+    """The lead key as trimmed text, and its raw column: ``key_column``, else a leading unnamed
+    index column. Without either, rows are numbered from 0 (``missing_key="row_number"``) or
+    refused (``"stop"``: row numbers collide across batches). Blank keys and values that are
+    not text (``not_text``) are missing."""
     if missing_key not in ("row_number", "stop"):
         raise ConfigError(f"missing_key must be row_number or stop, not {missing_key!r}")
-    if key_column in raw.columns:
-        return text_values(raw[key_column]).rename(key_column), key_column
-    first = raw.columns[0]
-    if first in _UNNAMED_INDEX_NAMES:
-        return text_values(raw[first]).rename(key_column), first
+    col = key_column if key_column in raw.columns else raw.columns[0]
+    if col in key_columns(key_column):
+        return text_values(raw[col]).rename(key_column), col
     if missing_key == "row_number":
         numbers = pd.Series(np.arange(len(raw)), index=raw.index, name=key_column)
         return numbers.astype("string[pyarrow]"), None
@@ -125,19 +110,15 @@ def check_columns(raw: pd.DataFrame, required: list[str], optional: list[str]) -
 
 
 def not_text(values: pd.Series) -> np.ndarray:
-    """Mask of values a text column (the key, the city, a category) cannot take: a request's
-    booleans, lists, objects and fractions. Whole numbers are taken as their digits."""
+    """Mask of values a text column cannot take: booleans, lists, objects, fractions."""
     if pd.api.types.is_bool_dtype(values):
         return values.notna().to_numpy(dtype=bool)
     if pd.api.types.is_float_dtype(values):
         x = values.to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             return ~np.isnan(x) & ((x % 1 != 0) | (np.abs(x) >= 2**53))
-    if not pd.api.types.is_object_dtype(values) or pd.api.types.infer_dtype(values) in (
-        "string",
-        "empty",
-        "integer",
-    ):
+    kind = pd.api.types.infer_dtype(values) if pd.api.types.is_object_dtype(values) else None
+    if kind in (None, "string", "empty", "integer"):
         return np.zeros(len(values), dtype=bool)
     return values.map(_is_not_text).to_numpy(dtype=bool)
 
@@ -151,12 +132,9 @@ def _is_not_text(value: object) -> bool:
 
 
 def text_values(values: pd.Series) -> pd.Series:
-    """``as_text`` of a text column; values that are not text (``not_text``) are missing:
-    str() of a list or an object is not its text. Whole numbers (a request's 42) are their
-    digits, never ``42.0``."""
-    bad = not_text(values)
+    """``as_text`` of a text column: ``not_text`` missing, whole numbers as digits (not 42.0)."""
     if pd.api.types.is_float_dtype(values):
-        values = values.mask(bad).astype("Int64")
+        values = values.mask(not_text(values)).astype("Int64")
     elif pd.api.types.is_object_dtype(values) and pd.api.types.infer_dtype(values) != "string":
         values = values.map(_text_or_none)
     return as_text(values)
@@ -169,8 +147,7 @@ def _text_or_none(value: object) -> str | None:
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Trimmed strings, with missing and blank values as NA."""
-    # In Arrow (what ``.str.strip()`` runs), without pandas' per-operation cost.
+    """Trimmed strings (in Arrow, without pandas' per-operation cost); blank values are NA."""
     text = pc.utf8_trim_whitespace(pa.array(values.astype("string[pyarrow]")))
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index)
@@ -183,14 +160,6 @@ def as_value_text(values: pd.Series) -> pd.Series:
     return text.mask(missing.to_numpy(zero_copy_only=False))
 
 
-def is_blank(values: pd.Series) -> pd.Series:
-    """Mask of missing or blank values of a number or date column (typed columns skip the
-    string conversion)."""
-    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-        return as_value_text(values).isna()
-    return values.isna()
-
-
 def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Coerce to float; return (numbers, mask of present values that are not numbers)."""
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
@@ -200,14 +169,13 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if kind == "empty":  # only missing values (a request's nulls)
         return np.full(len(values), np.nan), np.zeros(len(values), dtype=bool)
     if (
-        kind in _NUMBERS_ONLY
+        kind in ("integer", "floating", "mixed-integer-float")
         or pd.api.types.is_bool_dtype(values)
         or pd.api.types.is_numeric_dtype(values)
     ):
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         return numbers, np.isinf(numbers)
-    # A column holding any text: parse in Arrow (pd.to_numeric would go through Python objects).
-    # The reader's true/false texts are 1/0 here too, as in a column it read as booleans.
+    # Text: parsed in Arrow (pd.to_numeric would make Python objects); true/false are 1/0.
     text = pa.array(as_value_text(values))
     text = pc.if_else(pc.is_in(text, value_set=_TRUE_TEXTS), "1", text)
     text = pc.if_else(pc.is_in(text, value_set=_FALSE_TEXTS), "0", text)
@@ -217,10 +185,9 @@ def to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return parsed.to_numpy(zero_copy_only=False), bad.to_numpy(zero_copy_only=False)
 
 
-def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """Parse ISO 8601 dates: the dates (naive, UTC when the text had an offset), and masks of
-    missing values, of present values that are not dates, and of dates outside what pandas
-    can hold (1678 to 2261)."""
+def to_date(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse ISO 8601 dates (naive; UTC when the text had an offset); masks of missing values,
+    of values that are not dates and of dates pandas cannot hold (1678 to 2261)."""
     if pd.api.types.is_datetime64_any_dtype(values):
         # Typed by the reader, possibly at a coarser unit than pandas' nanoseconds.
         if getattr(values.dt, "tz", None) is not None:
@@ -228,19 +195,14 @@ def to_date(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Seri
         stamps = values.to_numpy().astype("datetime64[s]")
         out_of_range = (stamps < _FIRST_DATE) | (stamps > _LAST_DATE)
         dates = pd.Series(np.where(out_of_range, np.datetime64("NaT"), stamps), index=values.index)
-        no_date = pd.Series(False, index=values.index)
-        out_of_range = pd.Series(out_of_range, index=values.index)
-        return dates.astype("datetime64[ns]"), values.isna(), no_date, out_of_range
+        not_date = np.zeros(len(values), dtype=bool)
+        return dates.astype("datetime64[ns]"), values.isna().to_numpy(), not_date, out_of_range
     text = as_value_text(values)
-    # Times with an offset are converted to UTC; times without one are taken as they are.
     dates = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
     failed = (text.notna() & dates.isna()).to_numpy()
     out_of_range = np.zeros(len(text), dtype=bool)
-    if failed.any():
-        # The year of the few values that failed: too early or too late for pandas, or no date.
+    if failed.any():  # too early or too late for pandas, or no date
         found = text[failed].str.extract(r"^(\d{4,})-", expand=False)
         year = pd.to_numeric(found, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         out_of_range[failed] = (year < _FIRST_DATE.astype(object).year) | (year > 2261)
-    index = values.index
-    not_date, out_of_range = failed & ~out_of_range, pd.Series(out_of_range, index=index)
-    return dates, text.isna(), pd.Series(not_date, index=index), out_of_range
+    return dates, text.isna().to_numpy(), failed & ~out_of_range, out_of_range

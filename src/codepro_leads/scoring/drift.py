@@ -1,8 +1,4 @@
-"""Input drift of new leads against the training leads the model was fitted on.
-
-The reference is fitted at training time and travels inside the model, so monitoring always
-compares with the data of the model that scored the leads.
-"""
+"""Input drift of new leads against the training leads (the reference travels in the model)."""
 
 from __future__ import annotations
 
@@ -21,10 +17,8 @@ MAX_NUMERIC_BINS = 10
 def population_stability_index(
     expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4
 ) -> float:
-    """PSI = sum((actual - expected) * ln(actual / expected)) over matching bins' shares.
-
-    Empty bins are floored at ``eps`` so a level that appears or vanishes counts, finitely.
-    """
+    """PSI = sum((actual - expected) * ln(actual / expected)) over bin shares; empty bins are
+    floored at ``eps``, so a level that appears or vanishes counts, finitely."""
     e = np.clip(np.asarray(expected, dtype=float), eps, None)
     a = np.clip(np.asarray(actual, dtype=float), eps, None)
     return float(np.sum((a - e) * np.log(a / e)))
@@ -40,10 +34,6 @@ def _bin_edges(values: np.ndarray) -> np.ndarray:
 
 def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-
-
-def _bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    return _bin_counts(values, edges) / max(len(values), 1)
 
 
 @dataclass(frozen=True)
@@ -71,15 +61,14 @@ class DriftReference:
             },
             numeric_edges={col: tuple(e.tolist()) for col, e in edges.items()},
             numeric_shares={
-                col: tuple(_bin_shares(features[col].to_numpy(), e).tolist())
+                col: tuple((_bin_counts(features[col].to_numpy(), e) / max(len(leads), 1)).tolist())
                 for col, e in edges.items()
             },
             junk_share=float(junk_share),
         )
 
     def counts(self, encoder: LeadEncoder, leads: pd.DataFrame) -> DriftCounts:
-        """The bin and level counts of ``leads``: counts of batches add up to those of the
-        whole input, so PSI over a stream of batches is PSI over the whole file."""
+        """Bin and level counts of ``leads``: those of batches add up to the whole file's."""
         features = encoder.transform(leads)
         return DriftCounts(
             leads=len(leads),
@@ -94,26 +83,22 @@ class DriftReference:
         )
 
     def psi_of(self, counts: DriftCounts) -> dict[str, float]:
-        """PSI per feature of counted leads (see ``counts``)."""
+        """PSI per feature of counted leads."""
         result = {}
         for col, expected in self.numeric_shares.items():
             actual = counts.numeric[col] / max(counts.leads, 1)
             result[col] = population_stability_index(expected, actual)
         for col, shares in self.level_shares.items():
-            levels = list(shares)
-            actual = [_share(counts.levels[col].get(level, 0), counts.leads) for level in levels]
-            result[col] = population_stability_index([shares[level] for level in levels], actual)
+            actual = [_share(counts.levels[col].get(level, 0), counts.leads) for level in shares]
+            result[col] = population_stability_index(list(shares.values()), actual)
         return result
 
     def _unseen_counts(self, leads: pd.DataFrame) -> dict[str, int]:
         counts = {}
         for col, seen in self.seen_levels.items():
             text = arrow_text(leads[col])
-            if text is not None:  # matched in Arrow, without a Python string per value
-                known = pc.is_in(text, value_set=pa.array(sorted(seen), pa.string()))
-                counts[col] = int(pc.sum(pc.invert(known)).as_py() or 0) - text.null_count
-                continue
-            counts[col] = int((~leads[col].astype(str).isin(seen) & leads[col].notna()).sum())
+            known = pc.is_in(text, value_set=pa.array(sorted(seen), pa.string()))
+            counts[col] = int(pc.sum(pc.invert(known)).as_py() or 0) - text.null_count
         return counts
 
     def unseen_share_of(self, counts: DriftCounts) -> dict[str, float]:
@@ -123,8 +108,7 @@ class DriftReference:
 
 @dataclass(frozen=True)
 class DriftCounts:
-    """How many leads fell in each bin, level and unseen level: what PSI needs of a batch.
-    Counts add (``a + b``), shares do not."""
+    """How many leads fell in each bin, level and unseen level: counts add (``a + b``)."""
 
     leads: int = 0
     numeric: dict[str, np.ndarray] = field(default_factory=dict)
@@ -144,10 +128,9 @@ class DriftCounts:
 
 
 def _added(first: dict, second: dict) -> dict:
-    """Sum of two dicts of counts (or count arrays), key by key."""
     return {key: first.get(key, 0) + second.get(key, 0) for key in {**first, **second}}
 
 
 def _share(count: int, total: int) -> float:
-    """count / total as pandas gives it, NaN for no leads at all."""
+    """NaN for no leads at all."""
     return count / total if total else float("nan")

@@ -10,13 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 OTHER_LEVEL = "others"
+_ARROW_TEXT = pd.StringDtype("pyarrow")
 
 
 def covering_levels(values: pd.Series, coverage: float) -> list[str]:
-    """The most frequent levels that together cover ``coverage`` of the rows (CodePro's rule).
-
-    Missing values count as rows but never as a level.
-    """
+    """The most frequent levels covering ``coverage`` of the rows (missing: a row, not a level)."""
     shares = values.value_counts(normalize=False, dropna=True) / len(values)
     cumulative = shares.cumsum().to_numpy()
     n_kept = int(np.searchsorted(cumulative, coverage - 1e-12) + 1)
@@ -25,11 +23,8 @@ def covering_levels(values: pd.Series, coverage: float) -> list[str]:
 
 @dataclass(frozen=True)
 class LeadEncoder:
-    """Turns ``model_input_leads`` rows into the model's feature frame.
-
-    Categorical columns keep their fitted levels; rare, unseen and missing levels become
-    ``others``. Categories are fixed, so LightGBM sees the same codes at training and scoring.
-    """
+    """``model_input_leads`` rows -> the model's features. Rare, unseen and missing levels are
+    ``others``; categories are fixed, so LightGBM sees the same codes at training and scoring."""
 
     numeric_features: tuple[str, ...]
     categorical_levels: dict[str, tuple[str, ...]]
@@ -44,9 +39,9 @@ class LeadEncoder:
         fixed_levels: dict[str, list[str]] | None = None,
     ) -> LeadEncoder:
         """Keep the levels covering ``coverage`` of ``leads``, or the given ``fixed_levels``."""
-        fixed_levels = fixed_levels or {}
+        fixed = fixed_levels or {}
         levels = {
-            col: tuple(fixed_levels.get(col) or covering_levels(leads[col], coverage))
+            col: tuple(fixed.get(col) or covering_levels(leads[col], coverage))
             for col in categorical_features
         }
         return cls(numeric_features=tuple(numeric_features), categorical_levels=levels)
@@ -56,8 +51,7 @@ class LeadEncoder:
         return [*self.numeric_features, *self.categorical_levels]
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
-        """The float matrix LightGBM's booster reads from a ``transform`` frame: numbers as they
-        are, levels as their category codes (what LightGBM itself makes of the frame)."""
+        """A ``transform`` frame as LightGBM's booster reads it: levels as category codes."""
         return np.column_stack(
             [
                 features[col].cat.codes.to_numpy(dtype=float)
@@ -71,22 +65,14 @@ class LeadEncoder:
         """Feature frame in a fixed column order: numbers as float, levels as categories."""
         features = {col: leads[col].to_numpy(dtype=float) for col in self.numeric_features}
         for col, levels in self.categorical_levels.items():
-            dtype = pd.CategoricalDtype([*levels, OTHER_LEVEL])
-            text = arrow_text(leads[col])
-            if text is not None:  # matched in Arrow, without a Python string per value
-                codes = pc.fill_null(
-                    pc.index_in(text, value_set=pa.array(levels, pa.string())), len(levels)
-                )
-                features[col] = pd.Categorical.from_codes(codes.to_numpy(), dtype=dtype)
-                continue
-            raw = leads[col].astype(object)
-            features[col] = pd.Categorical(raw.where(raw.isin(levels), OTHER_LEVEL), dtype=dtype)
+            codes = pc.index_in(arrow_text(leads[col]), value_set=pa.array(levels, pa.string()))
+            features[col] = pd.Categorical.from_codes(
+                pc.fill_null(codes, len(levels)).to_numpy(),
+                dtype=pd.CategoricalDtype([*levels, OTHER_LEVEL]),
+            )
         return pd.DataFrame(features, index=leads.index)
 
 
-def arrow_text(values: pd.Series) -> pa.Array | None:
-    """The Arrow array behind a ``string[pyarrow]`` column (how lead files are read); None for
-    any other dtype."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        return pa.array(values)
-    return None
+def arrow_text(values: pd.Series) -> pa.Array:
+    """A text column in Arrow, matched there without a Python string per value."""
+    return pa.array(values if values.dtype == _ARROW_TEXT else values.astype(_ARROW_TEXT))

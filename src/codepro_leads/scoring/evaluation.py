@@ -1,9 +1,6 @@
-"""Model and business evaluation of lead scores: threshold, metrics, 0-100 scores and grades.
-
-Conventions everywhere: ``y_true`` is 1 when the lead completed the application, ``probability``
-is the predicted chance of that, and a lead is *kept* when ``probability >= threshold`` (below
-it the lead is flagged junk). scikit-learn is always called as ``metric(y_true, prediction)``.
-"""
+"""Evaluation of lead scores: threshold, metrics, 0-100 scores and grades. ``y_true`` is 1 when
+the lead completed the application; a lead is kept when ``probability >= threshold`` (below it,
+junk)."""
 
 from __future__ import annotations
 
@@ -12,17 +9,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    brier_score_loss,
-    confusion_matrix,
-    f1_score,
-    log_loss,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn import metrics
 
 
 def _labels_and_probabilities(
@@ -45,47 +32,40 @@ def _labels_and_probabilities(
 def choose_threshold(
     y_true: ArrayLike, probability: ArrayLike, min_completion_recall: float
 ) -> float:
-    """Highest threshold that still keeps at least ``min_completion_recall`` of the completions.
-
-    Candidates are the distinct probability values, so leads sharing a probability always fall
-    on the same side of the threshold.
-    """
+    """Highest threshold keeping at least ``min_completion_recall`` of the completions; among
+    the distinct probabilities, so equal probabilities fall on the same side."""
     if not 0.0 <= min_completion_recall <= 1.0:
         raise ValueError(f"min_completion_recall must be in [0, 1], got {min_completion_recall}")
     y, p = _labels_and_probabilities(y_true, probability)
     positives = y.sum()
     if positives == 0:
         raise ValueError("y_true has no completions (no 1s): the completion recall is undefined")
-    # Distinct values ascending; completions at or above each value = reversed cumulative sum.
     values, group = np.unique(p, return_inverse=True)
     per_value = np.bincount(group, weights=y, minlength=len(values))
     recall = np.cumsum(per_value[::-1])[::-1] / positives
-    # recall falls as the threshold rises and is 1 at the lowest value, so a candidate exists.
+    # Recall is 1 at the lowest value, so a candidate exists.
     return float(values[np.flatnonzero(recall >= min_completion_recall)[-1]])
 
 
 def classification_metrics(
     y_true: ArrayLike, probability: ArrayLike, threshold: float
 ) -> dict[str, float]:
-    """Ranking, probability and thresholded metrics; the positive class is "completes".
-
-    Values are plain Python numbers (floats, ints for the confusion matrix) for MLflow.
-    """
+    """Ranking, probability and thresholded metrics, as plain Python numbers for MLflow."""
     y, p = _labels_and_probabilities(y_true, probability)
     if len(np.unique(y)) < 2:
         raise ValueError("y_true needs both completed and not completed leads for ROC/PR AUC")
     predicted = (p >= threshold).astype(int)
-    tn, fp, fn, tp = confusion_matrix(y, predicted, labels=[0, 1]).ravel()
+    tn, fp, fn, tp = metrics.confusion_matrix(y, predicted, labels=[0, 1]).ravel()
     return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "pr_auc": float(average_precision_score(y, p)),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "brier": float(brier_score_loss(y, p)),
-        "accuracy": float(accuracy_score(y, predicted)),
+        "roc_auc": float(metrics.roc_auc_score(y, p)),
+        "pr_auc": float(metrics.average_precision_score(y, p)),
+        "log_loss": float(metrics.log_loss(y, p, labels=[0, 1])),
+        "brier": float(metrics.brier_score_loss(y, p)),
+        "accuracy": float(metrics.accuracy_score(y, predicted)),
         # zero_division=0: a threshold above every probability keeps nothing, not an error.
-        "precision": float(precision_score(y, predicted, zero_division=0)),
-        "recall": float(recall_score(y, predicted, zero_division=0)),
-        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "precision": float(metrics.precision_score(y, predicted, zero_division=0)),
+        "recall": float(metrics.recall_score(y, predicted, zero_division=0)),
+        "f1": float(metrics.f1_score(y, predicted, zero_division=0)),
         "tn": int(tn),
         "fp": int(fp),
         "fn": int(fn),
@@ -100,10 +80,7 @@ def _ratio(numerator: float, denominator: float) -> float:
 def business_metrics(
     y_true: ArrayLike, probability: ArrayLike, threshold: float
 ) -> dict[str, float]:
-    """What dropping the junk leads does to L2AC (leads to application completion).
-
-    NaN where a rate has no leads behind it (nothing kept, or no completions at all).
-    """
+    """What dropping the junk leads does to L2AC (NaN where a rate has no leads behind it)."""
     y, p = _labels_and_probabilities(y_true, probability)
     kept = p >= threshold
     l2ac_all = float(y.mean())
@@ -122,7 +99,7 @@ def score_from_probability(probability: ArrayLike) -> np.ndarray:
     p = np.asarray(probability, dtype=float)
     if np.isnan(p).any():
         raise ValueError("probability contains NaN: cannot turn it into a score")
-    # Clipping absorbs float noise such as 1.0000000002 from a calibrator.
+    # Clipping absorbs a calibrator's float noise (1.0000000002).
     return np.clip(np.rint(100.0 * p), 0, 100).astype(np.int64)
 
 
@@ -155,18 +132,16 @@ def grade_from_score(score: ArrayLike, bands: Mapping[str, int]) -> np.ndarray:
 def grade_table(y_true: ArrayLike, grades: ArrayLike, bands: Mapping[str, int]) -> pd.DataFrame:
     """Leads and completion rate per grade, best grade first; grades without leads included."""
     ordered = _sorted_bands(bands)
+    names = [grade for grade, _ in ordered]
     y = np.asarray(y_true).ravel().astype(int)
-    g = pd.Series(np.asarray(grades).ravel(), dtype=object)
+    g = np.asarray(grades, dtype=object).ravel()
     if len(y) != len(g):
         raise ValueError(f"y_true has {len(y)} values but grades has {len(g)}")
-    unknown = set(g) - set(bands)
-    if unknown:
-        raise ValueError(f"grades not in bands: {sorted(map(str, unknown))}")
-    names = [grade for grade, _ in ordered]
-    stats = pd.DataFrame({"grade": g, "y": y}).groupby("grade")["y"].agg(["size", "sum"])
-    stats = stats.reindex(names, fill_value=0)
-    leads = stats["size"].to_numpy(dtype=np.int64)
-    completions = stats["sum"].to_numpy(dtype=np.int64)
+    codes = pd.Categorical(g, categories=names).codes
+    if (codes < 0).any():
+        raise ValueError(f"grades not in bands: {sorted(map(str, set(g[codes < 0])))}")
+    leads = np.bincount(codes, minlength=len(names)).astype(np.int64)
+    completions = np.bincount(codes, weights=y, minlength=len(names)).astype(np.int64)
     rate = np.divide(completions, leads, out=np.full(len(names), np.nan), where=leads > 0)
     return pd.DataFrame(
         {
@@ -181,15 +156,13 @@ def grade_table(y_true: ArrayLike, grades: ArrayLike, bands: Mapping[str, int]) 
 
 
 def calibration_table(y_true: ArrayLike, probability: ArrayLike, bins: int = 10) -> pd.DataFrame:
-    """Mean predicted probability vs observed completion rate in equal-width probability bins.
-
-    Bins are [lower, upper) except the last, which includes 1.0; empty bins are left out.
-    """
+    """Mean predicted probability vs observed completion rate in equal-width bins, [lower,
+    upper) but the last, which includes 1.0; empty bins are left out."""
     if int(bins) != bins or bins < 1:
         raise ValueError(f"bins must be a positive integer, got {bins}")
     bins = int(bins)
     y, p = _labels_and_probabilities(y_true, probability)
-    # k / bins (not linspace) so that edges such as 0.3 are the exact literals users expect.
+    # k / bins (not linspace): edges such as 0.3 are the exact literals.
     edges = np.arange(bins + 1) / bins
     index = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
     leads = np.bincount(index, minlength=bins)

@@ -1,13 +1,6 @@
-"""The MLflow model: raw CodePro rows in, scores out, lead preparation included.
-
-It runs the data_processing nodes (``features.processing.prepare_leads``), then the fitted
-LeadScorer, so ``mlflow models serve`` answers with the batch scores; no Kedro is imported.
-``predict`` answers JSON-ready records, in-process as over HTTP, with probabilities and effects
-rounded to what a client needs and the factors also in a salesperson's words, as the CRM export
-says them; ``answer`` gives the scores at full precision as a frame (the app's view, as batch
-scores are stored). Logged as "model from code" (``served_model.py``):
-the fitted state travels as the artifact ``STATE_ARTIFACT``.
-"""
+"""The MLflow model: raw CodePro rows in, the batch scores out (``prepare_leads``, then the
+LeadScorer; no Kedro). Logged as a model from code (``served_model.py``), its fitted state in
+the artifact ``STATE_ARTIFACT``."""
 
 from __future__ import annotations
 
@@ -25,8 +18,6 @@ from codepro_leads.scoring.factor_texts import factors_in_words
 from codepro_leads.scoring.scorer import LeadScorer
 
 STATE_ARTIFACT = "lead_scoring_model_state"
-# Decimals of the probability and the factor effects in ``predict``'s records: a client ranks
-# and reads them; the grade and the 0-100 score come from the unrounded probability.
 ANSWER_DECIMALS = 4
 
 
@@ -44,23 +35,21 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         self.scorer = scorer
         self.processing_params = processing_params
         self.input_example = input_example  # a few raw rows: logged, and the signature's source
-        # Fingerprint and window of the training data: sha256, rows, label_rate,
-        # first_created, last_created, fit_until.
-        self.training_data = training_data
+        self.training_data = training_data  # sha256, rows, label_rate, dates, fit_until
 
     @classmethod
     def to_load(cls) -> LeadScoringModel:
-        """An empty model for the models-from-code entry point; ``load_context`` fills it."""
+        """An empty model for ``served_model.py``; ``load_context`` fills it."""
         return cls.__new__(cls)
 
     def state(self) -> dict[str, Any]:
-        """What ``load_context`` restores: the scorer, the settings and the training data."""
+        """What ``load_context`` restores."""
         return dict(vars(self))
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         with open(context.artifacts[STATE_ARTIFACT], "rb") as handle:
             state = pickle.load(handle)
-        state.pop("contribution_tables", None)  # saved by models logged before issue 24
+        state.pop("contribution_tables", None)  # saved by older logged models
         vars(self).update(state)
 
     def predict(
@@ -69,24 +58,15 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        """Scores of the raw rows ``model_input`` as JSON-ready records (``answer_records``): the
-        scoring server answers ``{"predictions": records}``.
-
-        The scoring server parses a request's records with ``pd.DataFrame(records)``; in-process
-        callers pass the same frame to ``mlflow.pyfunc.load_model(uri).predict``. Records
-        rather than a frame: the server writes a frame through ``DataFrame.to_dict`` and its
-        JSON encoder converts each Timestamp on its own.
-        """
+        """``answer`` as JSON-ready records (a frame would be written Timestamp by Timestamp)."""
         return answer_records(self.answer(model_input))
 
     def answer(self, model_input: pd.DataFrame) -> pd.DataFrame:
-        """``predict``'s answer as a frame, for Python callers (the app): object columns, None
-        for every missing value, ``created_date`` as Timestamps, full precision."""
+        """The scores of raw rows as a frame at full precision (the app's view)."""
         if len(model_input) == 0:
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
         key = self.processing_params["key_column"]
-        # Scoring never uses the label; without it no lead is dropped as a duplicate, so every
-        # input row is either scored or rejected.
+        # Without the label no lead is dropped as a duplicate: each row is scored or rejected.
         raw = without_label(model_input, self.processing_params)
         raw = raw.set_axis([str(col).strip() for col in raw.columns], axis=1)
         # A client leaves out the interaction counts a lead has none of: as null, they count 0.
@@ -98,7 +78,6 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
         except LeadDataError as error:
             raise MlflowException(str(error), error_code=BAD_REQUEST) from None
         scored = self.scorer.score(leads)
-        # Valid leads keep their input order; rejected rows keep their input row.
         scored.index = raw.index[~raw.index.isin(rejected.index)]
         answer = scored.astype(object).reindex(raw.index).assign(rejected_reason=None)
         if len(rejected):
@@ -109,10 +88,8 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
 
 
 def answer_records(answer: pd.DataFrame) -> list[dict[str, Any]]:
-    """``LeadScoringModel.answer``'s frame as ``predict`` returns it: one JSON-ready record per
-    row, dates in ISO 8601, probability and effects to ``ANSWER_DECIMALS`` decimals, and before
-    ``rejected_reason`` the factors in words as the CRM export has them: ``raises_score`` and
-    ``lowers_score`` ("" when a lead has none; null on a rejected row)."""
+    """``answer``'s frame as JSON-ready records: ISO dates, ``ANSWER_DECIMALS`` decimals, and the
+    factors in the CRM export's words (``raises_score``, ``lowers_score``; null if rejected)."""
     columns = {}
     for col, values in answer.drop(columns="rejected_reason").items():
         if col == "probability" or str(col).endswith("_effect"):

@@ -1,7 +1,4 @@
-"""The fitted lead scorer: encoder, LightGBM model, calibration, threshold and grade bands.
-
-One object travels from training to batch scoring and HTTP serving, so they cannot disagree.
-"""
+"""The fitted lead scorer: one object from training to batch scoring and serving."""
 
 from __future__ import annotations
 
@@ -17,8 +14,7 @@ from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import OTHER_LEVEL, LeadEncoder
 from codepro_leads.scoring.evaluation import grade_from_score, score_from_probability
 
-# Below this many rows LightGBM's threads cost more to wake than they save (a single lead
-# waits for them on a busy machine).
+# Below this many rows LightGBM's threads cost more to wake than they save.
 _ONE_THREAD_BELOW = 100
 
 
@@ -30,9 +26,7 @@ class LeadScorer:
     threshold: float  # calibrated probability below which a lead is junk
     grade_bands: dict[str, int]  # grade -> minimum score
     reference: DriftReference | None = None  # training distributions, for drift monitoring
-    # Factors raising and lowering each score: a setting of the model, so batch scoring and the
-    # served model explain alike. (Scorers pickled before it existed read the class default.)
-    top_factors: int = 3
+    top_factors: int = 3  # factors raising and lowering each score
 
     def raw_score(self, leads: pd.DataFrame) -> np.ndarray:
         """The model's log-odds, before calibration."""
@@ -48,14 +42,9 @@ class LeadScorer:
         chunk_size: int = 100_000,
         explained: ExplainedRows | None = None,
     ) -> pd.DataFrame:
-        """One row per lead: probability, 0-100 score, grade, junk flag and the
-        ``top_factors`` factors raising and lowering the score, with their contributions
-        (log-odds).
-
-        Each distinct feature row is scored once, in chunks of ``chunk_size`` (bounded
-        memory), or not at all when ``explained`` holds it already, and the results are
-        spread back to every lead.
-        """
+        """One row per lead: probability, 0-100 score, grade, junk flag and the ``top_factors``
+        factors raising and lowering the score with their log-odds. Each distinct feature row is
+        scored once (in chunks of ``chunk_size``), or not at all if ``explained`` holds it."""
         matrix = self.encoder.matrix(self.encoder.transform(leads))
         first, row_of = distinct_rows(matrix)
         per_distinct_row = self.score_matrix(matrix[first], chunk_size, explained)
@@ -73,11 +62,8 @@ class LeadScorer:
         chunk_size: int = 100_000,
         explained: ExplainedRows | None = None,
     ) -> dict[str, np.ndarray]:
-        """``score``'s columns after the key and the date, for rows of ``encoder.matrix``.
-
-        LightGBM's own TreeSHAP (``pred_contrib``) explains each row; a row's contributions
-        and bias add up to its raw score, so one call gives both.
-        """
+        """``score``'s columns after the key and the date, for rows of ``encoder.matrix``:
+        LightGBM's TreeSHAP (``pred_contrib``) gives contributions adding up to the raw score."""
 
         def explain(rows: np.ndarray) -> np.ndarray:
             contributions = np.zeros((len(rows), rows.shape[1] + 1))
@@ -101,8 +87,7 @@ class LeadScorer:
         }
 
     def _factor_labels(self, matrix: np.ndarray) -> np.ndarray:
-        """``feature=value`` for every row and feature, values as the model saw them (whole
-        numbers without '.0', levels by name)."""
+        """``feature=value`` for every cell, as the model saw it (levels by name, no '.0')."""
         labels = np.empty(matrix.shape, dtype=object)
         for j, col in enumerate(self.encoder.feature_names):
             values, row_value = np.unique(matrix[:, j], return_inverse=True)
@@ -117,27 +102,26 @@ class LeadScorer:
 
 
 class ExplainedRows:
-    """The contributions of the feature rows one run has explained, for the first
-    ``max_rows`` distinct rows: a file scored batch by batch meets the same rows again in
-    later batches, and TreeSHAP is most of the cost of scoring a row."""
+    """The contributions of up to ``max_rows`` distinct feature rows one run has explained: later
+    batches of a file meet the same rows again, and TreeSHAP is most of a row's cost."""
 
     def __init__(self, max_rows: int) -> None:
         self.max_rows = max_rows
         self._known: dict[bytes, np.ndarray] = {}
 
     def of(self, rows: np.ndarray, explain: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """The contributions of distinct ``rows``: known ones looked up, the others from
-        ``explain`` and kept while there is room."""
+        """The contributions of distinct ``rows``: known ones looked up, the others explained."""
         keys = [row.tobytes() for row in rows]
         unknown = [i for i, key in enumerate(keys) if key not in self._known]
-        fresh = explain(rows[unknown]) if unknown else np.empty((0, rows.shape[1] + 1))
-        room = max(self.max_rows - len(self._known), 0)
-        self._known.update(zip([keys[i] for i in unknown[:room]], fresh[:room], strict=True))
         contributions = np.empty((len(rows), rows.shape[1] + 1))
-        contributions[unknown] = fresh
-        known = np.setdiff1d(np.arange(len(rows)), unknown, assume_unique=True)
-        if len(known):
-            contributions[known] = [self._known[keys[i]] for i in known]
+        contributions[unknown] = explain(rows[unknown])
+        room = max(self.max_rows - len(self._known), 0)
+        for i, key in enumerate(keys):
+            if key in self._known:
+                contributions[i] = self._known[key]
+            elif room > 0:
+                self._known[key] = contributions[i]
+                room -= 1
         return contributions
 
 
@@ -145,28 +129,20 @@ def _top_factors(contributions: np.ndarray, labels: np.ndarray, k: int) -> dict[
     """The ``k`` largest positive and negative contributions per row, with their labels."""
     rows = np.arange(len(contributions))[:, None]
     columns = {}
-    for direction, order in (
-        ("up", np.argsort(-contributions, axis=1, kind="stable")[:, :k]),
-        ("down", np.argsort(contributions, axis=1, kind="stable")[:, :k]),
-    ):
-        effect = contributions[rows, order]
-        present = effect > 0 if direction == "up" else effect < 0
+    for direction, sign in (("up", 1.0), ("down", -1.0)):
+        order = np.argsort(-sign * contributions, axis=1, kind="stable")[:, :k]
+        effect, names = contributions[rows, order], labels[rows, order]
+        present = sign * effect > 0
         for i in range(order.shape[1]):
-            columns[f"{direction}_factor_{i + 1}"] = np.where(
-                present[:, i], labels[rows[:, 0], order[:, i]], None
-            )
-            columns[f"{direction}_factor_{i + 1}_effect"] = np.where(
-                present[:, i], effect[:, i], np.nan
-            )
+            factor = f"{direction}_factor_{i + 1}"
+            columns[factor] = np.where(present[:, i], names[:, i], None)
+            columns[f"{factor}_effect"] = np.where(present[:, i], effect[:, i], np.nan)
     return columns
 
 
 def distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The position of the first of each distinct row of ``matrix``, and for every row the
-    number of its distinct row: ``matrix[first][row_of]`` is ``matrix``.
-
-    Rows are compared as bytes (np.unique(axis=0) compares them field by field, much slower).
-    """
+    """``first`` and ``row_of`` such that ``matrix[first][row_of]`` is ``matrix``: rows compared
+    as bytes (np.unique(axis=0) compares them field by field, much slower)."""
     rows = np.ascontiguousarray(matrix)
     as_bytes = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
     _, first, row_of = np.unique(as_bytes, return_index=True, return_inverse=True)

@@ -1,11 +1,9 @@
-"""Score factors in a salesperson's words: ``first_platform_c=Level0`` -> "Platform: Level0".
-Shared by the CRM export (inference) and the app, so both say a factor the same way."""
+"""Score factors in a salesperson's words: ``first_platform_c=Level0`` -> "Platform: Level0"."""
 
 from __future__ import annotations
 
 from codepro_leads.scoring.encoder import OTHER_LEVEL
 
-# What the model's features mean to a salesperson (the interaction features are group sums).
 FEATURE_WORDS = {
     "city_tier": "City tier",
     "first_platform_c": "Platform",
