@@ -278,7 +278,8 @@ class Stack:
     def airflow_env(self, home: Path, dags: Path) -> dict[str, str]:
         """What every Airflow process shares (its metadata DB, broker, JWT secret) plus its own
         home and DAG folder."""
-        inherited = ("AIRFLOW", "MLFLOW", "KEDRO", "CODEPRO", "LEAD_SCORES", "AWS_")
+        # Nothing of the caller's project or stores (a PYTHONPATH to a checkout among them).
+        inherited = ("AIRFLOW", "MLFLOW", "KEDRO", "CODEPRO", "LEAD_SCORES", "AWS_", "PYTHONPATH")
         env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
         ports, settings = self.state["ports"], self.state["settings"]
         api = f"http://127.0.0.1:{ports['airflow']}"

@@ -107,6 +107,11 @@ class Cluster:
             victim.send_signal(signal.SIGKILL)
         psutil.wait_procs(victims, timeout=30)
 
+    def worker_env(self, name: str) -> dict[str, str]:
+        """The environment the running worker ``name`` was given."""
+        self.state = json.loads((self.root / "stack.json").read_text())  # restarted: new pid
+        return psutil.Process(self.state["processes"][f"worker-{name}"]).environ()
+
     def logs(self, tail: int = 40) -> str:
         parts = []
         for file in sorted(self.root.glob("logs/*.log")) + sorted(
@@ -260,18 +265,39 @@ def test_the_dags_run_across_two_workers_and_survive_a_dead_worker(cluster, tmp_
         {"model_version": str(champion.version), "previous_version": None, "state": "done"}
     ]
 
-    # The hand-offs and reports are objects in the bucket.
-    objects = {p.removeprefix("codepro/leads/") for p in bucket.find("codepro/leads")}
+    # The hand-offs and reports are objects in the bucket (a versioned file: a folder of them).
+    objects = {
+        "/".join(p.removeprefix("codepro/leads/").split("/")[:2])
+        for p in bucket.find("codepro/leads")
+    }
     assert {
         "05_model_input/model_input_leads.parquet",
         "05_model_input/raw_leads_example.csv",
         "02_intermediate/rejected_leads.csv",
+        "07_model_output/scored_leads_crm.csv",
         "07_model_output/scored_leads_crm_latest.csv",
         "08_reporting/data_processing_report.json",
         "08_reporting/inference_report.json",
         "08_reporting/outcomes_report.json",
-    } <= objects
-    assert any(p.startswith("07_model_output/scored_leads_crm.csv/") for p in objects)
+    } <= objects, objects
+
+    # Each worker's code is its wheel, its conf the archive's, not the checkout's.
+    assert finished[0].data.tags["project_path"] == str(
+        cluster.root / f"worker-{alive}" / "project"
+    )
+    for name in ("a", "b"):
+        folder = cluster.root / f"worker-{name}"
+        where = subprocess.run(
+            [
+                folder / "venv" / "bin" / "python",
+                "-c",
+                "import codepro_leads; print(codepro_leads.__file__)",
+            ],
+            env=cluster.worker_env(name),
+            capture_output=True,
+            text=True,
+        )
+        assert where.stdout.startswith(str(folder / "venv")), where.stdout + where.stderr
 
     # Nothing but logs written in either worker's folder.
     for name, before in workers.items():
