@@ -30,8 +30,10 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -43,7 +45,7 @@ BUCKET = "codepro"
 # take the training queue (conf/base/airflow.yml), so a training retry can go to either.
 WORKERS = {"a": "default,training", "b": "training"}
 READY_TIMEOUT_S = 120
-STOP_GRACE_S = 15
+STOP_GRACE_S = 10
 
 
 def free_port() -> int:
@@ -62,6 +64,13 @@ def _wait(what: str, check, process: subprocess.Popen, log: Path) -> None:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             raise RuntimeError(f"{what} did not start (log {log}):\n{tail}")
         time.sleep(0.5)
+
+
+def _parallel(*steps) -> None:
+    """Run the steps in threads; the first failure is raised once all have ended."""
+    with ThreadPoolExecutor(len(steps)) as pool:
+        for future in [pool.submit(step) for step in steps]:
+            future.result()
 
 
 def _run(command: list[str], **kwargs) -> None:
@@ -84,6 +93,7 @@ class Stack:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.state_file = self.root / "stack.json"
+        self.lock = threading.Lock()
         self.state: dict = {"processes": {}}
         if self.state_file.exists():
             self.state = json.loads(self.state_file.read_text())
@@ -112,7 +122,8 @@ class Stack:
         return process, log
 
     def save(self) -> None:
-        self.state_file.write_text(json.dumps(self.state, indent=2))
+        with self.lock:  # steps run in parallel threads
+            self.state_file.write_text(json.dumps(self.state, indent=2))
 
     def stop(self, names: list[str] | None = None) -> None:
         """SIGTERM each process group and every descendant (Airflow's task processes have
@@ -365,6 +376,11 @@ class Stack:
             )
         return wheel, archive
 
+    def build_worker_folders(self) -> None:
+        wheel, archive = self.build()
+        for name in WORKERS:
+            self.make_worker_folder(name, wheel, archive)
+
     def make_worker_folder(self, name: str, wheel: Path, archive: Path) -> Path:
         """venv/ (the locked libraries, as the image's environment, plus the wheel), project/conf
         from the archive, dags/: a folder that shares nothing with the checkout."""
@@ -440,15 +456,15 @@ class Stack:
         self.state_file.chmod(0o600)
         started = time.monotonic()
         try:
-            wheel, archive = self.build()
-            self.start_postgres()
-            self.start_redis()
-            self.start_seaweedfs()
-            self.start_mlflow()
-            self.start_airflow()
-            for name in WORKERS:
-                self.make_worker_folder(name, wheel, archive)
-                self.start_worker(name)
+            # In three waves of independent steps, each wave in parallel.
+            _parallel(
+                self.build_worker_folders,
+                self.start_postgres,
+                self.start_redis,
+                self.start_seaweedfs,
+            )
+            _parallel(self.start_mlflow, self.start_airflow)
+            _parallel(*(lambda name=name: self.start_worker(name) for name in WORKERS))
         except BaseException:
             self.stop()
             raise
