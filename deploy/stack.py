@@ -2,6 +2,7 @@
 
     python deploy/stack.py up [--root .stack]    start everything, print URLs and logins
     python deploy/stack.py down [--root .stack]  stop everything, by process group
+    python deploy/stack.py start-worker --worker a|b [--root .stack]  bring a lost worker back
 
 PostgreSQL (Airflow's metadata, MLflow's backend store, the score store), Redis (Celery's
 broker), SeaweedFS (the S3 bucket: every hand-off file and MLflow's artifacts), the MLflow
@@ -498,9 +499,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["up", "down", "start-worker", "stop-worker"])
+    parser.add_argument("command", choices=["up", "down", "start-worker"])
     parser.add_argument("--root", type=Path, default=PROJECT / ".stack")
-    parser.add_argument("--worker", choices=list(WORKERS), help="for start-worker / stop-worker")
+    parser.add_argument("--worker", choices=list(WORKERS), help="for start-worker")
     # Airflow's defaults; the cluster test shortens them to see a failover within minutes.
     parser.add_argument("--retry-delay", type=int, default=300, help="seconds before a retry")
     parser.add_argument(
@@ -521,8 +522,6 @@ def main() -> None:
         if stack.state_file.exists():
             stack.stop()
             shutil.rmtree(stack.root, ignore_errors=True)
-    elif args.command == "stop-worker":
-        stack.stop([f"worker-{args.worker}"])
     else:
         stack.start_worker(args.worker)
 
