@@ -178,12 +178,8 @@ def test_the_dags_run_across_two_workers_and_survive_a_dead_worker(cluster, tmp_
     run = cluster.wait(cluster.trigger("codepro-leads-data-processing"))
     durations["data_processing"] = run["duration"]
     # Worker a's queue (default): b takes only training.
-    assert {
-        k: len(v) for k, v in cluster.worker_logs("codepro-leads-data-processing", 1).items()
-    } == {
-        "a": 1,
-        "b": 0,
-    }
+    logs = cluster.worker_logs("codepro-leads-data-processing", 1)
+    assert (len(logs["a"]), len(logs["b"])) == (1, 0)
 
     # Training on the training queue; its worker dies once the MLflow run has started.
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
