@@ -397,6 +397,7 @@ class Stack:
             + ["--target", str(worker_lib), str(wheel)]
         )
         (folder / "project").mkdir()
+        (self.root / f"tmp-{name}").mkdir()
         with tarfile.open(archive) as tar:
             tar.extractall(folder / "project", filter="data")
         shutil.copytree(
@@ -413,6 +414,8 @@ class Stack:
             CODEPRO_PROJECT_PATH=str(folder / "project"),
             KEDRO_ENV="prod",
             PYTHONDONTWRITEBYTECODE="1",  # nothing but logs in the worker's folder
+            # The machine's own /tmp (kedro-mlflow stages the files it logs there).
+            TMPDIR=str(self.root / f"tmp-{name}"),
             PATH=f"{folder / 'venv' / 'bin'}:{env['PATH']}",
         )
         return env

@@ -102,6 +102,7 @@ def test_prod_runs_land_on_the_servers_and_touch_no_local_store(
         # Files on a disk every machine shares, here the project's data/ (object storage:
         # tests/test_cluster.py).
         "CODEPRO_DATA_ROOT": str(project / "data"),
+        "TMPDIR": str(tmp_path),  # where prod stages the files kedro-mlflow logs
         "DO_NOT_TRACK": "1",
         "KEDRO_DISABLE_TELEMETRY": "1",
     }
