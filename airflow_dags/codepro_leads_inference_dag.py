@@ -56,7 +56,7 @@ def run_kedro(node_names: list[str] | None = None, dag_run=None) -> None:
     default_args={
         "owner": "codepro-data",
         "retries": 1,
-        "retry_delay": timedelta(minutes=5),
+        "queue": "default",
         "execution_timeout": timedelta(minutes=60),
     },
 )

@@ -210,6 +210,9 @@ def test_dags_run_on_a_real_scheduler(airflow):
         tasks = airflow.request("GET", f"/dags/{dag_id}/tasks")["tasks"]
         assert [t["task_id"] for t in tasks] == task_ids
         assert [(t["retries"], t["retry_delay"]["seconds"]) for t in tasks] == [(1, 300)]
+        # The Celery queue of conf/base/airflow.yml (LocalExecutor ignores it).
+        queue = "training" if dag_id.endswith(("training", "model-selection")) else "default"
+        assert [t["queue"] for t in tasks] == [queue]
 
     runs = {
         "data_processing": airflow.run_dag("codepro-leads-data-processing"),

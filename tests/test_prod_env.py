@@ -99,6 +99,10 @@ def test_prod_runs_land_on_the_servers_and_touch_no_local_store(
         **os.environ,
         "MLFLOW_TRACKING_URI": mlflow_server,
         "LEAD_SCORES_DB_URL": scores_url,
+        # Files on a disk every machine shares, here the project's data/ (object storage:
+        # tests/test_cluster.py).
+        "CODEPRO_DATA_ROOT": str(project / "data"),
+        "TMPDIR": str(tmp_path),  # where prod stages the files kedro-mlflow logs
         "DO_NOT_TRACK": "1",
         "KEDRO_DISABLE_TELEMETRY": "1",
     }
