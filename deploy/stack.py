@@ -522,9 +522,13 @@ def main() -> None:
             }
         )
     elif args.command == "down":
-        if stack.state_file.exists():
-            stack.stop()
-            shutil.rmtree(stack.root, ignore_errors=True)
+        if not stack.state_file.exists():
+            print(f"No stack in {stack.root}: nothing to stop")
+            return
+        count = len(stack.state["processes"])
+        stack.stop()
+        shutil.rmtree(stack.root, ignore_errors=True)
+        print(f"Stack stopped: {count} services and their processes ended, {stack.root} removed")
     else:
         stack.start_worker(args.worker)
 
