@@ -170,6 +170,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         # Unwound in reverse: the writers close, the stores commit, then the files are renamed.
         with ExitStack() as stack:
             targets = self._targets()
+            # First: a version another run holds fails here, before any store can commit.
             temporaries = {
                 name: stack.enter_context(atomic_target(fs, path, overwrite=not self._version))
                 for name, (fs, path) in targets.items()
