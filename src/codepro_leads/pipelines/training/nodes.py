@@ -1,6 +1,8 @@
 """Nodes that fit, evaluate and package the lead scorer; columns from ``params:training.columns``.
 
-Slow imports (sklearn, matplotlib) stay inside the nodes: every ``kedro run`` imports this module.
+Kedro resolves node type hints at start-up, so LightGBM and the scorer types are imported at the
+top; sklearn and matplotlib, used inside nodes only, stay inside them (every ``kedro run``
+imports this module).
 """
 
 from __future__ import annotations
