@@ -293,6 +293,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
+        # Logged once, as applied, by commit: the run may yet fail, the champion change.
         logger.debug("%s version %d: pending %s", self._model_name, versions[-1], decision)
 
     def commit(self) -> dict[str, Any] | None:
