@@ -94,7 +94,8 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
     An absent model stops the run with one line, or loads as None with ``optional: true`` (the
-    first training run has no champion). ``load_args`` go to ``mlflow.pyfunc.load_model``.
+    first training run has no champion). ``load_args`` go to ``mlflow.pyfunc.load_model``;
+    requirements the environment does not meet are logged unless ``suppress_warnings: true``.
     """
 
     def __init__(
