@@ -183,9 +183,10 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         columns = ", ".join(f'"{name}"' for name in names)
         cursor = conn.connection.driver_connection.cursor()
         # Headerless CSV, a chunk at a time: unquoted empty fields are NULL, text is quoted.
+        # ``data`` is in the table's column order already (``_checked``): no column selection.
         with cursor.copy(f'COPY "{incoming.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
             for start in range(0, len(data), _COPY_BATCH_ROWS):
-                chunk = data[names].iloc[start : start + _COPY_BATCH_ROWS]
+                chunk = data.iloc[start : start + _COPY_BATCH_ROWS]
                 sink = io.BytesIO()
                 pa_csv.write_csv(
                     pa.Table.from_pandas(chunk, preserve_index=False),
