@@ -1,6 +1,8 @@
 """Configuration that never depends on the working directory: ``${store_url:...}`` makes
 relative SQLite paths absolute against the project root; ``${run_folder:}`` is a folder of this
-run alone, so overlapping runs never meet (kedro-mlflow's artifact datasets are not versioned).
+run alone, so overlapping runs never meet (``versioned:`` cannot do it for kedro-mlflow's
+artifact datasets: they give their inner dataset a save version of its own, which Kedro 1.x
+refuses).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ class TrackedPipelinesMlflowHook(MlflowHook):
     starts, most of the start-up of untracked runs (demo_data, data_processing) and of ``kedro
     viz``. Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get only the parsed
     configuration as ``context.mlflow``. Replaces the plugin's instance in ``settings.HOOKS``;
-    to drop once kedro-mlflow sets up in ``before_pipeline_run`` (cf. kedro-mlflow#92).
+    to drop once kedro-mlflow sets up in ``before_pipeline_run`` for tracked pipelines only: a
+    proposal still to file upstream (kedro-mlflow#92 brought ``disable_tracking``, not this).
     """
 
     def __init__(self) -> None:

@@ -52,6 +52,10 @@ def _stored(tmp_path):
         return conn.execute("SELECT lead_id, score FROM scores ORDER BY lead_id").fetchall()
 
 
+def _folders(tmp_path):
+    return sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "out").rglob("*") if p.is_dir())
+
+
 def _files(tmp_path, hidden=False):
     return sorted(
         str(p.relative_to(tmp_path))
@@ -108,6 +112,7 @@ def test_a_failing_batch_leaves_no_row_and_no_file(tmp_path):
         _dataset(tmp_path).save(batches())
     assert _stored(tmp_path) == []
     assert _files(tmp_path, hidden=True) == []  # no temporary left behind either
+    assert _folders(tmp_path) == ["out/export.csv", "out/scores.parquet"]  # no claimed version
 
 
 def test_the_latest_copy_is_the_last_successful_runs_file(tmp_path):
@@ -227,9 +232,13 @@ def test_a_second_run_with_the_same_version_fails_and_keeps_the_first_runs_files
     start together share it (kedro-org/kedro#1731)."""
     _dataset(tmp_path).save(iter([_batch([1], [10])]))
     export = f"out/export.csv/{VERSION}/export.csv"
-    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path / export}: already written")):
+    scores_file = f"out/scores.parquet/{VERSION}/scores.parquet"
+    folders = _folders(tmp_path)
+    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path / scores_file}: already written")):
         _dataset(tmp_path).save(iter([_batch([2], [20])]))
+    assert _stored(tmp_path) == [("1", 10)]  # failed before its rows were committed
     assert (tmp_path / export).read_text() == '"lead_id","score","note"\n1,10,"x"\n'
-    scores = pd.read_parquet(tmp_path / f"out/scores.parquet/{VERSION}/scores.parquet")
+    scores = pd.read_parquet(tmp_path / scores_file)
     assert scores["lead_id"].tolist() == [1]
-    assert _files(tmp_path, hidden=True) == [export, f"out/scores.parquet/{VERSION}/scores.parquet"]
+    assert _files(tmp_path, hidden=True) == [export, scores_file]
+    assert _folders(tmp_path) == folders

@@ -170,15 +170,23 @@ def test_batches_of_one_save_are_one_transaction(url):
 
 def test_a_declared_added_column_is_added_to_an_older_table_with_its_value(url):
     _table(url).save(_scores([1, 2], score=10))  # a table from before the role column
+    declared = {"lead_id": "text", "model_version": "text", "role": "text", **COLUMNS}
     with_role = UpsertTableDataset(
+        "scored_leads", declared, KEY, {"con": url}, added_columns={"role": "champion"}
+    )
+    # Before the save that adds it, the rows load with its value, in the declared place.
+    assert with_role.load().sort_values("lead_id")["role"].tolist() == ["champion", "champion"]
+    assert list(with_role.load().columns) == list(declared)
+    # A declared column that is not an added one must be stored.
+    with_grade = UpsertTableDataset(
         "scored_leads",
-        {**COLUMNS, "role": "text"},
+        {**declared, "grade": "text"},
         KEY,
         {"con": url},
         added_columns={"role": "champion"},
     )
-    # Before the save that adds it, the rows load with its value.
-    assert with_role.load().sort_values("lead_id")["role"].tolist() == ["champion", "champion"]
+    with pytest.raises(TableSchemaError, match="table scored_leads of .* rename or drop it"):
+        with_grade.load()
     with_role.save(_scores([3], version="2").assign(role="shadow"))
     stored = with_role.load().sort_values("lead_id")
     assert stored[["lead_id", "role"]].to_dict("list") == {

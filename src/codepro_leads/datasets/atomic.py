@@ -72,8 +72,9 @@ def atomic_target(
     """The path to write ``path``'s new content to: itself on object storage; on a local disk a
     temporary, renamed over it when the block succeeds and removed when it fails.
 
-    ``overwrite=False`` is for a versioned file, one run's record: two runs that start in the
-    same millisecond get the same Kedro version (kedro-org/kedro#1731); the second one fails.
+    ``overwrite=False`` is for a versioned file alone in its version's folder, one run's record:
+    two runs that start in the same millisecond get the same Kedro version (kedro-org/kedro#1731).
+    The second fails on entry, before the block (and the stores it feeds) can commit anything.
     """
     taken = FileTakenError(f"{path}: already written by another run with the same version")
     if "file" not in fs.protocol:
@@ -85,20 +86,23 @@ def atomic_target(
         return
     temporary = temporary_path(path)
     folder = posixpath.dirname(temporary) or "."
-    remove_stale_temporaries(fs, folder, posixpath.basename(path))
-    fs.makedirs(folder, exist_ok=True)
+    if overwrite:
+        remove_stale_temporaries(fs, folder, posixpath.basename(path))
+        fs.makedirs(folder, exist_ok=True)
+    else:
+        fs.makedirs(posixpath.dirname(folder) or ".", exist_ok=True)
+        try:
+            os.mkdir(folder)  # the claim: only one run creates the version's folder
+        except FileExistsError:
+            raise taken from None
     try:
         yield temporary
-        if overwrite:
-            fs.mv(temporary, path)
-        else:
-            try:
-                os.link(temporary, path)  # unlike a rename, fails if path exists
-            except FileExistsError:
-                raise taken from None
-    finally:  # after os.link too: the temporary is then a second name of the file
+        os.replace(temporary, path)
+    finally:
         if fs.exists(temporary):
             fs.rm(temporary)
+        if not overwrite and not fs.ls(folder):  # a failed run's claim: it holds nothing
+            fs.rmdir(folder)
 
 
 class AtomicDataset(AbstractDataset[Any, Any]):

@@ -170,6 +170,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
         # Unwound in reverse: the writers close, the stores commit, then the files are renamed.
         with ExitStack() as stack:
             targets = self._targets()
+            # First: a version another run holds fails here, before any store can commit.
             temporaries = {
                 name: stack.enter_context(atomic_target(fs, path, overwrite=not self._version))
                 for name, (fs, path) in targets.items()
@@ -197,6 +198,7 @@ class BatchedRunDataset(AbstractDataset[Iterable[dict[str, Any]], Any]):
                 raise DatasetError("no batch to save: a run has at least one")
             for sink in sinks.values():
                 sink.finish()
+        # After the run's own files: the stable copy never shows what the store did not commit.
         for name, filepath in self._latest.items():
             fs, path = targets[name]
             with atomic_target(fs, get_protocol_and_path(filepath)[1]) as target:

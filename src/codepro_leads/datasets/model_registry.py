@@ -94,7 +94,8 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     """Loads ``models:/<name>@<alias>``, or ``/<model_version>`` when one is given; read-only.
 
     An absent model stops the run with one line, or loads as None with ``optional: true`` (the
-    first training run has no champion). ``load_args`` go to ``mlflow.pyfunc.load_model``.
+    first training run has no champion). ``load_args`` go to ``mlflow.pyfunc.load_model``;
+    requirements the environment does not meet are logged unless ``suppress_warnings: true``.
     """
 
     def __init__(
@@ -293,6 +294,7 @@ class ModelAliasDataset(_AliasMoveDataset):
         if not versions:
             raise DatasetError(f"run {self._run_id} registered no {self._model_name!r} model")
         self._pending = (versions[-1], dict(decision))
+        # Logged once, as applied, by commit: the run may yet fail, the champion change.
         logger.debug("%s version %d: pending %s", self._model_name, versions[-1], decision)
 
     def commit(self) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ class StoredScores:
         ``role`` gives role champion (scored before shadow scoring existed)."""
         keys = pd.Series(lead_ids, dtype=object).dropna().astype(str).drop_duplicates()
         frames = []
+        # Waits for a run that is storing scores instead of failing with "database is locked".
         engine = store_engine(self._url, self._busy_timeout_s)
         try:
             with engine.connect() as conn:

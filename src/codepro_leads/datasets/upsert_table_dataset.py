@@ -85,9 +85,13 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
                 return pd.DataFrame({name: [] for name in self._types})
             # An older table's rows have the added columns' values, as its next save sets them.
             stored = {col["name"] for col in inspector.get_columns(self._table.name)}
+            if set(self._types) - stored - set(self._added):
+                key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
+                raise self._schema_error(conn, stored, key)
             query = sa.select(*(col for col in self._table.columns if col.name in stored))
             rows = pd.read_sql(query, conn)
-        return rows.assign(**{name: v for name, v in self._added.items() if name not in stored})
+        added = {name: v for name, v in self._added.items() if name not in stored}
+        return rows.assign(**added)[list(self._types)]
 
     def save(self, data: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
         batches = [data] if isinstance(data, pd.DataFrame) else data
@@ -134,16 +138,21 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         key = inspector.get_pk_constraint(self._table.name)["constrained_columns"]
         missing = set(self._types) - stored
         if stored - set(self._types) or missing - set(self._added) or set(key) != set(self._keys):
-            where = conn.engine.url.render_as_string(hide_password=True)
-            raise TableSchemaError(
-                f"table {self._table.name} of {where} has columns {sorted(stored)} "
-                f"and key {key}, expected {sorted(self._types)} and key {self._keys} "
-                "(written by an older version?): rename or drop it and run again"
-            )
+            raise self._schema_error(conn, stored, key)
         for name in sorted(missing):
             kind = self._table.columns[name].type.compile(dialect=conn.dialect)
             conn.execute(sa.text(f'ALTER TABLE "{self._table.name}" ADD COLUMN "{name}" {kind}'))
             conn.execute(self._table.update().values({name: self._added[name]}))
+
+    def _schema_error(
+        self, conn: sa.Connection, stored: set[str], key: list[str]
+    ) -> TableSchemaError:
+        where = conn.engine.url.render_as_string(hide_password=True)
+        return TableSchemaError(
+            f"table {self._table.name} of {where} has columns {sorted(stored)} "
+            f"and key {key}, expected {sorted(self._types)} and key {self._keys} "
+            "(written by an older version?): rename or drop it and run again"
+        )
 
     def _upsert_sqlite(self, conn: sa.Connection, data: pd.DataFrame) -> None:
         """The upsert of every row, its values converted column by column (in Arrow)."""
@@ -174,9 +183,10 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         columns = ", ".join(f'"{name}"' for name in names)
         cursor = conn.connection.driver_connection.cursor()
         # Headerless CSV, a chunk at a time: unquoted empty fields are NULL, text is quoted.
+        # ``data`` is in the table's column order already (``_checked``): no column selection.
         with cursor.copy(f'COPY "{incoming.name}" ({columns}) FROM STDIN (FORMAT csv)') as copy:
             for start in range(0, len(data), _COPY_BATCH_ROWS):
-                chunk = data[names].iloc[start : start + _COPY_BATCH_ROWS]
+                chunk = data.iloc[start : start + _COPY_BATCH_ROWS]
                 sink = io.BytesIO()
                 pa_csv.write_csv(
                     pa.Table.from_pandas(chunk, preserve_index=False),

@@ -36,6 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.plot_realized_performance,
+                # Loaded after this run's save: every evaluation so far.
                 inputs="model_performance",
                 outputs="realized_performance_plot",
                 name="plot_realized_performance",

@@ -1,6 +1,8 @@
 """Nodes that fit, evaluate and package the lead scorer; columns from ``params:training.columns``.
 
-Slow imports (sklearn, matplotlib) stay inside the nodes: every ``kedro run`` imports this module.
+Kedro resolves node type hints at start-up, so LightGBM and the scorer types are imported at the
+top; sklearn and matplotlib, used inside nodes only, stay inside them (every ``kedro run``
+imports this module).
 """
 
 from __future__ import annotations
@@ -172,10 +174,10 @@ def evaluate_comparisons(
 
     y_true = test[params["columns"]["label"]].to_numpy()
     features = encoder.transform(test)
-    auc, unweighted_auc = (
-        float(roc_auc_score(y_true, model.predict(features, raw_score=True)))
-        for model in (classifier, unweighted)
-    )
+    auc = float(roc_auc_score(y_true, classifier.predict(features, raw_score=True)))
+    unweighted_auc = auc  # the classifier is the unweighted fit
+    if unweighted is not classifier:
+        unweighted_auc = float(roc_auc_score(y_true, unweighted.predict(features, raw_score=True)))
     half_life, source = recency_half_life(params, tuned_params)
     cut = params["classification_cut"]
     baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)

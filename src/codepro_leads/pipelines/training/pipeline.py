@@ -138,6 +138,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.package_model,
+                # After the champion comparison: its card records it.
                 inputs=[
                     "lead_scorer",
                     "raw_leads_example",
@@ -159,6 +160,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=promotion.decide_promotion,
+                # model_card comes out with the logged model: the decision follows registration.
                 inputs=[
                     "test_metrics",
                     "champion_comparison",

@@ -168,6 +168,7 @@ def decide_promotion(
             f"; lift over the baseline (CodePro's recipe, test AUC {baseline:.4f}): "
             f"{candidate_auc - baseline:+.4f}"
         )
+    # No log line: said once, by ModelAliasDataset.commit, as applied at the end of the run.
     return {
         "alias": alias,
         "reason": reason,
