@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
+from codepro_leads.config_loader import ProjectConfigLoader
+from codepro_leads.settings import CONFIG_LOADER_ARGS
 from tests.conftest import LOW_FLOOR, PROJECT_ROOT, SMALL_DEMO
 from tests.services import stop_process_group
 
@@ -114,7 +115,7 @@ def _replace_once(path: Path, old: str, new: str) -> None:
 def _project_copy(root: Path) -> Path:
     """The repository's tracked files that commands use, the same .venv, small demo data, and
     copies of the demo exports under exports/ (the runbook's "your file")."""
-    for name in ("conf", "src", "tests", "benchmarks", "docs"):
+    for name in ("conf", "src", "tests", "benchmarks", "deploy", "docs"):
         shutil.copytree(
             PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -203,7 +204,8 @@ def _serve(
 @pytest.mark.slow
 def test_make_run_ends_by_naming_the_latest_crm_export():
     """The last line of `make run` names the catalog's stable CRM export, not a stale path."""
-    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog_inference.yml").read_text())
+    loader = ProjectConfigLoader(str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)
+    catalog = loader["catalog"]  # as Kedro resolves it: ${globals:data_root} is data/ here
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
     last = recipe.rsplit("@echo", 1)[1]
