@@ -47,7 +47,9 @@ def mlflow_server(postgres_server, tmp_path) -> Iterator[str]:
         [BIN / "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         + ["--backend-store-uri", _database(postgres_server, "mlflow")]
         + ["--artifacts-destination", str(tmp_path / "shared-artifacts")],
-        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+        # As make mlflow-ui and the stack: no job consumers (GenAI jobs) on a 2-core machine.
+        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+        | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
