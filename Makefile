@@ -13,6 +13,8 @@ OUTCOMES := data/01_raw/new_leads_outcomes.csv
 # but `default` (each needs its schedule there anyway). DAGS_DIR: where the DAG files go.
 DAG_PIPELINES := $(shell sed -n 's/^\([a-z_]*\):.*/\1/p' conf/base/airflow.yml | grep -vx default | paste -sd, -)
 DAGS_DIR := airflow_dags
+# Where make stack keeps its servers' data, logs and workers (git-ignored).
+STACK_ROOT ?= .stack
 
 # Never wait for a telemetry consent prompt: CI has no stdin.
 export DO_NOT_TRACK := 1
@@ -128,11 +130,11 @@ mlflow-ui: $(STAMP)
 # workers, each in its own folder under .stack/ built from the wheel and the conf archive. It
 # prints every URL and login (Debian's postgresql and redis-server are needed: .ci/run).
 stack: $(STAMP)
-	$(BIN)/python deploy/stack.py up --root .stack
+	$(BIN)/python deploy/stack.py up --root $(STACK_ROOT)
 
 # Stops every process of the stack, by process group, and removes .stack/.
 stack-stop:
-	$(BIN)/python deploy/stack.py down --root .stack
+	$(BIN)/python deploy/stack.py down --root $(STACK_ROOT)
 
 clean:
 	rm -rf $(VENV) mlflow.db mlruns

@@ -83,6 +83,18 @@ def _run(command: list[str], **kwargs) -> None:
         )
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write a file of secrets readable by its owner only, from its first byte."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(text)
+
+
+def _ready_since(log: Path, offset: int) -> bool:
+    with log.open(errors="replace") as text:
+        text.seek(offset)
+        return " ready." in text.read()
+
+
 def _http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.status == 200
@@ -124,7 +136,7 @@ class Stack:
 
     def save(self) -> None:
         with self.lock:  # steps run in parallel threads
-            self.state_file.write_text(json.dumps(self.state, indent=2))
+            _write_private(self.state_file, json.dumps(self.state, indent=2))
 
     def stop(self, names: list[str] | None = None) -> None:
         """SIGTERM each process group and every descendant (Airflow's task processes have
@@ -133,20 +145,20 @@ class Stack:
         names = list(reversed(processes)) if names is None else names
         victims: list[psutil.Process] = []
         for name in names:
-            with contextlib.suppress(psutil.NoSuchProcess):
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 leader = psutil.Process(processes[name])
                 victims += [leader, *leader.children(recursive=True)]
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(processes[name], signal.SIGTERM)
         for victim in victims:
-            with contextlib.suppress(psutil.NoSuchProcess):
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 victim.terminate()
         _, alive = psutil.wait_procs(victims, timeout=STOP_GRACE_S)
         for name in names:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(processes[name], signal.SIGKILL)
         for victim in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
                 victim.kill()
         psutil.wait_procs(alive, timeout=STOP_GRACE_S)
         for name in names:
@@ -165,6 +177,14 @@ class Stack:
         data, sockets = self.root / "postgres", self.root / "postgres-sockets"
         sockets.mkdir()
         as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if (
+            os.geteuid() == 0
+            and subprocess.run([*as_user, "test", "-x", str(self.root)]).returncode
+        ):
+            raise RuntimeError(
+                f"PostgreSQL runs as the postgres user, who cannot enter {self.root}: "
+                "choose a folder it can reach, e.g. make stack STACK_ROOT=/tmp/codepro-stack"
+            )
         if os.geteuid() == 0:  # PostgreSQL refuses root
             shutil.chown(sockets, "postgres")
             data.mkdir()
@@ -227,8 +247,7 @@ class Stack:
             ],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }
-        config.write_text(json.dumps({"identities": [identity]}))
-        config.chmod(0o600)
+        _write_private(config, json.dumps({"identities": [identity]}))
         data = self.root / "seaweedfs"
         data.mkdir()
         process, log = self.spawn(
@@ -332,8 +351,7 @@ class Stack:
         )
         self.state["ports"]["airflow"] = free_port()
         passwords = self.root / "airflow-passwords.json"
-        passwords.write_text(json.dumps({"admin": self.state["airflow_password"]}))
-        passwords.chmod(0o600)
+        _write_private(passwords, json.dumps({"admin": self.state["airflow_password"]}))
         env = self.airflow_env(home, dags)
         airflow = str(BIN / "airflow")
         _run([airflow, "db", "migrate"], env=env, cwd=home)
@@ -386,7 +404,7 @@ class Stack:
         """venv/ (the locked libraries, as the image's environment, plus the wheel), project/conf
         from the archive, dags/: a folder that shares nothing with the checkout."""
         folder = self.root / f"worker-{name}"
-        _run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
+        _run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")])
         purelib = Path(sysconfig.get_paths()["purelib"])
         worker_lib = folder / "venv" / purelib.relative_to(sys.prefix)
         # The locked libraries by path: the .pth files there (the checkout's editable install
@@ -422,6 +440,9 @@ class Stack:
 
     def start_worker(self, name: str) -> None:
         folder = self.root / f"worker-{name}"
+        log = self.root / "logs" / f"worker-{name}.log"
+        # A restarted worker appends to its log: only what it wrote since counts.
+        offset = log.stat().st_size if log.exists() else 0
         process, log = self.spawn(
             f"worker-{name}",
             [str(folder / "venv" / "bin" / "python"), "-m", "airflow", "celery", "worker"]
@@ -430,7 +451,7 @@ class Stack:
             self.worker_env(name),
             folder,
         )
-        _wait(f"worker {name}", lambda: " ready." in log.read_text(errors="replace"), process, log)
+        _wait(f"worker {name}", lambda: _ready_since(log, offset), process, log)
 
     def project_env(self) -> dict[str, str]:
         """What `kedro run --env prod` needs to use the stack (conf/prod/README.md)."""
@@ -457,7 +478,6 @@ class Stack:
             "jwt_secret": secrets.token_urlsafe(32),
         }
         self.save()
-        self.state_file.chmod(0o600)
         started = time.monotonic()
         try:
             # In three waves of independent steps, each wave in parallel.
@@ -475,8 +495,7 @@ class Stack:
         self.state["start_seconds"] = round(time.monotonic() - started, 1)
         self.save()
         env_file = self.root / "stack.env"
-        env_file.write_text("".join(f"{k}={v}\n" for k, v in self.project_env().items()))
-        env_file.chmod(0o600)
+        _write_private(env_file, "".join(f"{k}={v}\n" for k, v in self.project_env().items()))
         self.report()
 
     def report(self) -> None:

@@ -10,6 +10,7 @@ on the other worker, and the champion moves once, after the successful try."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -104,7 +105,8 @@ class Cluster:
         leader = psutil.Process(self.state["processes"][f"worker-{name}"])
         victims = [leader, *leader.children(recursive=True)]
         for victim in victims:
-            victim.send_signal(signal.SIGKILL)
+            with contextlib.suppress(psutil.NoSuchProcess):  # a short-lived child ended
+                victim.send_signal(signal.SIGKILL)
         psutil.wait_procs(victims, timeout=30)
 
     def worker_env(self, name: str) -> dict[str, str]:
@@ -153,7 +155,9 @@ def cluster():
         print(f"\nstack up in {time.monotonic() - started:.1f} s")
         yield Cluster(root)
     finally:
-        subprocess.run([*STACK, "down", "--root", str(root)], capture_output=True)
+        down = subprocess.run([*STACK, "down", "--root", str(root)], capture_output=True, text=True)
+        assert down.returncode == 0, down.stderr[-3000:]
+        assert not root.exists()
 
 
 def test_the_dags_run_across_two_workers_and_survive_a_dead_worker(cluster, tmp_path, monkeypatch):
@@ -186,7 +190,11 @@ def test_the_dags_run_across_two_workers_and_survive_a_dead_worker(cluster, tmp_
     training = cluster.trigger("codepro-leads-training")
 
     def started(run, tasks) -> bool:
-        if not any(cluster.worker_logs("codepro-leads-training", 1).values()):
+        if (
+            not tasks
+            or tasks[0]["state"] != "running"
+            or not any(cluster.worker_logs("codepro-leads-training", 1).values())
+        ):
             return False
         experiment = client.get_experiment_by_name("codepro_leads")
         return experiment is not None and any(
