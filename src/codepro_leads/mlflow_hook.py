@@ -65,8 +65,7 @@ class TrackedPipelinesMlflowHook(MlflowHook):
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
         names = run_params.get("pipeline_names") or ["__default__"]
-        tracking = self.context.config_loader["mlflow"].get("tracking", {})
-        disabled = tracking.get("disable_tracking", {}).get("pipelines", [])
+        disabled = self.context.mlflow.tracking.disable_tracking.pipelines
         self.tracked = not all(name in disabled for name in names)
         if self.tracked:
             super().after_context_created(self.context)

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
+from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
-
-from codepro_leads.pipelines import (
-    data_processing,
-    demo_data,
-    inference,
-    model_selection,
-    outcomes,
-    profiling,
-    promote,
-    training,
-)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Each pipeline reads what the previous one persisted, so each also runs alone."""
-    pipelines = {
-        "demo_data": demo_data.create_pipeline(),
-        "data_processing": data_processing.create_pipeline(),
-        "training": training.create_pipeline(),
-        "inference": inference.create_pipeline(),
-        "outcomes": outcomes.create_pipeline(),
-        "promote": promote.create_pipeline(),
-        "rollback": promote.create_rollback_pipeline(),
-        "profiling": profiling.create_pipeline(),
-        "model_selection": model_selection.create_pipeline(),
-    }
-    pipelines["__default__"] = pipelines["data_processing"] + pipelines["training"]
+    """Each pipeline reads what the previous one persisted, so each also runs alone.
+    ``find_pipelines`` imports only the pipelines ``--pipelines`` asks for (all without it)."""
+    pipelines = find_pipelines(raise_errors=True)
+    if "data_processing" in pipelines and "training" in pipelines:
+        pipelines["__default__"] = pipelines["data_processing"] + pipelines["training"]
     return pipelines

@@ -224,6 +224,7 @@ class RunSummaryHook:
     """Logs ``summary`` as the last thing a successful run prints."""
 
     def __init__(self) -> None:
+        self._context: KedroContext | None = None
         self._ui: str | None = None  # the MLflow UI of a local store (`make mlflow-ui`)
         self._base: str | None = None  # the UI of this run's store
         self._saved: dict[str, Any] = {}
@@ -233,8 +234,7 @@ class RunSummaryHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        ui = context.config_loader["mlflow"].get("ui") or {}
-        self._ui = f"http://{ui.get('host', '127.0.0.1')}:{ui.get('port', '5000')}"
+        self._context = context  # its `mlflow` config is set by the MLflow hook, maybe later
 
     # trylast: after kedro-mlflow's before_pipeline_run, which starts the MLflow run.
     @hook_impl(trylast=True)
@@ -243,6 +243,8 @@ class RunSummaryHook:
         active = mlflow.active_run()
         if active is not None:
             self._run = active.info
+            ui = self._context.mlflow.ui
+            self._ui = f"http://{ui.host}:{ui.port}"
             uri = mlflow.get_tracking_uri()
             self._base = uri.rstrip("/") if uri.startswith(("http://", "https://")) else self._ui
             self._client = mlflow.MlflowClient(uri, mlflow.get_registry_uri())

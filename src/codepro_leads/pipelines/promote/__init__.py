@@ -1,3 +1,1 @@
-from codepro_leads.pipelines.promote.pipeline import create_pipeline, create_rollback_pipeline
-
-__all__ = ["create_pipeline", "create_rollback_pipeline"]
+from codepro_leads.pipelines.promote.pipeline import create_pipeline as create_pipeline
