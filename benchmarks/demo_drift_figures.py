@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from harness import load_params, print_command
+from harness import demo_facts, load_params, print_command
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
@@ -27,7 +27,8 @@ def model_input(rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     from codepro_leads.pipelines.demo_data.nodes import generate_labeled_leads
 
     processing = load_params("data_processing")
-    raw, propensity = generate_labeled_leads({**load_params("demo_data"), "rows": rows}, processing)
+    demo = {**load_params("demo_data"), "rows": rows}
+    raw, propensity = generate_labeled_leads(demo, demo_facts(), processing)
     leads, _ = prepare_leads(raw.reset_index(names=processing["key_column"]), processing)
     return leads, propensity
 

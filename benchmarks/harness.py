@@ -51,6 +51,13 @@ def load_params(name: str) -> dict[str, Any]:
     return loader["parameters"][name]
 
 
+def demo_facts() -> dict[str, Any]:
+    """demo_data's reference data (the catalog's ``demo_data_facts``)."""
+    import yaml
+
+    return yaml.safe_load((PROJECT_ROOT / "conf" / "base" / "demo_data_facts.yml").read_text())
+
+
 def scratch_project() -> Path:
     """A copy of the project's conf in a temporary folder, so benchmarks never touch data/.
 
@@ -71,11 +78,8 @@ def write_demo_leads(path: Path, rows: int, labeled: bool = True) -> None:
     from codepro_leads.pipelines.demo_data import nodes
 
     demo = {**load_params("demo_data"), "rows": rows, "new_rows": rows}
-    processing = load_params("data_processing")
-    if labeled:
-        frame, _ = nodes.generate_labeled_leads(demo, processing)
-    else:
-        frame, _ = nodes.generate_new_leads(demo, processing)
+    generate = nodes.generate_labeled_leads if labeled else nodes.generate_new_leads
+    frame, _ = generate(demo, demo_facts(), load_params("data_processing"))
     frame.to_csv(path, index=True)
 
 

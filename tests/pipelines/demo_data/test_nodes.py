@@ -22,6 +22,7 @@ from codepro_leads.pipelines.demo_data.nodes import (
 )
 
 CONF = Path(__file__).resolve().parents[3] / "conf" / "base"
+FACTS = yaml.safe_load((CONF / "demo_data_facts.yml").read_text())
 
 # CodePro's export columns, spelled as in the real file (typos included).
 COLUMNS = [
@@ -83,7 +84,7 @@ def _params(name: str) -> dict[str, Any]:
 def demo() -> dict[str, Any]:
     """Small, and without export quirks (tested on their own below)."""
     clean = {"duplicate_share": 0.0, "bad_values": []}
-    return {**_params("demo_data"), "rows": 20_000, "new_rows": 5_000, "quirks": clean}
+    return {**_params("demo_data"), **FACTS, "rows": 20_000, "new_rows": 5_000, "quirks": clean}
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +94,13 @@ def proc() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def labeled(demo, proc) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return generate_labeled_leads(demo, proc)
+    return generate_labeled_leads(demo, FACTS, proc)
 
 
 @pytest.fixture(scope="module")
 def big(demo, proc) -> pd.DataFrame:
     """Enough leads to check rare marginals (interactions are on ~0.1% of leads)."""
-    return generate_labeled_leads({**demo, "rows": 200_000}, proc)[0]
+    return generate_labeled_leads({**demo, "rows": 200_000}, FACTS, proc)[0]
 
 
 def _psi(expected: pd.Series, actual: pd.Series, eps: float = 1e-4) -> float:
@@ -125,10 +126,12 @@ def test_columns_and_index(labeled, demo):
 
 def test_same_seed_same_leads_other_seed_other_leads(labeled, demo, proc):
     leads, propensity = labeled
-    again, again_propensity = generate_labeled_leads(demo, proc)
+    again, again_propensity = generate_labeled_leads(demo, FACTS, proc)
     pd.testing.assert_frame_equal(leads, again)
     pd.testing.assert_frame_equal(propensity, again_propensity)
-    other, other_propensity = generate_labeled_leads({**demo, "seed": demo["seed"] + 1}, proc)
+    other, other_propensity = generate_labeled_leads(
+        {**demo, "seed": demo["seed"] + 1}, FACTS, proc
+    )
     assert (other["first_platform_c"] != leads["first_platform_c"]).mean() > 0.5
     assert not np.allclose(other_propensity["propensity"], propensity["propensity"])
 
@@ -206,7 +209,7 @@ def test_dates_in_range_in_order(labeled):
 
 def test_new_leads(labeled, demo, proc):
     leads, _ = labeled
-    new, propensity = generate_new_leads(demo, proc)
+    new, propensity = generate_new_leads(demo, FACTS, proc)
     assert list(new.columns) == COLUMNS[:-1]
     assert new.index.equals(pd.RangeIndex(20_000, 25_000))
     assert propensity["lead_id"].tolist() == list(range(20_000, 25_000))
@@ -224,12 +227,12 @@ def test_drift_shifts_the_mix(labeled, demo, proc):
     reference = _grouped(leads[col], keep)
     psi = {}
     for drift in (0.0, 0.3, 1.0):
-        new = generate_new_leads({**demo, "drift": drift}, proc)[0]
+        new = generate_new_leads({**demo, "drift": drift}, FACTS, proc)[0]
         psi[drift] = _psi(reference, _grouped(new[col], keep))
     assert psi[0.0] < 0.02
     assert 0.1 < psi[0.3] < 0.25
     assert psi[1.0] > 0.25
-    drifted = generate_new_leads({**demo, "drift": 1.0}, proc)[0]
+    drifted = generate_new_leads({**demo, "drift": 1.0}, FACTS, proc)[0]
     known = demo["categorical"][col]["frequencies"]
     top = max(int(re.search(r"\d+$", level).group()) for level in known)
     assert f"Level{top + 1}" in set(drifted[col])  # a new, unseen campaign level
@@ -238,7 +241,7 @@ def test_drift_shifts_the_mix(labeled, demo, proc):
 
 def test_export_quirks_repeat_leads_and_plant_bad_values(demo, proc):
     quirks = {"duplicate_share": 0.01, "bad_values": [["referred_lead", "yes"], ["syllabus", "x"]]}
-    leads, propensity = generate_labeled_leads({**demo, "quirks": quirks}, proc)
+    leads, propensity = generate_labeled_leads({**demo, "quirks": quirks}, FACTS, proc)
     assert leads.index.equals(pd.RangeIndex(20_000))
     assert leads["created_date"].is_monotonic_increasing
     # 200 rows overwritten by copies of others (a copy of a copy counts once).
@@ -257,20 +260,20 @@ def test_pipeline_nodes():
     nodes = {node.name: node for node in create_pipeline().nodes}
     assert set(nodes) == {"generate_labeled_leads", "generate_new_leads", "generate_lead_outcomes"}
     labeled = nodes["generate_labeled_leads"]
-    assert labeled.inputs == ["params:demo_data", "params:data_processing"]
+    assert labeled.inputs == ["params:demo_data", "demo_data_facts", "params:data_processing"]
     # The very datasets data_processing and inference read: a lineage edge, not a shared path.
     assert labeled.outputs == ["raw_leads", "true_propensity"]
     new = nodes["generate_new_leads"]
-    assert new.inputs == ["params:demo_data", "params:data_processing"]
+    assert new.inputs == ["params:demo_data", "demo_data_facts", "params:data_processing"]
     assert new.outputs == ["new_leads", "new_leads_true_propensity"]
     outcomes = nodes["generate_lead_outcomes"]
-    assert outcomes.inputs == ["params:demo_data", "params:data_processing"]
+    assert outcomes.inputs == ["params:demo_data", "demo_data_facts", "params:data_processing"]
     assert outcomes.outputs == ["lead_outcomes"]  # what the outcomes pipeline reads
 
 
 def test_outcomes_are_the_new_leads_labeled_from_their_propensity(demo, proc):
-    new, propensity = generate_new_leads(demo, proc)
-    outcomes = generate_lead_outcomes(demo, proc)
+    new, propensity = generate_new_leads(demo, FACTS, proc)
+    outcomes = generate_lead_outcomes(demo, FACTS, proc)
     assert list(outcomes.columns) == COLUMNS  # the raw export layout, label last
     pd.testing.assert_frame_equal(outcomes[COLUMNS[:-1]], new)  # same keys, same values
     assert set(outcomes["app_complete_flag"]) == {0, 1}
@@ -278,7 +281,7 @@ def test_outcomes_are_the_new_leads_labeled_from_their_propensity(demo, proc):
     p = propensity["propensity"].to_numpy()
     rate = outcomes["app_complete_flag"].mean()
     assert abs(rate - p.mean()) < 3 * np.sqrt((p * (1 - p)).sum()) / len(p)
-    pd.testing.assert_frame_equal(outcomes, generate_lead_outcomes(demo, proc))
+    pd.testing.assert_frame_equal(outcomes, generate_lead_outcomes(demo, FACTS, proc))
 
 
 def test_drift_changes_what_makes_a_lead_complete(demo, proc):
@@ -289,7 +292,7 @@ def test_drift_changes_what_makes_a_lead_complete(demo, proc):
     auc = {}
     for drift in (0.0, 1.0):
         params = {**demo, "drift": drift, "new_rows": 20_000}
-        outcomes = generate_lead_outcomes(params, proc)
+        outcomes = generate_lead_outcomes(params, FACTS, proc)
         learned = _log_odds(outcomes, demo["propensity"], proc)  # the undrifted effects
         auc[drift] = roc_auc_score(outcomes["app_complete_flag"], learned)
     assert auc[0.0] > 0.8
