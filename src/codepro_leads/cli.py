@@ -14,7 +14,7 @@ import click
 from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.session import KedroSession
 
-from codepro_leads.errors import Terminated, UserFacingError
+from codepro_leads.errors import Terminated, UserFacingError, first_line
 
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
@@ -26,11 +26,6 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
         yield exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _one_line(exc: BaseException) -> str | None:
@@ -45,7 +40,7 @@ def _one_line(exc: BaseException) -> str | None:
             return f"{error.strerror}{where}"
         # By module name: the CLI imports neither SQLAlchemy nor MLflow until it must.
         if type(error).__module__.startswith("sqlalchemy") and hasattr(error, "orig"):
-            return f"database error: {_first_line(error.orig)}"
+            return f"database error: {first_line(error.orig)}"
     for error in _chain(exc):
         text = str(error)
         # What MLflow raises once it gave up retrying a tracking server that does not answer.
@@ -59,7 +54,7 @@ def _one_line(exc: BaseException) -> str | None:
         if type(error).__name__ == "MlflowException":
             import mlflow
 
-            return f"MLflow store {mlflow.get_tracking_uri()}: {_first_line(error)}"
+            return f"MLflow store {mlflow.get_tracking_uri()}: {first_line(error)}"
     return None
 
 

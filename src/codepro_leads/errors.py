@@ -1,6 +1,12 @@
 """Errors a user can act on: the CLI prints them as one line, without a traceback."""
 
 
+def first_line(error: BaseException) -> str:
+    """The gist of an error: SQLAlchemy appends the SQL statement and a link on more lines."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 class UserFacingError(Exception):
     """A problem with the inputs of a run (data or models), not with the code."""
 

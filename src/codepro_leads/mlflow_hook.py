@@ -15,15 +15,9 @@ from kedro_mlflow.framework.hooks import MlflowHook
 
 
 class TrackedPipelinesMlflowHook(MlflowHook):
-    """kedro-mlflow's ``MlflowHook``, set up only once a tracked pipeline starts.
-
-    The stock hook opens the tracking store and builds every catalog entry when a session
-    starts, most of the start-up of untracked runs (demo_data, data_processing) and of ``kedro
-    viz``. Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get only the parsed
-    configuration as ``context.mlflow``. Replaces the plugin's instance in ``settings.HOOKS``;
-    to drop once kedro-mlflow sets up in ``before_pipeline_run`` for tracked pipelines only: a
-    proposal still to file upstream (kedro-mlflow#92 brought ``disable_tracking``, not this).
-    """
+    """kedro-mlflow's ``MlflowHook``, set up only once a tracked pipeline starts: the stock hook
+    opens the tracking store and builds every catalog entry when any session starts. Sessions
+    that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed ``context.mlflow``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,8 +28,7 @@ class TrackedPipelinesMlflowHook(MlflowHook):
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         self.context = context
-        # For sessions that run no pipeline: what `kedro mlflow ui` and the registry datasets
-        # read (setting the URIs opens nothing).
+        # What `kedro mlflow ui` and the registry datasets read (setting the URIs opens nothing).
         config = KedroMlflowConfig.model_validate(context.config_loader["mlflow"])
         context.__setattr__("mlflow", config)
         mlflow.set_tracking_uri(config.server.mlflow_tracking_uri)

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 import streamlit as st
 
 from codepro_leads.app import sources
-from codepro_leads.datasets.model_registry import RegisteredModel, first_line
+from codepro_leads.datasets.model_registry import RegisteredModel
+from codepro_leads.errors import first_line
 
 
 def project_or_stop() -> sources.Sources:

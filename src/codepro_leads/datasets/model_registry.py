@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from packaging.requirements import InvalidRequirement, Requirement
 
 from codepro_leads.datasets import alias_history as audit
-from codepro_leads.errors import ModelNotFoundError, UserFacingError
+from codepro_leads.errors import ModelNotFoundError, UserFacingError, first_line
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,17 +39,10 @@ class ModelRegistryError(UserFacingError, RuntimeError):
 # A missing alias is INVALID_PARAMETER_VALUE, which also means a malformed request: hence the
 # message check. Anything else (a locked SQLite file, an unreachable server) is a failure.
 def _is_not_found(error: MlflowException) -> bool:
-    if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-        return True
-    return error.error_code == "INVALID_PARAMETER_VALUE" and bool(
-        re.search(r"Registered model alias \S+ not found", error.message)
+    return error.error_code == "RESOURCE_DOES_NOT_EXIST" or (
+        error.error_code == "INVALID_PARAMETER_VALUE"
+        and re.search(r"Registered model alias \S+ not found", error.message) is not None
     )
-
-
-def first_line(error: BaseException) -> str:
-    """The gist of an error: SQLAlchemy appends the SQL statement and a link on more lines."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def _registry_error(client: MlflowClient, doing: str, error: BaseException) -> ModelRegistryError:
@@ -188,8 +181,7 @@ class _AliasMoveDataset(AbstractDataset[dict[str, Any], None]):
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
-        credentials = history_credentials
-        self._history = audit.AliasHistoryDataset(credentials) if credentials else None
+        self._history = history_credentials and audit.AliasHistoryDataset(history_credentials)
         self.metadata = metadata
 
     def _write(self, row: dict[str, Any], state: str) -> None:
@@ -299,12 +291,10 @@ class ModelAliasDataset(_AliasMoveDataset):
 
     def commit(self) -> dict[str, Any] | None:
         """Apply the pending decision, if any, and return it as applied. Replacing champion vX
-        holds only if vX is still the champion, else this version becomes challenger (MLflow
-        has no compare-and-set for aliases: two commits in the same instant both pass)."""
+        holds only if vX is still the champion, else this version becomes challenger."""
         if self._pending is None:
             return None
-        version, decision = self._pending
-        self._pending = None
+        (version, decision), self._pending = self._pending, None
         run_id, client = self._run_id, self._client
         if version is None:
             return self._record_identical(decision)
