@@ -27,7 +27,7 @@ def test_every_node_type_hint_resolves():
 
 def test_loading_the_pipelines_imports_no_plotting_or_database_client():
     """The hints of what the catalog loads do not import Matplotlib, SQLAlchemy or the model
-    registry's dataset: every `kedro run` loads all pipelines."""
+    registry's dataset: `kedro viz` and a `kedro run` without --pipelines load all pipelines."""
     code = (
         "import sys; from kedro.framework.startup import bootstrap_project; "
         f"bootstrap_project({str(PROJECT_ROOT)!r}); "

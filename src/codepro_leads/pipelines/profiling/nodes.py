@@ -53,19 +53,6 @@ def summarize_leads(leads: pd.DataFrame, processing_params: dict[str, Any]) -> d
     }
 
 
-def _profile_report(frame: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any, str]:
-    """A ``ProfileReport`` and its HTML, without ydata-profiling's deprecation notice on import."""
-    with warnings.catch_warnings():  # also undoes filters set on import
-        warnings.filterwarnings(
-            "ignore", message=r"(?s).*import ydata_profiling.*deprecated", category=Warning
-        )
-        from ydata_profiling import ProfileReport
-
-        report = ProfileReport(frame, **settings)
-        report.get_description()
-        return report, report.to_html()
-
-
 def profile_settings(report_params: dict[str, Any]) -> dict[str, Any]:
     """ProfileReport keyword arguments (a deep copy: ydata-profiling writes into them)."""
     settings = {
@@ -92,7 +79,16 @@ def profile_html(
         frame = frame.sort_index()
     settings = profile_settings(report_params)
     started = time.perf_counter()
-    report, html = _profile_report(frame, settings)
+    # Without ydata-profiling's deprecation notice on import (this also undoes its filters).
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"(?s).*import ydata_profiling.*deprecated", category=Warning
+        )
+        from ydata_profiling import ProfileReport
+
+        report = ProfileReport(frame, **settings)
+        report.get_description()
+        html = report.to_html()
     correlations = list(report.get_description().correlations)
     logger.info(
         "Profiled %s: %d rows x %d columns in %.1f s (correlations: %s)",
