@@ -9,7 +9,7 @@ from kedro.pipeline import Pipeline
 def register_pipelines() -> dict[str, Pipeline]:
     """Each pipeline reads what the previous one persisted, so each also runs alone.
     ``find_pipelines`` imports only the pipelines ``--pipelines`` asks for (all without it)."""
-    pipelines = find_pipelines(raise_errors=True)
-    if "data_processing" in pipelines and "training" in pipelines:
+    pipelines = find_pipelines()
+    if "__default__" in pipelines:  # all were loaded
         pipelines["__default__"] = pipelines["data_processing"] + pipelines["training"]
     return pipelines
