@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from kedro.framework.context import KedroContext
@@ -11,19 +11,21 @@ from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig
-from kedro_mlflow.framework.hooks import MlflowHook
+
+if TYPE_CHECKING:
+    from kedro_mlflow.framework.hooks import MlflowHook
 
 
-class TrackedPipelinesMlflowHook(MlflowHook):
-    """kedro-mlflow's ``MlflowHook``, set up only once a tracked pipeline starts: the stock hook
-    opens the tracking store and builds every catalog entry when any session starts. Sessions
-    that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed ``context.mlflow``."""
+class TrackedPipelinesMlflowHook:
+    """kedro-mlflow's ``MlflowHook``, created and set up only once a tracked pipeline starts: the
+    stock hook opens the tracking store and builds every catalog entry when any session starts.
+    Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed
+    ``context.mlflow``."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.context: KedroContext | None = None
         self.catalog_created: dict[str, Any] = {}
-        self.tracked = False
+        self.hook: MlflowHook | None = None  # kedro-mlflow's, while a tracked pipeline runs
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -59,25 +61,29 @@ class TrackedPipelinesMlflowHook(MlflowHook):
     ) -> None:
         names = run_params.get("pipeline_names") or ["__default__"]
         disabled = self.context.mlflow.tracking.disable_tracking.pipelines
-        self.tracked = not all(name in disabled for name in names)
-        if self.tracked:
-            super().after_context_created(self.context)
-            super().after_catalog_created(**self.catalog_created)
-            super().before_pipeline_run(run_params, pipeline, catalog)
+        self.hook = None
+        if not all(name in disabled for name in names):
+            # Imported here: it imports mlflow.pyfunc, which untracked runs never use.
+            from kedro_mlflow.framework.hooks import MlflowHook
+
+            self.hook = MlflowHook()
+            self.hook.after_context_created(self.context)
+            self.hook.after_catalog_created(**self.catalog_created)
+            self.hook.before_pipeline_run(run_params, pipeline, catalog)
 
     @hook_impl
     def before_node_run(
         self, node: Node, catalog: CatalogProtocol, inputs: dict[str, Any], is_async: bool
     ) -> None:
-        if self.tracked:
-            super().before_node_run(node, catalog, inputs, is_async)
+        if self.hook:
+            self.hook.before_node_run(node, catalog, inputs, is_async)
 
     @hook_impl
     def after_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
-        if self.tracked:
-            super().after_pipeline_run(run_params, pipeline, catalog)
+        if self.hook:
+            self.hook.after_pipeline_run(run_params, pipeline, catalog)
 
     @hook_impl
     def on_pipeline_error(
@@ -87,5 +93,5 @@ class TrackedPipelinesMlflowHook(MlflowHook):
         pipeline: Pipeline,
         catalog: CatalogProtocol,
     ) -> None:
-        if self.tracked:
-            super().on_pipeline_error(error, run_params, pipeline, catalog)
+        if self.hook:
+            self.hook.on_pipeline_error(error, run_params, pipeline, catalog)
