@@ -20,7 +20,9 @@ class TrackedPipelinesMlflowHook:
     """kedro-mlflow's ``MlflowHook``, created and set up only once a tracked pipeline starts: the
     stock hook opens the tracking store and builds every catalog entry when any session starts.
     Sessions that run no pipeline (notebooks, ``kedro mlflow ui``) get the parsed
-    ``context.mlflow``."""
+    ``context.mlflow``. To drop once kedro-mlflow sets up in ``before_pipeline_run`` for tracked
+    pipelines only: a proposal still to file upstream (kedro-mlflow#92 brought
+    ``disable_tracking``, not this)."""
 
     def __init__(self) -> None:
         self.context: KedroContext | None = None
