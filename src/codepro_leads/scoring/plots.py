@@ -32,7 +32,7 @@ def _axes(**settings: object) -> tuple[Figure, Axes]:
 def roc_figure(y_true: ArrayLike, probability: ArrayLike) -> Figure:
     """ROC curve: completions kept vs non-completions kept as the threshold moves."""
     fpr, tpr, _ = metrics.roc_curve(y_true, probability)
-    auc = metrics.roc_auc_score(y_true, probability)
+    auc = metrics.auc(fpr, tpr)  # roc_auc_score's own area, without a second curve
     fig, ax = _axes(
         title="ROC curve: how well the score separates completions",
         xlabel="Share of non-completing leads kept (false positive rate)",
@@ -79,13 +79,8 @@ def calibration_figure(
     )
     for name, probability in probabilities.items():
         table = calibration_table(y_true, probability, bins=bins)
-        brier = metrics.brier_score_loss(y_true, probability)
-        ax.plot(
-            table["mean_predicted"],
-            table["observed_rate"],
-            marker="o",
-            label=f"{name} (Brier = {brier:.4f})",
-        )
+        label = f"{name} (Brier = {metrics.brier_score_loss(y_true, probability):.4f})"
+        ax.plot(table["mean_predicted"], table["observed_rate"], marker="o", label=label)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="Perfectly calibrated")
     ax.legend(loc="upper left")
     return fig

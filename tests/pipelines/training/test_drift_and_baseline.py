@@ -142,7 +142,12 @@ def test_baseline_metrics_are_exact_on_a_hand_made_set(params):
     encoder = nodes.fit_encoder(train, unweighted_params)
     classifier = nodes.train_classifier(train, train, encoder, unweighted_params)
     metrics, record = nodes.evaluate_comparisons(
-        classifier, classifier, baseline, encoder, test, unweighted_params
+        nodes.score_leads(classifier, encoder, test),
+        classifier,
+        baseline,
+        encoder,
+        test,
+        unweighted_params,
     )
     # Pairs (completed, not): Level0 vs Level3 6 won; ties count half: Level0 vs Level0 3,
     # Level3 vs Level3 2; Level3 vs Level0 1 lost -> (6 + 1.5 + 1) / 12.
@@ -194,7 +199,7 @@ def test_the_unweighted_model_is_fitted_only_when_the_scorer_is_weighted(params)
     assert same is plain
     # The unweighted AUC logged next to the scorer's: the unweighted fit's own on test.
     metrics, record = nodes.evaluate_comparisons(
-        weighted, unweighted, baseline, encoder, test, params
+        nodes.score_leads(weighted, encoder, test), unweighted, baseline, encoder, test, params
     )
 
     def auc(model):

@@ -230,12 +230,12 @@ def test_the_classifier_is_fitted_with_recency_weights(params):
     assert ignored.booster_.model_to_string() == plain.booster_.model_to_string()
 
 
-def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):
+def test_the_scorer_is_built_and_judged_on_scores_computed_once(params):
     train, validation = _learnable_leads()
     small = {**params, "lightgbm": {**params["lightgbm"], "n_estimators": 10}}
     encoder = nodes.fit_encoder(train, small)
     model = nodes.train_classifier(train, validation, encoder, small)
-    raw = nodes.score_validation(model, encoder, validation)
+    raw = nodes.score_leads(model, encoder, validation)
     assert np.array_equal(raw, model.predict(encoder.transform(validation), raw_score=True))
     calibrator = nodes.fit_calibration(raw, validation, small)
     scorer = nodes.build_scorer(encoder, model, calibrator, raw, train, validation, small)
@@ -247,3 +247,6 @@ def test_the_scorer_is_built_on_the_validation_scores_computed_once(params):
     )
     assert scorer.threshold == float(expected)
     assert scorer.threshold > 0.0
+    # Judged on those scores, the test predictions are the scorer's own.
+    _, predictions, _ = nodes.evaluate_scorer(scorer, raw, validation, small)
+    assert np.array_equal(predictions["probability"], scorer.predict_proba(validation))

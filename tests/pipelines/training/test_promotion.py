@@ -24,7 +24,7 @@ def params():
 
 
 class ColumnScorer:
-    """Stands in for a LeadScorer: its probability is a column of the leads."""
+    """Stands in for the champion's LeadScorer: its probability is a column of the leads."""
 
     def __init__(self, column: str) -> None:
         self.column = column
@@ -33,7 +33,10 @@ class ColumnScorer:
         return leads[self.column].to_numpy()
 
 
-CANDIDATE = ColumnScorer("candidate")
+def _candidate(leads: pd.DataFrame) -> tuple:
+    """The candidate's calibrator and raw scores of the test leads: its probability is the
+    leads' candidate column."""
+    return (lambda raw: raw), leads["candidate"].to_numpy()
 
 
 def _test_leads() -> pd.DataFrame:
@@ -61,7 +64,7 @@ FITTED = {"sha256": "old-data", "fit_until": "2022-01-04 00:00:00"}
 
 
 def test_no_champion_nothing_to_compare(params):
-    comparison = compare_with_champion(None, CANDIDATE, _test_leads(), params)
+    comparison = compare_with_champion(None, *_candidate(_test_leads()), _test_leads(), params)
     assert comparison == {
         "champion_version": None,
         "champion_data_sha256": None,
@@ -75,7 +78,8 @@ def test_no_champion_nothing_to_compare(params):
 
 
 def test_compares_on_test_leads_created_after_the_champion_was_fitted(params):
-    comparison = compare_with_champion(_champion(FITTED), CANDIDATE, _test_leads(), params)
+    leads = _test_leads()
+    comparison = compare_with_champion(_champion(FITTED), *_candidate(leads), leads, params)
     assert comparison == {
         "champion_version": "3",
         "champion_data_sha256": "old-data",
@@ -108,7 +112,7 @@ def test_compares_on_test_leads_created_after_the_champion_was_fitted(params):
     ],
 )
 def test_says_why_when_no_comparison_is_possible(params, training_data, leads, why):
-    comparison = compare_with_champion(_champion(training_data), CANDIDATE, leads, params)
+    comparison = compare_with_champion(_champion(training_data), *_candidate(leads), leads, params)
     assert comparison["not_compared"].startswith(why)
     assert (comparison["comparison_rows"], comparison["candidate_auc"]) == (0, None)
 

@@ -36,10 +36,9 @@ class OneHotLevels:
     def transform(self, leads: pd.DataFrame) -> np.ndarray:
         columns = [leads[col].to_numpy(dtype=float) for col in self.numeric_features]
         for col, kept in self.levels.items():
-            # code i: the i-th listed level; -1: any other level, or missing
+            # code i: the i-th listed level; -1 (any other level, or missing): the last column
             codes = pd.Categorical(leads[col].astype(object), categories=list(kept)).codes
-            columns += [(codes == i).astype(float) for i in range(len(kept))]
-            columns.append((codes == -1).astype(float))
+            columns.append(np.eye(len(kept) + 1)[codes])
         return np.column_stack(columns).reshape(len(leads), -1)
 
 

@@ -158,7 +158,7 @@ def fit_comparisons(
 
 
 def evaluate_comparisons(
-    classifier: lgb.LGBMClassifier,
+    test_raw: np.ndarray,
     unweighted: lgb.LGBMClassifier,
     baseline: BaselineModel,
     encoder: LeadEncoder,
@@ -166,19 +166,18 @@ def evaluate_comparisons(
     params: dict[str, Any],
     tuned_params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Test AUC of the classifier, the unweighted fit and CodePro's recipe: MLflow metrics and
-    the model card's record that the promotion gate reads."""
+    """Test AUC of the classifier (its raw scores ``test_raw``), the unweighted fit and
+    CodePro's recipe: MLflow metrics and the model card's record that the promotion gate reads."""
     from sklearn.metrics import roc_auc_score
 
     from codepro_leads.scoring import evaluation
 
     y_true = test[params["columns"]["label"]].to_numpy()
-    features = encoder.transform(test)
-    auc = float(roc_auc_score(y_true, classifier.predict(features, raw_score=True)))
-    unweighted_auc = auc  # the classifier is the unweighted fit
-    if unweighted is not classifier:
-        unweighted_auc = float(roc_auc_score(y_true, unweighted.predict(features, raw_score=True)))
+    auc = float(roc_auc_score(y_true, test_raw))
     half_life, source = recency_half_life(params, tuned_params)
+    unweighted_auc = auc  # unweighted, the classifier is its own twin (fit_comparisons)
+    if half_life is not None:
+        unweighted_auc = float(roc_auc_score(y_true, score_leads(unweighted, encoder, test)))
     cut = params["classification_cut"]
     baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)
     lift = auc - baseline_metrics["roc_auc"]
@@ -214,11 +213,9 @@ def evaluate_comparisons(
     return metrics, record
 
 
-def score_validation(
-    model: lgb.LGBMClassifier, encoder: LeadEncoder, validation: pd.DataFrame
-) -> np.ndarray:
-    """Raw scores (log-odds) of the validation leads, for calibration and the junk threshold."""
-    return model.predict(encoder.transform(validation), raw_score=True)
+def score_leads(model: lgb.LGBMClassifier, encoder: LeadEncoder, leads: pd.DataFrame) -> np.ndarray:
+    """Raw scores (log-odds) of the leads, computed once for every node that uses them."""
+    return model.predict(encoder.transform(leads), raw_score=True)
 
 
 def fit_calibration(
@@ -281,23 +278,23 @@ def build_scorer(
 
 
 def evaluate_scorer(
-    scorer: LeadScorer, test: pd.DataFrame, params: dict[str, Any]
+    scorer: LeadScorer, raw: np.ndarray, test: pd.DataFrame, params: dict[str, Any]
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Test-set metrics (as MLflow metrics), the per-lead test predictions, the grade table."""
+    """Test-set metrics (as MLflow metrics), the per-lead test predictions, the grade table;
+    ``raw``: the scorer's raw scores of the test leads."""
     from sklearn.metrics import brier_score_loss
 
     from codepro_leads.scoring import evaluation
 
     columns = params["columns"]
     y_true = test[columns["label"]].to_numpy()
-    raw = scorer.raw_score(test)
-    probability = scorer.calibrator(raw)
+    uncalibrated, probability = PlattCalibrator()(raw), scorer.calibrator(raw)
     metrics = {
         # At the usual 0.5 cut, as CodePro's model comparisons (and the quality floor) use.
         **evaluation.classification_metrics(y_true, probability, params["classification_cut"]),
         # At the junk threshold: what sales gets when junk is dropped.
         **evaluation.business_metrics(y_true, probability, scorer.threshold),
-        "brier_uncalibrated": float(brier_score_loss(y_true, PlattCalibrator()(raw))),
+        "brier_uncalibrated": float(brier_score_loss(y_true, uncalibrated)),
         "junk_threshold": scorer.threshold,
         "leads": len(test),
     }
@@ -307,7 +304,7 @@ def evaluate_scorer(
         {
             columns["key"]: test[columns["key"]].to_numpy(),
             columns["label"]: y_true,
-            "raw_probability": PlattCalibrator()(raw),
+            "raw_probability": uncalibrated,
             "probability": probability,
             "score": score,
             "grade": grades,
@@ -429,21 +426,15 @@ def plot_evaluation(
 
     y_true = predictions[params["columns"]["label"]].to_numpy()
     probability = predictions["probability"].to_numpy()
-    importance = pd.Series(
-        scorer.model.booster_.feature_importance(importance_type="gain"),
-        index=scorer.encoder.feature_names,
-    )
+    before = predictions["raw_probability"].to_numpy()
+    gain = scorer.model.booster_.feature_importance(importance_type="gain")
     return (
         plots.roc_figure(y_true, probability),
         plots.precision_recall_figure(y_true, probability),
         plots.calibration_figure(
-            y_true,
-            {
-                "before calibration": predictions["raw_probability"].to_numpy(),
-                "after calibration": probability,
-            },
+            y_true, {"before calibration": before, "after calibration": probability}
         ),
-        plots.feature_importance_figure(importance),
+        plots.feature_importance_figure(pd.Series(gain, index=scorer.encoder.feature_names)),
         plots.score_distribution_figure(y_true, predictions["score"].to_numpy()),
         plots.grade_completion_figure(grade_table),
     )

@@ -72,10 +72,16 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="fit_comparisons",
             ),
             Node(
-                func=nodes.score_validation,
+                func=nodes.score_leads,
                 inputs=["lead_classifier", "lead_encoder", "validation_leads"],
                 outputs="validation_raw_scores",
                 name="score_validation",
+            ),
+            Node(
+                func=nodes.score_leads,
+                inputs=["lead_classifier", "lead_encoder", "test_leads"],
+                outputs="test_raw_scores",
+                name="score_test",
             ),
             Node(
                 func=nodes.fit_calibration,
@@ -99,14 +105,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=nodes.evaluate_scorer,
-                inputs=["lead_scorer", "test_leads", params],
+                inputs=["lead_scorer", "test_raw_scores", "test_leads", params],
                 outputs=["test_metrics", "test_predictions", "grade_table"],
                 name="evaluate_scorer",
             ),
             Node(
                 func=nodes.evaluate_comparisons,
                 inputs=[
-                    "lead_classifier",
+                    "test_raw_scores",
                     "unweighted_classifier",
                     "baseline_classifier",
                     "lead_encoder",
@@ -154,7 +160,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 func=promotion.compare_with_champion,
-                inputs=["champion_model_if_any", "lead_scorer", "test_leads", params],
+                inputs=[
+                    "champion_model_if_any",
+                    "lead_calibrator",
+                    "test_raw_scores",
+                    "test_leads",
+                    params,
+                ],
                 outputs="champion_comparison",
                 name="compare_with_champion",
             ),

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from codepro_leads.mlflow_metrics import metric_value
 from codepro_leads.pipelines.catalog_types import RegisteredModel
-from codepro_leads.scoring.scorer import LeadScorer
+from codepro_leads.scoring.calibration import PlattCalibrator
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +30,13 @@ def below_quality_floor(test_metrics: dict[str, Any], floor: dict[str, float]) -
 
 def compare_with_champion(
     champion: RegisteredModel | None,
-    candidate: LeadScorer,
+    calibrator: PlattCalibrator,
+    test_raw: np.ndarray,
     test: pd.DataFrame,
     params: dict[str, Any],
 ) -> dict[str, Any]:
-    """AUC of candidate and champion on the test leads after the champion's fitting window;
-    ``not_compared`` says why not with too few of them (or one class)."""
+    """AUC of candidate (``calibrator(test_raw)``) and champion on the test leads after the
+    champion's fitting window; ``not_compared`` says why not with too few (or one class)."""
     date, label = params["columns"]["date"], params["columns"]["label"]
     keys = ["champion_version", "champion_data_sha256", "not_compared", "comparison_rows"]
     keys += ["comparison_first_created", "comparison_last_created", "candidate_auc", "champion_auc"]
@@ -52,7 +54,8 @@ def compare_with_champion(
             f"champion v{champion.version} does not record which leads it was fitted on"
         )
         return comparison
-    unseen = test[test[date] > pd.Timestamp(fit_until)]
+    after = (test[date] > pd.Timestamp(fit_until)).to_numpy()
+    unseen = test[after]
     minimum = params["registry"]["min_comparison_leads"]
     leads = f"test leads created after champion v{champion.version} was fitted (after {fit_until})"
     if len(unseen) < minimum:
@@ -66,9 +69,8 @@ def compare_with_champion(
         return comparison
     from sklearn.metrics import roc_auc_score
 
-    y_true = unseen[label].to_numpy()
-    scorers = (candidate, champion.model.scorer)
-    aucs = [float(roc_auc_score(y_true, scorer.predict_proba(unseen))) for scorer in scorers]
+    probabilities = (calibrator(test_raw[after]), champion.model.scorer.predict_proba(unseen))
+    aucs = [float(roc_auc_score(unseen[label], p)) for p in probabilities]
     comparison.update(
         comparison_rows=len(unseen),
         comparison_first_created=str(unseen[date].min()),
