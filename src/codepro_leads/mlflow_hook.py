@@ -28,6 +28,7 @@ class TrackedPipelinesMlflowHook:
         self.context: KedroContext | None = None
         self.catalog_created: dict[str, Any] = {}
         self.hook: MlflowHook | None = None  # kedro-mlflow's, while a tracked pipeline runs
+        self.logged_params: set[str] = set()
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -63,7 +64,7 @@ class TrackedPipelinesMlflowHook:
     ) -> None:
         names = run_params.get("pipeline_names") or ["__default__"]
         disabled = self.context.mlflow.tracking.disable_tracking.pipelines
-        self.hook = None
+        self.hook, self.logged_params = None, set()
         if not all(name in disabled for name in names):
             # Imported here: it imports mlflow.pyfunc, which untracked runs never use.
             from kedro_mlflow.framework.hooks import MlflowHook
@@ -78,7 +79,12 @@ class TrackedPipelinesMlflowHook:
         self, node: Node, catalog: CatalogProtocol, inputs: dict[str, Any], is_async: bool
     ) -> None:
         if self.hook:
-            self.hook.before_node_run(node, catalog, inputs, is_async)
+            # kedro-mlflow logs a node's parameters one store transaction each, again for every
+            # node taking them: each parameters input goes to it once per run (logging the same
+            # value again changes nothing). Upstream, kedro-mlflow could log them in one batch.
+            fresh = {k: v for k, v in inputs.items() if k not in self.logged_params}
+            self.logged_params |= {k for k in fresh if k.startswith("params:")}
+            self.hook.before_node_run(node, catalog, fresh, is_async)
 
     @hook_impl
     def after_pipeline_run(
