@@ -8,7 +8,6 @@ import pickle
 from typing import Any
 
 import mlflow.pyfunc
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST
@@ -93,11 +92,9 @@ def answer_records(answer: pd.DataFrame) -> list[dict[str, Any]]:
     factors in the CRM export's words (``raises_score``, ``lowers_score``; null if rejected)."""
     columns = {}
     for col, values in answer.drop(columns="rejected_reason").items():
-        if col == "probability" or str(col).endswith("_effect"):
-            rounded = np.round(values.to_numpy(dtype=float), ANSWER_DECIMALS).tolist()
-            columns[col] = [None if value != value else value for value in rounded]  # NaN
-        else:
-            columns[col] = values.tolist()
+        number = col == "probability" or str(col).endswith("_effect")
+        values = values.to_numpy(dtype=float).round(ANSWER_DECIMALS) if number else values
+        columns[col] = [None if value != value else value for value in values.tolist()]  # NaN
     scored = answer["rejected_reason"].isna()
     for name, direction in (("raises_score", "up"), ("lowers_score", "down")):
         words = factors_in_words(answer, direction).astype(object)
