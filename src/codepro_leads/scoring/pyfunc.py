@@ -67,11 +67,11 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
             raise MlflowException("no leads: send at least one record", error_code=BAD_REQUEST)
         key = self.processing_params["key_column"]
         # Without the label no lead is dropped as a duplicate: each row is scored or rejected.
-        raw = without_label(model_input, self.processing_params)
-        raw = raw.set_axis([str(col).strip() for col in raw.columns], axis=1)
+        raw = without_label(model_input, self.processing_params).reset_index(drop=True)
         # A client leaves out the interaction counts a lead has none of: as null, they count 0.
-        absent = [col for col in interaction_columns(self.processing_params) if col not in raw]
-        raw = raw.assign(**dict.fromkeys(absent)).reset_index(drop=True)
+        sent = {str(col).strip() for col in raw.columns}
+        absent = [col for col in interaction_columns(self.processing_params) if col not in sent]
+        raw = raw.assign(**dict.fromkeys(absent)) if absent else raw
         raw.attrs["source"] = "request"  # names the input in a missing-column message
         try:
             leads, rejected = prepare_leads(raw, self.processing_params)
@@ -92,10 +92,9 @@ def answer_records(answer: pd.DataFrame) -> list[dict[str, Any]]:
     factors in the CRM export's words (``raises_score``, ``lowers_score``; null if rejected)."""
     columns = {}
     for col, values in answer.drop(columns="rejected_reason").items():
-        if col == "probability" or str(col).endswith("_effect"):
-            values = values.astype(float).round(ANSWER_DECIMALS)
-            values = values.astype(object).where(values.notna(), None)
-        columns[col] = values.tolist()
+        number = col == "probability" or str(col).endswith("_effect")
+        values = values.to_numpy(dtype=float).round(ANSWER_DECIMALS) if number else values
+        columns[col] = [None if value != value else value for value in values.tolist()]  # NaN
     scored = answer["rejected_reason"].isna()
     for name, direction in (("raises_score", "up"), ("lowers_score", "down")):
         words = factors_in_words(answer, direction).astype(object)
