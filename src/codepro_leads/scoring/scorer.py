@@ -50,13 +50,17 @@ class LeadScorer:
         ``chunk_size``), or not at all if ``explained`` holds it."""
         matrix = self.encoder.matrix(self.encoder.transform(leads))
         first, row_of = distinct_rows(matrix)
-        per_distinct_row = pd.DataFrame(self.score_matrix(matrix[first], chunk_size, explained))
+        per_distinct_row = self.score_matrix(matrix[first], chunk_size, explained)
         if texts:
-            per_distinct_row = per_distinct_row.join(factor_texts(per_distinct_row))
-        scored = per_distinct_row.take(row_of).reset_index(drop=True)
-        scored.insert(0, "lead_id", leads["lead_id"].to_numpy())
-        scored.insert(1, "created_date", leads["created_date"].to_numpy())
-        return scored
+            made = factor_texts(pd.DataFrame(per_distinct_row))
+            per_distinct_row |= {col: text.array for col, text in made.items()}
+        return pd.DataFrame(
+            {
+                "lead_id": leads["lead_id"].to_numpy(),
+                "created_date": leads["created_date"].to_numpy(),
+                **{col: values[row_of] for col, values in per_distinct_row.items()},
+            }
+        )
 
     def score_matrix(
         self,
