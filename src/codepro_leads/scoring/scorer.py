@@ -44,10 +44,9 @@ class LeadScorer:
         explained: ExplainedRows | None = None,
         texts: bool = False,
     ) -> pd.DataFrame:
-        """One row per lead: probability, 0-100 score, grade, junk flag and the ``top_factors``
-        factors raising and lowering the score with their log-odds, and with ``texts`` the
-        ``FACTOR_TEXTS``. Each distinct feature row is scored once (in chunks of
-        ``chunk_size``), or not at all if ``explained`` holds it."""
+        """One row per lead: probability, 0-100 score, grade, junk flag, the ``top_factors``
+        factors raising and lowering it with their log-odds (``texts``: and ``FACTOR_TEXTS``).
+        Each distinct feature row is scored once, in chunks, unless ``explained`` holds it."""
         matrix = self.encoder.matrix(self.encoder.transform(leads))
         first, row_of = distinct_rows(matrix)
         per_distinct_row = self.score_matrix(matrix[first], chunk_size, explained)

@@ -299,9 +299,8 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
 
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
-    """The champion's scores as a CRM imports them (the model version as a number). Text as
-    Arrow text: the CSV's spreadsheet-safe check then runs in Arrow, not value by value."""
-    text = pd.StringDtype("pyarrow")
+    """The champion's scores as a CRM imports them (the model version as a number)."""
+    text = pd.StringDtype("pyarrow")  # the CSV's formula check then runs in Arrow, not per value
     return pd.DataFrame(
         {
             "lead_id": scored["lead_id"].astype(text),
