@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -223,10 +222,8 @@ class UpsertTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
     def _sqlite_values(self, column: pd.Series) -> pa.Array:
         """A typed column as SQLAlchemy stores it in SQLite: booleans as 0/1, timestamps as text."""
         kind = self._types[column.name]
-        if kind == "timestamp":
-            iso = pa.array(np.datetime_as_string(column.to_numpy("datetime64[us]"), unit="us"))
-            values = pc.replace_substring(iso, "T", " ", max_replacements=1)
-            return pc.if_else(pc.equal(iso, "NaT"), pa.scalar(None, pa.string()), values)
+        if kind == "timestamp":  # Arrow's text of a timestamp[us]: 2022-03-01 10:00:00.000000
+            return pc.cast(pa.array(column.to_numpy("datetime64[us]")), pa.string())
         if kind == "boolean":
             return pc.cast(pa.array(column, pa.bool_(), from_pandas=True), pa.int64())
         arrow_type = {"text": pa.string(), "integer": pa.int64(), "float": pa.float64()}[kind]

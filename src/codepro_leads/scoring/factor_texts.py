@@ -23,8 +23,7 @@ def factor_texts(scored: pd.DataFrame) -> pd.DataFrame:
             "down_factors": _factors_json(scored, "down"),
             "raises_score": factors_in_words(scored, "up"),
             "lowers_score": factors_in_words(scored, "down"),
-        },
-        index=scored.index,
+        }
     )
 
 

@@ -13,6 +13,7 @@ from codepro_leads.scoring.calibration import PlattCalibrator
 from codepro_leads.scoring.drift import DriftReference
 from codepro_leads.scoring.encoder import OTHER_LEVEL, LeadEncoder
 from codepro_leads.scoring.evaluation import grade_from_score, score_from_probability
+from codepro_leads.scoring.factor_texts import factor_texts
 
 # Below this many rows LightGBM's threads cost more to wake than they save.
 _ONE_THREAD_BELOW = 100
@@ -41,13 +42,17 @@ class LeadScorer:
         leads: pd.DataFrame,
         chunk_size: int = 100_000,
         explained: ExplainedRows | None = None,
+        texts: bool = False,
     ) -> pd.DataFrame:
-        """One row per lead: probability, 0-100 score, grade, junk flag and the ``top_factors``
-        factors raising and lowering the score with their log-odds. Each distinct feature row is
-        scored once (in chunks of ``chunk_size``), or not at all if ``explained`` holds it."""
+        """One row per lead: probability, 0-100 score, grade, junk flag, the ``top_factors``
+        factors raising and lowering it with their log-odds (``texts``: and ``FACTOR_TEXTS``).
+        Each distinct feature row is scored once, in chunks, unless ``explained`` holds it."""
         matrix = self.encoder.matrix(self.encoder.transform(leads))
         first, row_of = distinct_rows(matrix)
         per_distinct_row = self.score_matrix(matrix[first], chunk_size, explained)
+        if texts:
+            made = factor_texts(pd.DataFrame(per_distinct_row))
+            per_distinct_row |= {col: text.array for col, text in made.items()}
         return pd.DataFrame(
             {
                 "lead_id": leads["lead_id"].to_numpy(),

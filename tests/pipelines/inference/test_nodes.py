@@ -285,8 +285,9 @@ class _Reference:
 
 
 def _champion(version="3", scores=None):
-    def score(leads, chunk_size, explained=None):
-        return scores.loc[scores["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
+    def score(leads, chunk_size, explained, texts):
+        scored = scores.loc[scores["lead_id"].isin(leads["lead_id"])].reset_index(drop=True)
+        return scored.join(factor_texts(scored)) if texts else scored
 
     scorer = SimpleNamespace(
         reference=_Reference(),
@@ -431,8 +432,8 @@ def test_every_output_is_written_only_after_the_scores_are_stored():
 def test_score_new_leads_uses_the_models_own_factors():
     calls = []
 
-    def score(leads, chunk_size, explained=None):
-        calls.append(chunk_size)
+    def score(leads, chunk_size, explained, texts):
+        calls.append((chunk_size, texts))
         return pd.DataFrame({"lead_id": leads["lead_id"], "probability": np.full(len(leads), 0.5)})
 
     champion = RegisteredModel(
@@ -442,7 +443,7 @@ def test_score_new_leads_uses_the_models_own_factors():
     scored = nodes.score_new_leads(
         pd.DataFrame({"lead_id": [1, 2]}), champion, {"chunk_size": 7}, at
     )
-    assert calls == [7]
+    assert calls == [(7, True)]
     assert scored["model_version"].tolist() == ["3", "3"]
     assert scored["scored_at"].tolist() == [at, at]
 

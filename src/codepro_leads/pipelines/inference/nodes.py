@@ -38,7 +38,7 @@ from codepro_leads.mlflow_metrics import as_mlflow_metrics
 from codepro_leads.pipelines.catalog_types import Figure, RegisteredModel
 from codepro_leads.pipelines.data_processing.nodes import enough_rows, rows_accounted
 from codepro_leads.scoring.drift import DriftCounts
-from codepro_leads.scoring.factor_texts import FACTOR_TEXTS, factor_texts
+from codepro_leads.scoring.factor_texts import FACTOR_TEXTS
 from codepro_leads.scoring.scorer import ExplainedRows
 
 logger = logging.getLogger(__name__)
@@ -182,11 +182,9 @@ def score_new_leads(
     scored_at: pd.Timestamp,
     explained: ExplainedRows | None = None,
 ) -> pd.DataFrame:
-    """A batch's scores with model version, scoring time and factor texts."""
-    scored = model.model.scorer.score(leads, params["chunk_size"], explained)
-    scored["model_version"] = model.version
-    scored["scored_at"] = scored_at
-    return pd.concat([scored, factor_texts(scored)], axis=1)
+    """A batch's scores with factor texts, model version and scoring time."""
+    scored = model.model.scorer.score(leads, params["chunk_size"], explained, texts=True)
+    return scored.assign(model_version=model.version, scored_at=scored_at)
 
 
 @dataclass(frozen=True)
@@ -302,12 +300,13 @@ def store_rows(scored: pd.DataFrame, role: str) -> pd.DataFrame:
 
 def export_for_crm(scored: pd.DataFrame) -> pd.DataFrame:
     """The champion's scores as a CRM imports them (the model version as a number)."""
+    text = pd.StringDtype("pyarrow")  # the CSV's formula check then runs in Arrow, not per value
     return pd.DataFrame(
         {
-            "lead_id": scored["lead_id"],
+            "lead_id": scored["lead_id"].astype(text),
             "lead_score": scored["score"],
-            "lead_grade": scored["grade"],
-            "junk": scored["is_junk"].map({True: "yes", False: "no"}),
+            "lead_grade": scored["grade"].astype(text),
+            "junk": scored["is_junk"].map({True: "yes", False: "no"}).astype(text),
             "completion_probability": scored["probability"].round(4),
             "raises_score": scored["raises_score"],
             "lowers_score": scored["lowers_score"],
