@@ -6,8 +6,11 @@ from codepro_leads.spreadsheet import safe_cells
 
 
 def test_cells_that_start_a_formula_are_made_inert_in_every_kind_of_text_column():
-    cells = ["=1+1", "+A1", "-A1", "@SUM(A1)", "\tx", "\rx", "a=b", "-3", "+1.5e3", "", None]
-    expected = ["'=1+1", "'+A1", "'-A1", "'@SUM(A1)", "'\tx", "'\rx", "a=b", "-3", "+1.5e3", ""]
+    # A number up to a final newline, or in other digits, is not a plain number to a spreadsheet.
+    cells = ["=1+1", "+A1", "-A1", "@SUM(A1)", "\tx", "\rx", "a=b", "-3", "+1.5e3", "-3\n", "-٣"]
+    cells += ["", None]
+    expected = ["'=1+1", "'+A1", "'-A1", "'@SUM(A1)", "'\tx", "'\rx", "a=b", "-3", "+1.5e3"]
+    expected += ["'-3\n", "'-٣", ""]
     frame = pd.DataFrame(
         {
             "arrow": pd.Series(cells, dtype="string[pyarrow]"),

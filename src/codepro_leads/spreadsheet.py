@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _STARTS_A_FORMULA = r"^[=+\-@\t\r]"
-_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# ASCII digits, to the very end: as Arrow's RE2 reads it, so both paths below agree.
+_PLAIN_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 
 def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -23,7 +24,7 @@ def safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
             text = pa.array(values.astype("string[pyarrow]"))
             risky = pc.and_(
                 pc.match_substring_regex(text, _STARTS_A_FORMULA),
-                pc.invert(pc.match_substring_regex(text, _PLAIN_NUMBER)),
+                pc.invert(pc.match_substring_regex(text, f"^{_PLAIN_NUMBER}$")),
             )
             if pc.any(risky).as_py():
                 text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
@@ -40,7 +41,7 @@ def _safe_value(value: object) -> object:
     if (
         isinstance(value, str)
         and re.match(_STARTS_A_FORMULA, value)
-        and not re.match(_PLAIN_NUMBER, value)
+        and not re.fullmatch(_PLAIN_NUMBER, value, re.ASCII)
     ):
         return "'" + value
     return value
