@@ -12,4 +12,4 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = find_pipelines()
     if "__default__" in pipelines:  # all were loaded
         pipelines["__default__"] = pipelines["data_processing"] + pipelines["training"]
-    return pipelines
+    return dict(sorted(pipelines.items()))  # the same order on every machine (kedro-viz)

@@ -291,7 +291,8 @@ class ModelAliasDataset(_AliasMoveDataset):
 
     def commit(self) -> dict[str, Any] | None:
         """Apply the pending decision, if any, and return it as applied. Replacing champion vX
-        holds only if vX is still the champion, else this version becomes challenger."""
+        holds only if vX is still the champion, else this version becomes challenger (MLflow
+        has no compare-and-set for aliases: two commits in the same instant both pass)."""
         if self._pending is None:
             return None
         (version, decision), self._pending = self._pending, None

@@ -349,3 +349,11 @@ def test_month_swings_follow_the_real_completion_rates(demo):
     assert _month_to_month(august, flat)[0] == pytest.approx(_logit(0.457) - _logit(mean))
     before = leads.assign(created_date="2021-06-30 23:00:00")
     assert _month_to_month(before, flat)[0] == pytest.approx(_logit(0.529) - _logit(mean))
+
+
+def test_parameters_override_the_facts_they_share(demo, proc):
+    """``--params demo_data.referred_lead.rate_of_1=1.0`` beats demo_data_facts.yml."""
+    params = {k: v for k, v in demo.items() if k not in FACTS}
+    params |= {"rows": 2_000, "referred_lead": {"rate_of_1": 1.0}}
+    frame, _ = generate_labeled_leads(params, FACTS, proc)
+    assert set(frame["referred_lead"].dropna().unique()) == {1}

@@ -19,7 +19,7 @@ def generate_labeled_leads(
     demo_params: dict[str, Any], facts: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Labeled raw leads (index: the lead key) and the propensity each label was drawn from."""
-    demo_params = {**demo_params, **facts}  # the real aggregates: demo_data_facts
+    demo_params = {**facts, **demo_params}  # the real aggregates; --params still win
     rng = np.random.default_rng(demo_params["seed"])
     n = demo_params["rows"]
     period = demo_params["start_date"], demo_params["end_date"]
@@ -54,7 +54,7 @@ def generate_new_leads(
     demo_params: dict[str, Any], facts: dict[str, Any], processing_params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unlabeled new leads after the training period, optionally drifted, and their propensity."""
-    demo_params = {**demo_params, **facts}  # the real aggregates: demo_data_facts
+    demo_params = {**facts, **demo_params}  # the real aggregates; --params still win
     leads, propensity = _new_leads(demo_params, processing_params)
     columns = [col for col in demo_params["columns"] if col != demo_params["label_column"]]
     return leads[columns], _propensity_frame(leads, propensity)
@@ -64,7 +64,7 @@ def generate_lead_outcomes(
     demo_params: dict[str, Any], facts: dict[str, Any], processing_params: dict[str, Any]
 ) -> pd.DataFrame:
     """The new leads' later labeled export, labels drawn from their true propensity."""
-    demo_params = {**demo_params, **facts}  # the real aggregates: demo_data_facts
+    demo_params = {**facts, **demo_params}  # the real aggregates; --params still win
     leads, propensity = _new_leads(demo_params, processing_params)
     # A stream of its own: the new leads are the same whether outcomes are drawn or not.
     rng = np.random.default_rng([demo_params["seed"], 2])
