@@ -175,9 +175,8 @@ def evaluate_comparisons(
     y_true = test[params["columns"]["label"]].to_numpy()
     auc = float(roc_auc_score(y_true, test_raw))
     half_life, source = recency_half_life(params, tuned_params)
-    unweighted_auc = auc  # unweighted, the classifier is its own twin (fit_comparisons)
-    if half_life is not None:
-        unweighted_auc = float(roc_auc_score(y_true, score_leads(unweighted, encoder, test)))
+    # fit_comparisons alone decides the twin (the classifier itself when it is unweighted).
+    unweighted_auc = float(roc_auc_score(y_true, score_leads(unweighted, encoder, test)))
     cut = params["classification_cut"]
     baseline_metrics = evaluation.classification_metrics(y_true, baseline.predict_proba(test), cut)
     lift = auc - baseline_metrics["roc_auc"]
